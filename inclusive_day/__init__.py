@@ -1,0 +1,93 @@
+"""Inclusive Day: run trade-union post station campaigns from plan to recap."""
+
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask
+
+from inclusive_day.config import Config, config_from_environment
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, errors, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.from_object(config or config_from_environment())
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects of extensions.py to this app."""
+    from inclusive_day import (
+        i18n,
+        models,  # noqa: F401  (the whole schema, for Alembic)
+    )
+    from inclusive_day.auth.loader import load_user
+    from inclusive_day.database import configure_sqlite
+    from inclusive_day.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = i18n.LOGIN_MESSAGE
+    login_manager.login_message_category = "warning"
+    login_manager.user_loader(load_user)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+# (package, URL prefix): each package's __init__ holds `bp`, its views module adds the routes.
+BLUEPRINTS = (
+    ("main", None),
+    ("auth", "/auth"),
+    ("stations", "/stations"),
+    ("campaigns", "/campaigns"),
+    ("activities", "/activities"),
+)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount each domain's blueprint, importing its views so the routes exist."""
+    for name, prefix in BLUEPRINTS:
+        package = import_module(f"inclusive_day.{name}")
+        import_module(f"inclusive_day.{name}.views")
+        app.register_blueprint(package.bp, url_prefix=prefix)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors with a page in the user's language, or JSON under /api."""
+    from inclusive_day.main.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates share."""
+    from inclusive_day import i18n
+
+    i18n.register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `demo` and `users` command groups to the flask CLI."""
+    from inclusive_day.auth.commands import users_cli
+    from inclusive_day.demo.commands import demo_cli
+
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)

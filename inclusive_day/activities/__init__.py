@@ -1,0 +1,5 @@
+"""Scheduling activities."""
+
+from flask import Blueprint
+
+bp = Blueprint("activities", __name__)

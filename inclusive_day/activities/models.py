@@ -1,0 +1,83 @@
+"""Activities: one themed event at one station, at one time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.database import UTCDateTime, utcnow
+from inclusive_day.enums import LabelledEnum, enum_column
+from inclusive_day.extensions import db
+from inclusive_day.stations.models import Station
+
+
+class ActivityStatus(LabelledEnum):
+    """Whether an activity is going ahead; a cancelled one keeps its record."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {cls.SCHEDULED: _l("scheduled"), cls.CANCELLED: _l("cancelled")}
+
+
+def new_uid() -> str:
+    """A random, permanent calendar UID for a new activity."""
+    return f"{uuid.uuid4()}@inclusive-day"
+
+
+class Activity(db.Model):
+    """A themed free-service event at a station, part of a campaign."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("sequence >= 0", name="sequence_not_negative"),
+        Index("ix_activities_station_starts", "station_id", "starts_at"),
+        Index("ix_activities_campaign_starts", "campaign_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(80), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="RESTRICT"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ActivityStatus] = mapped_column(
+        enum_column(ActivityStatus), default=ActivityStatus.SCHEDULED
+    )
+    capacity: Mapped[int | None]
+    description: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    station: Mapped[Station] = relationship()
+    theme: Mapped[Theme] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.title!r}>"
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once the activity has been called off."""
+        return self.status is ActivityStatus.CANCELLED
+
+    def cancel(self, reason: str) -> None:
+        """Call the activity off, keeping its record, and bump its calendar sequence."""
+        if not reason.strip():
+            raise ValueError("a cancellation needs a reason")
+        self.status = ActivityStatus.CANCELLED
+        self.cancel_reason = reason.strip()
+        self.sequence += 1

@@ -1,0 +1,41 @@
+"""Check-in identities: a keyed hash of a normalised phone number, never the number."""
+
+import hashlib
+import hmac
+import re
+
+from flask import current_app
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+class InvalidPhone(ValueError):
+    """The text is not a mainland China mobile number."""
+
+
+def normalise_phone(raw: str) -> str:
+    """Reduce a typed mobile number to its 11 digits, dropping separators and +86 / 0086."""
+    digits = _SEPARATORS.sub("", raw or "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+            break
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not _MOBILE.match(digits):
+        raise InvalidPhone(raw)
+    return digits
+
+
+def identity_key(secret: str) -> bytes:
+    """The HMAC key derived from the app's identity secret, kept apart from other uses of it."""
+    return hashlib.sha256(b"inclusive-day/checkin-identity/" + secret.encode()).digest()
+
+
+def identity_for(phone: str, key: bytes | None = None) -> str:
+    """The stored identity of a phone number: hex HMAC-SHA256 of its normalised form."""
+    if key is None:
+        config = current_app.config
+        key = identity_key(config.get("IDENTITY_SECRET") or config["SECRET_KEY"])
+    return hmac.new(key, normalise_phone(phone).encode(), hashlib.sha256).hexdigest()

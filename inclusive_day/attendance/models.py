@@ -1,0 +1,94 @@
+"""Attendance: headcounts by beneficiary group and individual QR check-ins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.database import UTCDateTime, utcnow
+from inclusive_day.enums import LabelledEnum, enum_column
+from inclusive_day.extensions import db
+
+
+class BeneficiaryGroup(LabelledEnum):
+    """Who was served (服务对象)."""
+
+    COURIER = "courier"
+    RIDER = "rider"
+    SANITATION = "sanitation"
+    DRIVER = "driver"
+    POLICE = "police"
+    CONSTRUCTION = "construction"
+    ELDERLY = "elderly"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.COURIER: _l("courier"),
+            cls.RIDER: _l("delivery rider"),
+            cls.SANITATION: _l("sanitation worker"),
+            cls.DRIVER: _l("driver"),
+            cls.POLICE: _l("police"),
+            cls.CONSTRUCTION: _l("construction worker"),
+            cls.ELDERLY: _l("elderly"),
+            cls.OTHER: _l("other"),
+        }
+
+
+class CheckInSource(LabelledEnum):
+    """How a check-in reached us."""
+
+    QR = "qr"
+    API = "api"
+    PAPER = "paper"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {cls.QR: _l("QR scan"), cls.API: _l("scanner"), cls.PAPER: _l("paper sheet")}
+
+
+class Headcount(db.Model):
+    """The number of people of one group that staff counted at an activity."""
+
+    __tablename__ = "headcounts"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "group"),
+        CheckConstraint("count >= 0", name="count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
+    count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    activity: Mapped[Activity] = relationship()
+
+
+class CheckIn(db.Model):
+    """One person's check-in at an activity, identified by a keyed hash of their phone number."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("activity_id", "identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    # HMAC-SHA256 of the normalised phone number, hex; the number itself is never stored.
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
+    # The client's idempotency key: a retried upload carries the same nonce.
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[CheckInSource] = mapped_column(
+        enum_column(CheckInSource), default=CheckInSource.QR
+    )
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    annul_reason: Mapped[str | None] = mapped_column(String(255))
+
+    activity: Mapped[Activity] = relationship()

@@ -1,0 +1,94 @@
+"""The counting rules, in one place.
+
+served (person-times) = staff headcounts + check-ins that are not annulled
+unique people        = distinct check-in identities in the scope
+
+A scope is a list of conditions on Activity (one activity, a station, a campaign, a
+subtree, a period, what a user may see). Every page, dashboard and report counts
+through these functions, so the same scope gives the same numbers everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, distinct, func, select
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
+from inclusive_day.extensions import db
+
+Scope = Sequence[ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Attendance figures for a scope."""
+
+    headcount: int = 0
+    checkins: int = 0
+    people: int = 0
+
+    @property
+    def served(self) -> int:
+        """Person-times: everyone counted by staff plus every standing check-in."""
+        return self.headcount + self.checkins
+
+
+def standing() -> ColumnElement[bool]:
+    """A check-in counts until it is annulled."""
+    return CheckIn.annulled_at.is_(None)
+
+
+def _grouped(columns: list, key, scope: Scope, target, extra: Scope = ()):
+    """SELECT key, aggregates FROM activities JOIN target WHERE scope [GROUP BY key]."""
+    keys = [key] if key is not None else []
+    stmt = (
+        select(*keys, *columns)
+        .select_from(Activity)
+        .join(target, target.activity_id == Activity.id)
+        .where(*scope, *extra)
+    )
+    return db.session.execute(stmt.group_by(key) if key is not None else stmt).all()
+
+
+def _head_columns() -> list:
+    return [func.coalesce(func.sum(Headcount.count), 0)]
+
+
+def _checkin_columns() -> list:
+    return [func.count(CheckIn.id), func.count(distinct(CheckIn.identity))]
+
+
+def totals_by(key, scope: Scope) -> dict:
+    """Totals per value of `key` (a column of Activity, or one reached by joining from it)."""
+    heads = {k: int(n) for k, n in _grouped(_head_columns(), key, scope, Headcount)}
+    checks = {
+        k: (int(n), int(people))
+        for k, n, people in _grouped(_checkin_columns(), key, scope, CheckIn, [standing()])
+    }
+    result = {}
+    for k in heads.keys() | checks.keys():
+        n, people = checks.get(k, (0, 0))
+        result[k] = Totals(heads.get(k, 0), n, people)
+    return result
+
+
+def totals(scope: Scope) -> Totals:
+    """Served and unique people over the whole scope."""
+    [(head,)] = _grouped(_head_columns(), None, scope, Headcount)
+    [(n, people)] = _grouped(_checkin_columns(), None, scope, CheckIn, [standing()])
+    return Totals(int(head), int(n), int(people))
+
+
+def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
+    """Person-times per beneficiary group, headcounts and check-ins together."""
+    result = dict.fromkeys(BeneficiaryGroup, 0)
+    for group, n in _grouped(_head_columns(), Headcount.group, scope, Headcount):
+        result[group] += int(n)
+    for group, n, _people in _grouped(
+        _checkin_columns(), CheckIn.group, scope, CheckIn, [standing()]
+    ):
+        result[group] += int(n)
+    return result

@@ -1,0 +1,215 @@
+"""The access rule: who may do what to which object. Every view and API asks here.
+
+A grant on a unit covers its whole subtree; a station manager's grant covers one station
+and its activities; a sponsor representative's covers one sponsor and its donations.
+The rule is written once, as SQL: `visible()` filters lists, and `can()` and
+`get_or_404()` ask the same clause about one row, so a list and a page never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask import abort, g
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.attendance.models import CheckIn, Headcount
+from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.extensions import db
+from inclusive_day.sponsors.models import Donation, Sponsor
+from inclusive_day.stations.models import Station
+from inclusive_day.units.models import Unit, under
+
+
+class Action(StrEnum):
+    """What a user wants to do: look, change plans and records, or record attendance."""
+
+    VIEW = "view"
+    EDIT = "edit"
+    RECORD = "record"
+
+
+# Which actions each role grants over what it is granted on.
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.ORGANISER: frozenset(Action),
+    Role.VIEWER: frozenset({Action.VIEW}),
+    Role.STATION_MANAGER: frozenset({Action.VIEW, Action.RECORD}),
+    Role.SPONSOR_REP: frozenset({Action.VIEW, Action.EDIT}),
+}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one user's grants reach for one action."""
+
+    action: Action
+    everything: bool = False
+    unit_paths: tuple[str, ...] = ()
+    station_ids: tuple[int, ...] = ()
+    sponsor_ids: tuple[int, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the user may do this action to nothing at all."""
+        return not (self.everything or self.unit_paths or self.station_ids or self.sponsor_ids)
+
+
+def _grant_rows(user: User) -> list[tuple[Role, str | None, int | None, int | None]]:
+    """The user's grants with their units' paths, read once per request."""
+    cache = g.setdefault("_grant_rows", {})
+    if user.id not in cache:
+        stmt = (
+            select(RoleGrant.role, Unit.path, RoleGrant.station_id, RoleGrant.sponsor_id)
+            .outerjoin(Unit, Unit.id == RoleGrant.unit_id)
+            .where(RoleGrant.user_id == user.id)
+            .order_by(RoleGrant.id)
+        )
+        cache[user.id] = [tuple(row) for row in db.session.execute(stmt)]
+    return cache[user.id]
+
+
+def forget_grants() -> None:
+    """Drop the per-request grant cache after grants change."""
+    g.pop("_grant_rows", None)
+
+
+def reach(user, action: Action) -> Reach:
+    """Collect what `user`'s grants reach for `action`."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Reach(action)
+    paths: list[str] = []
+    stations: list[int] = []
+    sponsors: list[int] = []
+    for role, path, station_id, sponsor_id in _grant_rows(user):
+        if action not in ROLE_ACTIONS[role]:
+            continue
+        if role is Role.ADMIN:
+            return Reach(action, everything=True)
+        if path is not None:
+            paths.append(path)
+        if station_id is not None:
+            stations.append(station_id)
+        if sponsor_id is not None:
+            sponsors.append(sponsor_id)
+    # A path inside another granted path adds nothing.
+    paths = sorted(set(paths))
+    kept = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    return Reach(
+        action, False, tuple(kept), tuple(sorted(set(stations))), tuple(sorted(set(sponsors)))
+    )
+
+
+def _any(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return or_(*clauses) if clauses else false()
+
+
+def _units(r: Reach) -> ColumnElement[bool]:
+    return _any([under(Unit.path, p) for p in r.unit_paths])
+
+
+def _unit_ids(r: Reach):
+    return select(Unit.id).where(_units(r))
+
+
+def _stations(r: Reach) -> ColumnElement[bool]:
+    clauses = []
+    if r.unit_paths:
+        clauses.append(Station.unit_id.in_(_unit_ids(r)))
+    if r.station_ids:
+        clauses.append(Station.id.in_(r.station_ids))
+    return _any(clauses)
+
+
+def _activities(r: Reach) -> ColumnElement[bool]:
+    return Activity.station_id.in_(select(Station.id).where(_stations(r)))
+
+
+def _campaigns(r: Reach) -> ColumnElement[bool]:
+    clauses = []
+    if r.unit_paths:
+        clauses.append(Campaign.unit_id.in_(_unit_ids(r)))
+    # Station managers and sponsors may look at the campaigns they take part in, not change them.
+    if r.action is Action.VIEW and r.station_ids:
+        clauses.append(
+            Campaign.id.in_(
+                select(Activity.campaign_id).where(Activity.station_id.in_(r.station_ids))
+            )
+        )
+    if r.action is Action.VIEW and r.sponsor_ids:
+        clauses.append(
+            Campaign.id.in_(
+                select(Donation.campaign_id).where(Donation.sponsor_id.in_(r.sponsor_ids))
+            )
+        )
+    return _any(clauses)
+
+
+def _sponsors(r: Reach) -> ColumnElement[bool]:
+    clauses = []
+    if r.unit_paths:
+        clauses.append(Sponsor.unit_id.in_(_unit_ids(r)))
+    if r.sponsor_ids:
+        clauses.append(Sponsor.id.in_(r.sponsor_ids))
+    return _any(clauses)
+
+
+def _donations(r: Reach) -> ColumnElement[bool]:
+    clauses = [Donation.sponsor_id.in_(select(Sponsor.id).where(_sponsors(r)))]
+    if r.unit_paths:
+        clauses.append(
+            Donation.campaign_id.in_(select(Campaign.id).where(Campaign.unit_id.in_(_unit_ids(r))))
+        )
+    return _any(clauses)
+
+
+def _by_activity(model):
+    def clause(r: Reach) -> ColumnElement[bool]:
+        return model.activity_id.in_(select(Activity.id).where(_activities(r)))
+
+    return clause
+
+
+_CLAUSES = {
+    Unit: _units,
+    Station: _stations,
+    Campaign: _campaigns,
+    Activity: _activities,
+    Sponsor: _sponsors,
+    Donation: _donations,
+    CheckIn: _by_activity(CheckIn),
+    Headcount: _by_activity(Headcount),
+}
+
+
+def visible(user, action: Action, model) -> ColumnElement[bool]:
+    """A WHERE clause selecting the rows of `model` that `user` may `action`."""
+    r = reach(user, action)
+    if r.everything:
+        return true()
+    if r.is_empty:
+        return false()
+    return _CLAUSES[model](r)
+
+
+def can(user, action: Action, obj) -> bool:
+    """May `user` do `action` to `obj`? Asks the database the same question lists ask."""
+    model = type(obj)
+    if reach(user, action).is_empty:
+        return False
+    stmt = select(model.id).where(model.id == obj.id, visible(user, action, model))
+    return db.session.scalar(stmt) is not None
+
+
+def get_or_404(user, action: Action, model, ident: int, *options):
+    """Load one row the user may `action`, or answer 404 so that its existence does not leak."""
+    stmt = select(model).where(model.id == ident, visible(user, action, model))
+    if options:
+        stmt = stmt.options(*options)
+    obj = db.session.scalar(stmt)
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,104 @@
+"""Configuration classes, read from the environment and the instance folder."""
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INCLUSIVE_DAY_INSTANCE", PROJECT_ROOT / "instance"))
+
+
+def _local_secret_key() -> str:
+    """Return the development secret, generated once into instance/ so sessions survive restarts."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    """Return DATABASE_URL, defaulting to a SQLite file in instance/."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'inclusive_day.sqlite'}"
+
+
+class Config:
+    """Settings for local use: a SQLite file and a generated secret in instance/."""
+
+    ENV_NAME = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str = ""
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    LANGUAGES = ("zh", "en")
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BTN_STYLE = "primary"
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    PASSWORD_HASH_METHOD = "scrypt"
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+    def __init__(self) -> None:
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+
+
+class ProductionConfig(Config):
+    """Production: the secret and the database must come from the environment."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        secret = os.environ.get("SECRET_KEY")
+        if not secret or len(secret) < 32:
+            raise RuntimeError(
+                "SECRET_KEY must be set to at least 32 random characters in production "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("DATABASE_URL must be set in production.")
+        self.SECRET_KEY = secret
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+
+
+class TestConfig(Config):
+    """Tests: a database given by the fixture, a fixed secret, cheap password hashes."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    ENV_NAME = "test"
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+    def __init__(self, database_url: str | None = None) -> None:
+        self.SECRET_KEY = "test-secret-key-not-for-production-0123456789"
+        self.SQLALCHEMY_DATABASE_URI = database_url or "sqlite://"
+
+
+def config_from_environment() -> Config:
+    """Pick the configuration class named by INCLUSIVE_DAY_ENV (development or production)."""
+    name = os.environ.get("INCLUSIVE_DAY_ENV", "development")
+    if name == "production":
+        return ProductionConfig()
+    if name == "development":
+        return Config()
+    raise RuntimeError(f"INCLUSIVE_DAY_ENV must be 'development' or 'production', not {name!r}.")

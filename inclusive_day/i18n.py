@@ -1,0 +1,63 @@
+"""Language and time zone choice, and the formatting helpers templates use."""
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+LOGIN_MESSAGE = _l("Please sign in to see this page.")
+
+
+def select_locale() -> str:
+    """The language of this request: the user's choice, else the browser's, else Chinese."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def select_timezone() -> str:
+    """Times are shown in China Standard Time, the zone every unit schedules in by default."""
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def number(value) -> str:
+    """A count or amount with the locale's grouping (76,800)."""
+    return format_decimal(value or 0)
+
+
+def money(value) -> str:
+    """Yuan with two decimals and grouping."""
+    return format_decimal(value or 0, format="#,##0.00")
+
+
+def when(value: datetime | date | None, style: str = "medium") -> str:
+    """A date or time in the user's language and China's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, style)
+    return format_date(value, style)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose the formatting helpers and the language list to templates."""
+    app.add_template_filter(number)
+    app.add_template_filter(money)
+    app.add_template_filter(when)
+
+    @app.context_processor
+    def _language_context() -> dict:
+        locale = get_locale()
+        return {
+            "current_language": locale.language if locale else "zh",
+            "language_names": LANGUAGE_NAMES,
+        }

@@ -1,0 +1,42 @@
+"""Every model, imported in one place so that Alembic and the tests see the whole schema."""
+
+from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, Headcount
+from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.sponsors.models import (
+    Donation,
+    DonationKind,
+    DonationStatus,
+    Sponsor,
+    SponsorKind,
+    SponsorStatus,
+)
+from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
+from inclusive_day.units.models import Level, Unit
+
+__all__ = [
+    "Activity",
+    "ActivityStatus",
+    "Amenity",
+    "BeneficiaryGroup",
+    "Campaign",
+    "CheckIn",
+    "CheckInSource",
+    "Donation",
+    "DonationKind",
+    "DonationStatus",
+    "Headcount",
+    "Level",
+    "Role",
+    "RoleGrant",
+    "Sponsor",
+    "SponsorKind",
+    "SponsorStatus",
+    "Station",
+    "StationAmenity",
+    "StationStatus",
+    "Theme",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Aggregations over any subtree and period; recaps and league tables build on them."""

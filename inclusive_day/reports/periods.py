@@ -1,0 +1,53 @@
+"""Calendar months in China's time zone, as UTC ranges for queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Month:
+    """One calendar month in a time zone."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """Read 'YYYY-MM'; ValueError otherwise."""
+        year_text, _, month_text = text.partition("-")
+        if len(year_text) != 4 or len(month_text) != 2:
+            raise ValueError(text)
+        month = cls(int(year_text), int(month_text))
+        if not 1 <= month.month <= 12 or not 2000 <= month.year <= 2100:
+            raise ValueError(text)
+        return month
+
+    @classmethod
+    def containing(cls, moment: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> Month:
+        """The month that `moment` falls in, in `zone`."""
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def shift(self, months: int) -> Month:
+        """The month `months` later (or earlier, when negative)."""
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    def utc_range(self, zone: ZoneInfo = DEFAULT_ZONE) -> tuple[datetime, datetime]:
+        """[start, end) of the month in `zone`, as UTC instants."""
+        nxt = self.shift(1)
+        start = datetime(self.year, self.month, 1, tzinfo=zone)
+        end = datetime(nxt.year, nxt.month, 1, tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"

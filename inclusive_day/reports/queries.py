@@ -1,0 +1,88 @@
+"""Figures for the home dashboard, counted in the database for what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.activities.queries import (
+    count_activities,
+    count_activities_by,
+    in_period,
+    upcoming,
+)
+from inclusive_day.attendance.queries import Totals, totals, totals_by
+from inclusive_day.auth.access import Action, visible
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.extensions import db
+from inclusive_day.reports.periods import Month
+from inclusive_day.stations.models import Station, StationStatus
+
+
+@dataclass
+class CampaignLine:
+    """One campaign's running figures."""
+
+    id: int
+    name: str
+    starts_on: object
+    ends_on: object
+    activities: int
+    totals: Totals
+
+
+@dataclass
+class Dashboard:
+    """What the home page shows for one user and month."""
+
+    month: Month
+    stations: int
+    activities: int
+    month_totals: Totals
+    campaigns: list[CampaignLine] = field(default_factory=list)
+    upcoming: list[Activity] = field(default_factory=list)
+
+
+def dashboard(user, month: Month, now: datetime) -> Dashboard:
+    """Stations, this month's activities and served, and each campaign's figures, in reach."""
+    activity_scope = [visible(user, Action.VIEW, Activity)]
+    stations = db.session.scalar(
+        select(func.count(Station.id)).where(
+            visible(user, Action.VIEW, Station), Station.status == StationStatus.ACTIVE
+        )
+    )
+    start, end = month.utc_range()
+    month_scope = [*activity_scope, *in_period(start, end)]
+    campaigns = list(
+        db.session.scalars(
+            select(Campaign)
+            .where(visible(user, Action.VIEW, Campaign))
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+            .limit(10)
+        )
+    )
+    campaign_ids = [c.id for c in campaigns]
+    per_campaign_scope = [*activity_scope, Activity.campaign_id.in_(campaign_ids)]
+    counts = count_activities_by(Activity.campaign_id, per_campaign_scope)
+    campaign_totals = totals_by(Activity.campaign_id, per_campaign_scope)
+    return Dashboard(
+        month=month,
+        stations=stations or 0,
+        activities=count_activities(month_scope),
+        month_totals=totals(month_scope),
+        campaigns=[
+            CampaignLine(
+                c.id,
+                c.name,
+                c.starts_on,
+                c.ends_on,
+                counts.get(c.id, 0),
+                campaign_totals.get(c.id, Totals()),
+            )
+            for c in campaigns
+        ],
+        upcoming=upcoming(activity_scope, now, limit=8),
+    )

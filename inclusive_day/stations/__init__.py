@@ -1,0 +1,5 @@
+"""Station registry."""
+
+from flask import Blueprint
+
+bp = Blueprint("stations", __name__)

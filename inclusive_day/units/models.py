@@ -1,0 +1,94 @@
+"""The union tree: units at five levels, an adjacency list with a materialised path."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, and_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inclusive_day.database import TreePath, UTCDateTime, utcnow
+from inclusive_day.enums import LabelledEnum, enum_column
+from inclusive_day.extensions import db
+
+if TYPE_CHECKING:
+    from inclusive_day.stations.models import Station
+
+
+class Level(LabelledEnum):
+    """A unit's level in the tree, from the province down to the community."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.PROVINCE: _l("province"),
+            cls.CITY: _l("city"),
+            cls.DISTRICT: _l("district (county)"),
+            cls.STREET: _l("street"),
+            cls.COMMUNITY: _l("community"),
+        }
+
+    @property
+    def depth(self) -> int:
+        """0 for a province, 4 for a community."""
+        return list(Level).index(self)
+
+
+def under(path_column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    """SQL for "path starts with prefix", as a byte range that an ordinary index serves."""
+    # Paths hold digits and "/", and "0" is the byte after "/": every path under
+    # "/1/7/" sorts in ["/1/7/", "/1/70").
+    return and_(path_column >= prefix, path_column < prefix[:-1] + "0")
+
+
+class Unit(db.Model):
+    """A union unit (工会): a node of the tree that owns stations and campaigns."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
+    path: Mapped[str] = mapped_column(TreePath, index=True, default="")
+    level: Mapped[Level] = mapped_column(enum_column(Level))
+    name: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.id")
+    stations: Mapped[list[Station]] = relationship(back_populates="unit", lazy="raise_on_sql")
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.id} {self.name!r} {self.path}>"
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to this unit, read from the path."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def is_within(self, other: Unit) -> bool:
+        """True when this unit is `other` or lies in its subtree."""
+        return self.path.startswith(other.path)
+
+    def attach(self, parent: Unit | None) -> None:
+        """Place this (flushed) unit under `parent`, checking the level order, and set its path."""
+        if self.id is None:
+            raise ValueError("flush the unit before attaching it")
+        if parent is not None and self.level.depth <= parent.level.depth:
+            raise ValueError(f"a {self.level.value} cannot sit under a {parent.level.value}")
+        self.parent = parent
+        self.path = f"{parent.path if parent else '/'}{self.id}/"

@@ -1,0 +1,268 @@
+"""Fixtures: an app on a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+a clean database for every test, and factories for the domain's objects."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, event, insert, select, text
+
+from inclusive_day import create_app
+from inclusive_day.activities.services import schedule_activity
+from inclusive_day.auth.models import Role
+from inclusive_day.auth.services import create_user, grant
+from inclusive_day.campaigns.models import Theme
+from inclusive_day.campaigns.services import create_campaign
+from inclusive_day.config import TestConfig
+from inclusive_day.extensions import db as _db
+from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
+from inclusive_day.stations.services import create_station
+from inclusive_day.units.models import Level
+from inclusive_day.units.services import create_unit
+
+PASSWORD = "correct horse battery"
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def _reset_schema(url: str) -> None:
+    """Drop whatever a previous run left, so the migrations build from empty."""
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A database built by the migrations, once per session."""
+    url = _database_url(tmp_path_factory)
+    _reset_schema(url)
+    app = create_app(TestConfig(url))
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def seeded_themes(database_url) -> list[dict]:
+    """The theme rows the migrations insert, restored after every test."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(Theme.__table__))]
+    engine.dispose()
+    return rows
+
+
+def _clean(engine, themes: list[dict]) -> None:
+    tables = [t.name for t in _db.metadata.sorted_tables]
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
+            conn.execute(insert(Theme.__table__), themes)
+        return
+    with engine.connect() as conn:
+        # SQLite applies RESTRICT row by row; switch the checks off while emptying every table.
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        for name in tables:
+            conn.exec_driver_sql(f"DELETE FROM {name}")
+        conn.execute(insert(Theme.__table__), themes)
+        conn.commit()
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+@pytest.fixture
+def app(database_url, seeded_themes):
+    """The application on the test database, emptied (but for the theme catalogue) afterwards."""
+    app = create_app(TestConfig(database_url))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _clean(_db.engine, seeded_themes)
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The SQLAlchemy extension, bound to the test app."""
+    return _db
+
+
+class FreshContextClient(FlaskClient):
+    """Runs each request in its own app context (own `g`, session and locale), as in production,
+    rather than inside the test's long-lived context."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    """A test client whose browser asks for English (Chinese tests ask for zh themselves)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_unit(db):
+    """Factory: a unit, under `parent` when given (level chosen one below it)."""
+
+    def make(name: str | None = None, parent=None, level: Level | None = None, **kw):
+        if level is None:
+            level = Level.PROVINCE if parent is None else list(Level)[parent.level.depth + 1]
+        unit = create_unit(name or f"Unit {next(_counter)}", level, parent, **kw)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def make_station(db, make_unit):
+    """Factory: a station in `unit` (a new province unit when none given)."""
+
+    def make(unit=None, name: str | None = None, **kw):
+        n = next(_counter)
+        station = create_station(
+            unit or make_unit(), kw.pop("code", f"ST-{n:05d}"), name or f"Station {n}", **kw
+        )
+        db.session.commit()
+        return station
+
+    return make
+
+
+@pytest.fixture
+def theme(db):
+    """A theme from the seeded catalogue."""
+    return db.session.scalar(select(Theme).where(Theme.code == "haircut"))
+
+
+@pytest.fixture
+def make_campaign(db, make_unit):
+    """Factory: a campaign owned by `unit`."""
+
+    def make(unit=None, name: str | None = None, **kw):
+        kw.setdefault("starts_on", date(2023, 10, 19))
+        kw.setdefault("ends_on", date(2024, 2, 26))
+        campaign = create_campaign(unit or make_unit(), name or f"Campaign {next(_counter)}", **kw)
+        db.session.commit()
+        return campaign
+
+    return make
+
+
+@pytest.fixture
+def make_activity(db, make_station, make_campaign, theme):
+    """Factory: an activity at `station` in `campaign`, two hours from `starts_at`."""
+
+    def make(station=None, campaign=None, starts_at: datetime | None = None, **kw):
+        station = station or make_station()
+        campaign = campaign or make_campaign(station.unit)
+        starts_at = starts_at or datetime(2024, 1, 18, 1, 0, tzinfo=UTC)
+        activity = schedule_activity(
+            campaign,
+            station,
+            kw.pop("theme", theme),
+            kw.pop("title", f"Activity {next(_counter)}"),
+            starts_at,
+            kw.pop("ends_at", starts_at + timedelta(hours=2)),
+            **kw,
+        )
+        db.session.commit()
+        return activity
+
+    return make
+
+
+@pytest.fixture
+def make_sponsor(db, make_unit):
+    """Factory: an approved sponsor registered with `unit`."""
+
+    def make(unit=None, name: str | None = None, **kw):
+        kw.setdefault("kind", SponsorKind.ENTERPRISE)
+        kw.setdefault("status", SponsorStatus.APPROVED)
+        sponsor = Sponsor(unit=unit or make_unit(), name=name or f"Sponsor {next(_counter)}", **kw)
+        db.session.add(sponsor)
+        db.session.commit()
+        return sponsor
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    """Factory: a user holding `role` over `on` (a unit, station or sponsor; nothing for admin)."""
+
+    def make(role: Role | None = None, on=None, username: str | None = None, **kw):
+        user = create_user(username or f"user{next(_counter)}", PASSWORD, **kw)
+        if role is not None:
+            target = {
+                Role.ORGANISER: "unit",
+                Role.VIEWER: "unit",
+                Role.STATION_MANAGER: "station",
+                Role.SPONSOR_REP: "sponsor",
+            }.get(role)
+            grant(user, role, **({target: on} if target else {}))
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign `user` in through the real form."""
+
+    def do(user):
+        response = client.post(
+            "/auth/login", data={"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do
+
+
+@contextmanager
+def count_queries(engine):
+    """Count the SQL statements run inside the block: `with count_queries(db.engine) as n: ...`."""
+    counter = {"n": 0}
+
+    def _count(*_args):
+        counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)

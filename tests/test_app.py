@@ -1,0 +1,65 @@
+"""The application factory, configuration and database connection settings."""
+
+import pytest
+from sqlalchemy import text
+
+from inclusive_day import create_app
+from inclusive_day.config import ProductionConfig, TestConfig
+
+
+def test_sqlite_connections_enforce_foreign_keys_wal_and_busy_timeout(app, db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite connection settings")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+
+
+def test_production_refuses_to_start_without_a_secret(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig()
+
+
+def test_production_refuses_a_short_secret(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "short")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig()
+
+
+def test_production_takes_its_settings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1/test")
+    config = ProductionConfig()
+    assert config.SECRET_KEY == "x" * 40
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://postgres@127.0.0.1/test"
+    assert config.SESSION_COOKIE_SECURE is True
+
+
+def test_unknown_environment_name_stops_start_up(monkeypatch):
+    monkeypatch.setenv("INCLUSIVE_DAY_ENV", "staging")
+    with pytest.raises(RuntimeError, match="INCLUSIVE_DAY_ENV"):
+        create_app()
+
+
+def test_templates_and_static_come_from_the_top_level_folders(database_url):
+    app = create_app(TestConfig(database_url))
+    assert app.template_folder.endswith("/templates")
+    assert app.static_folder.endswith("/static")
+
+
+def test_unknown_page_answers_404_page(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"There is nothing here" in response.data
+
+
+def test_unknown_api_path_answers_json(client):
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": {"code": 404, "message": "There is nothing here, or you may not see it."}
+    }

@@ -1,0 +1,77 @@
+"""The home dashboard: figures for the user's reach and month, in a fixed number of queries."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from inclusive_day.attendance.models import BeneficiaryGroup, Headcount
+from inclusive_day.auth.models import Role
+from inclusive_day.database import utcnow
+from inclusive_day.reports.periods import Month
+from inclusive_day.reports.queries import dashboard
+from tests.conftest import count_queries
+
+
+@pytest.fixture
+def two_districts(db, make_unit, make_station, make_campaign, make_activity):
+    city = make_unit("昆明市总工会", make_unit("云南省总工会"))
+    result = {}
+    for name, served in (("官渡区总工会", 120), ("盘龙区总工会", 80)):
+        district = make_unit(name, city)
+        station = make_station(district)
+        campaign = make_campaign(district, name=f"{name}普惠日")
+        activity = make_activity(station, campaign, starts_at=datetime(2024, 1, 18, 1, tzinfo=UTC))
+        db.session.add(Headcount(activity=activity, group=BeneficiaryGroup.COURIER, count=served))
+        db.session.commit()
+        result[name] = district
+    return city, result
+
+
+def test_the_dashboard_counts_only_the_users_subtree_and_month(two_districts, make_user):
+    city, districts = two_districts
+    organiser = make_user(Role.ORGANISER, districts["官渡区总工会"])
+    figures = dashboard(organiser, Month(2024, 1), utcnow())
+    assert (figures.stations, figures.activities, figures.month_totals.served) == (1, 1, 120)
+    assert [c.name for c in figures.campaigns] == ["官渡区总工会普惠日"]
+    assert dashboard(organiser, Month(2024, 2), utcnow()).month_totals.served == 0
+
+    city_organiser = make_user(Role.ORGANISER, city)
+    assert dashboard(city_organiser, Month(2024, 1), utcnow()).month_totals.served == 200
+
+
+def test_the_dashboard_page_shows_the_figures_and_moves_between_months(
+    client, login, make_user, two_districts
+):
+    city, _ = two_districts
+    login(make_user(Role.VIEWER, city))
+    page = client.get("/?month=2024-01").get_data(as_text=True)
+    assert "200" in page and "官渡区总工会普惠日" in page and "?month=2023-12" in page
+
+
+def test_a_malformed_month_answers_400(client, login, make_user):
+    login(make_user(Role.ADMIN))
+    assert client.get("/?month=2024-13").status_code == 400
+    assert client.get("/?month=last").status_code == 400
+
+
+def test_list_pages_take_the_same_number_of_queries_whatever_their_size(
+    db, client, login, make_user, make_unit, make_station, make_campaign, make_activity
+):
+    district = make_unit("District", make_unit("City", make_unit("Province")))
+    login(make_user(Role.ORGANISER, district))
+
+    def queries_for(path: str) -> int:
+        with count_queries(db.engine) as n:
+            assert client.get(path).status_code == 200
+        return n["n"]
+
+    def grow() -> None:
+        station = make_station(district)
+        make_activity(station, make_campaign(district), starts_at=datetime(2024, 1, 5, tzinfo=UTC))
+
+    grow()
+    small = {p: queries_for(p) for p in ("/?month=2024-01", "/stations/", "/campaigns/")}
+    for _ in range(4):
+        grow()
+    large = {p: queries_for(p) for p in small}
+    assert large == small

@@ -1,0 +1,3 @@
+from inclusive_day import create_app
+
+app = create_app()
