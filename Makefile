@@ -16,7 +16,8 @@ run: setup upgrade demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup lint
-	$(BIN)/pytest
+	@echo "== on SQLite"
+	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 	  $(BIN)/pytest; \

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -44,6 +44,8 @@ def when(value: datetime | date | None, style: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
+        if style == "medium":  # the date in full, the time to the minute
+            return f"{format_date(value, 'medium')} {format_time(value, 'short')}"
         return format_datetime(value, style)
     return format_date(value, style)
 

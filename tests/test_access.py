@@ -41,6 +41,7 @@ def world(db, make_unit, make_station, make_campaign, make_activity, make_sponso
             "sponsor": sponsor,
             "donation": donation,
         }
+    w["city_campaign"] = make_campaign(city, name="City campaign")
     inside = w["in"]
     w["users"] = {
         "admin": make_user(Role.ADMIN),
@@ -118,6 +119,9 @@ ACTIONS = [
     ("sponsor_rep", Action.VIEW, "sponsor", "out", False),
     ("sponsor_rep", Action.EDIT, "campaign", "in", False),
     ("sponsor_rep", Action.VIEW, "station", "in", False),
+    ("organiser", Action.VIEW, "city_campaign", None, True),
+    ("organiser", Action.EDIT, "city_campaign", None, False),
+    ("city_organiser", Action.EDIT, "city_campaign", None, True),
     ("admin", Action.EDIT, "donation", "out", True),
     ("nobody", Action.VIEW, "station", "in", False),
 ]
@@ -125,7 +129,8 @@ ACTIONS = [
 
 @pytest.mark.parametrize(("role", "action", "key", "side", "allowed"), ACTIONS)
 def test_can_answers_per_role_action_and_object(world, role, action, key, side, allowed):
-    assert can(world["users"][role], action, world[side][key]) is allowed
+    obj = world[key] if side is None else world[side][key]
+    assert can(world["users"][role], action, obj) is allowed
 
 
 def test_a_disabled_account_reaches_nothing(world, db):

@@ -128,10 +128,18 @@ def _activities(r: Reach) -> ColumnElement[bool]:
     return Activity.station_id.in_(select(Station.id).where(_stations(r)))
 
 
+def _ancestor_ids(paths: tuple[str, ...]) -> set[int]:
+    return {int(part) for path in paths for part in path.strip("/").split("/")[:-1] if part}
+
+
 def _campaigns(r: Reach) -> ColumnElement[bool]:
     clauses = []
     if r.unit_paths:
         clauses.append(Campaign.unit_id.in_(_unit_ids(r)))
+    # A campaign covers its owner's subtree: a unit may look at (not change) the campaigns of
+    # the units above it, and sees its own part of their figures.
+    if r.action is Action.VIEW and r.unit_paths:
+        clauses.append(Campaign.unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
     # Station managers and sponsors may look at the campaigns they take part in, not change them.
     if r.action is Action.VIEW and r.station_ids:
         clauses.append(

@@ -1,0 +1,1 @@
+"""Demo data: the Kunming Inclusive Day campaign, and (later) a synthetic province."""

@@ -1,0 +1,56 @@
+"""`flask demo ...`."""
+
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from inclusive_day.demo.kunming import (
+    DemoLogin,
+    campaign_figures,
+    demo_logins,
+    find_campaign,
+    load_kunming,
+)
+from inclusive_day.extensions import db
+from inclusive_day.units.models import Unit
+
+demo_cli = AppGroup("demo", help="Load demonstration data.")
+
+
+@demo_cli.command("load")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Load only into a database that holds no union units yet (make run uses this).",
+)
+def load(if_empty: bool) -> None:
+    """Load the Kunming Inclusive Day campaign of 2023-24 (does nothing if it is there)."""
+    if if_empty and find_campaign() is None and db.session.scalar(select(func.count(Unit.id))):
+        click.echo("The database holds union units of its own; the demo was not loaded.")
+        return
+    started = time.perf_counter()
+    result = load_kunming(echo=click.echo)
+    db.session.commit()
+    if result.created:
+        click.echo(f"Loaded in {time.perf_counter() - started:.1f} s.")
+    if result.campaign_id is None:
+        click.echo("The Kunming union exists but has no Inclusive Day campaign.")
+    else:
+        figures = campaign_figures(result.campaign_id)
+        click.echo(f"activities:    {figures.activities}")
+        click.echo(f"served:        {figures.served}")
+        click.echo(f"unique people: {figures.people}")
+    _echo_logins(demo_logins())
+
+
+def _echo_logins(logins: list[DemoLogin]) -> None:
+    """Print the demo accounts as a small table, the (Chinese) scope last so columns line up."""
+    click.echo("")
+    rows = [("user", "role", "password", "scope")]
+    rows += [(x.username, x.role, x.password, x.scope) for x in logins]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for *cells, scope in rows:
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        click.echo("  ".join([*padded, scope]))

@@ -1,0 +1,902 @@
+"""The Kunming "工会驿站普惠日" campaign (2023-10-19 to 2024-02-26), rebuilt as records.
+
+The figures follow the report of 2024-02-26: 256 activities at trade union post stations
+serving 76,800 person-times. Everything is drawn from one seeded random generator, so every
+load gives the same data.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import insert, select
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.activities.queries import count_activities
+from inclusive_day.activities.services import schedule_activity
+from inclusive_day.attendance.identity import identity_for, identity_key
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, Headcount
+from inclusive_day.attendance.queries import totals
+from inclusive_day.auth.models import Role, User
+from inclusive_day.auth.services import create_user, grant
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.campaigns.services import create_campaign, themes_by_code
+from inclusive_day.extensions import db
+from inclusive_day.sponsors.models import (
+    Donation,
+    DonationKind,
+    DonationStatus,
+    Sponsor,
+    SponsorKind,
+    SponsorStatus,
+)
+from inclusive_day.stations.models import Amenity, Station
+from inclusive_day.stations.services import create_station
+from inclusive_day.units.models import Level, Unit
+from inclusive_day.units.services import create_unit
+
+SEED = 20231019
+DEMO_PASSWORD = "inclusive-day-2023"
+ZONE = ZoneInfo("Asia/Shanghai")
+UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "kunming.demo.inclusive-day")
+
+PROVINCE = ("云南省总工会", "530000")
+CITY = ("昆明市总工会", "530100")
+CAMPAIGN_NAME = "工会驿站普惠日"
+CAMPAIGN_START = date(2023, 10, 19)
+CAMPAIGN_END = date(2024, 2, 26)
+CAMPAIGN_DESCRIPTION = (
+    "在云南省总工会指导下，昆明市总工会以户外劳动者实际需求为导向，创新服务内容和举措，"
+    "推出“工会驿站普惠日”主题品牌活动。通过品牌共建、资源共享、活动共办的模式，"
+    "市、县（区）、街道、社区四级工会联动，把工会驿站、普惠活动与暖心服务深度融合，"
+    "让户外劳动者享受到更便捷、更实在的普惠服务。"
+)
+TOTAL_ACTIVITIES = 256
+TOTAL_SERVED = 76_800
+
+
+# --- The union tree and its stations -------------------------------------------------------
+
+
+class District(NamedTuple):
+    """A district union, its streets (with their communities) and its stations."""
+
+    abbr: str
+    name: str
+    code: str | None
+    place: str
+    centre: tuple[float, float]
+    streets: tuple[tuple[str, tuple[str, ...]], ...]
+    # (street or community it belongs to, or None for the district itself; name; partner; road)
+    stations: tuple[tuple[str | None, str, str, str], ...]
+
+
+SINOPEC, TELECOM, CCB, MEITUAN = "中国石化", "中国电信", "中国建设银行", "美团"
+
+# fmt: off
+DISTRICTS = (
+    District(
+        "WH", "五华区总工会", "530102", "五华区", (25.043, 102.704),
+        (("华山", ("翠湖", "五一")), ("护国", ("文明",)), ("大观", ("篆塘", "大观楼"))),
+        (
+            ("华山街道", "华山街道工会驿站", "", "华山南路45号"),
+            ("翠湖社区", "翠湖社区工会驿站", "", "翠湖南路8号"),
+            ("护国街道", "中国电信东风西路营业厅爱心翼站", TELECOM, "东风西路123号"),
+            ("大观街道", "建设银行大观支行工会驿站", CCB, "大观路220号"),
+            ("篆塘社区", "篆塘社区工会驿站", "", "西坝路26号"),
+            ("文明社区", "中国石化人民西路加油站工会驿站", SINOPEC, "人民西路301号"),
+            ("大观楼社区", "大观楼社区工会驿站", "", "大观街58号"),
+            (None, "五华区骑手之家工会驿站", MEITUAN, "三市街6号"),
+        ),
+    ),
+    District(
+        "PL", "盘龙区总工会", "530103", "盘龙区", (25.070, 102.720),
+        (("拓东", ("拓东", "金马")), ("鼓楼", ("北门",)), ("东华", ("东华", "金实"))),
+        (
+            ("拓东街道", "拓东街道工会驿站", "", "拓东路71号"),
+            ("拓东社区", "拓东社区工会驿站", "", "拓东路18号"),
+            ("金马社区", "中国石化东风东路加油站工会驿站", SINOPEC, "东风东路56号"),
+            ("鼓楼街道", "鼓楼街道北京路工会驿站", "", "北京路886号"),
+            ("北门社区", "建设银行北京路支行工会驿站", CCB, "北京路502号"),
+            ("东华街道", "东华街道工会驿站", "", "东华路9号"),
+            ("东华社区", "中国电信东华营业厅爱心翼站", TELECOM, "东华路112号"),
+            ("金实社区", "金实社区工会驿站", "", "金实路5号"),
+            (None, "盘龙区骑手之家工会驿站", MEITUAN, "北京路1079号"),
+        ),
+    ),
+    District(
+        "GD", "官渡区总工会", "530111", "官渡区", (25.015, 102.748),
+        (("关上", ("关上中心区", "广卫")), ("太和", ("和平村",)), ("吴井", ("吴井", "东站"))),
+        (
+            ("关上街道", "关上街道工会驿站", "", "关上北路33号"),
+            ("关上中心区社区", "关上中心区社区工会驿站", "", "春城路219号"),
+            ("广卫社区", "中国石化春城路加油站工会驿站", SINOPEC, "春城路318号"),
+            ("太和街道", "太和街道工会驿站", "", "北京路612号"),
+            ("和平村社区", "建设银行白塔路支行工会驿站", CCB, "白塔路88号"),
+            ("吴井街道", "吴井街道工会驿站", "", "吴井路152号"),
+            ("吴井社区", "中国电信吴井营业厅爱心翼站", TELECOM, "吴井路301号"),
+            ("东站社区", "东站社区工会驿站", "", "东站南路17号"),
+            ("关上街道", "关上环卫工人工会驿站", "", "民航路400号"),
+            (None, "官渡区骑手之家工会驿站", MEITUAN, "日新路166号"),
+        ),
+    ),
+    District(
+        "XS", "西山区总工会", "530112", "西山区", (25.020, 102.665),
+        (("金碧", ("金碧", "书林")), ("永昌", ("永昌",)), ("前卫", ("前卫", "福德"))),
+        (
+            ("金碧街道", "金碧街道工会驿站", "", "金碧路288号"),
+            ("金碧社区", "中国石化金碧路加油站工会驿站", SINOPEC, "金碧路512号"),
+            ("书林社区", "书林社区工会驿站", "", "书林街102号"),
+            ("永昌街道", "永昌街道工会驿站", "", "永昌路35号"),
+            ("永昌社区", "建设银行西园路支行工会驿站", CCB, "西园路210号"),
+            ("前卫街道", "前卫街道工会驿站", "", "前卫西路96号"),
+            ("福德社区", "中国电信前兴路营业厅爱心翼站", TELECOM, "前兴路688号"),
+            (None, "西山区骑手之家工会驿站", MEITUAN, "滇池路569号"),
+        ),
+    ),
+    District(
+        "CG", "呈贡区总工会", "530114", "呈贡区", (24.888, 102.821),
+        (("龙城", ("龙街",)), ("乌龙", ("乌龙", "雨花"))),
+        (
+            ("龙城街道", "龙城街道工会驿站", "", "龙城路27号"),
+            ("龙街社区", "龙街社区工会驿站", "", "龙街路15号"),
+            ("乌龙街道", "乌龙街道工会驿站", "", "春融西路66号"),
+            ("雨花社区", "中国石化呈贡大道加油站工会驿站", SINOPEC, "呈贡大道199号"),
+            ("乌龙社区", "建设银行呈贡支行工会驿站", CCB, "春融街120号"),
+        ),
+    ),
+    District(
+        "KF", "昆明经济技术开发区总工会", None, "昆明经开区", (24.960, 102.800),
+        (("洛羊", ("洛羊", "大冲")), ("阿拉", ("阿拉",))),
+        (
+            ("洛羊街道", "洛羊街道工会驿站", "", "信息产业基地林溪路8号"),
+            ("洛羊社区", "洛羊社区工会驿站", "", "洛羊路21号"),
+            ("大冲社区", "中国石化经开区加油站工会驿站", SINOPEC, "经开路3号"),
+            ("阿拉街道", "阿拉街道工会驿站", "", "阿拉街77号"),
+            ("阿拉社区", "经开区骑手之家工会驿站", MEITUAN, "出口加工区顺通大道50号"),
+        ),
+    ),
+)
+# fmt: on
+
+OPENING_HOURS = ("08:00-20:00", "08:30-18:00", "09:00-21:00", "07:30-19:30")
+BASE_AMENITIES = (Amenity.WATER, Amenity.CHARGING, Amenity.SEATS)
+EXTRA_AMENITIES = tuple(a for a in Amenity if a not in BASE_AMENITIES)
+AMENITY_ZH = {
+    Amenity.WATER: "饮水",
+    Amenity.CHARGING: "手机充电",
+    Amenity.MICROWAVE: "热饭",
+    Amenity.FRIDGE: "冷藏",
+    Amenity.AIR_CONDITIONING: "空调",
+    Amenity.TOILET: "如厕",
+    Amenity.SEATS: "休息",
+    Amenity.WIFI: "无线网络",
+    Amenity.FIRST_AID: "应急药箱",
+    Amenity.BOOKS: "阅读",
+}
+
+
+# --- The activities ----------------------------------------------------------------------
+
+Slot = tuple[time, time]
+MORNING: Slot = (time(9), time(11, 30))
+LATE_MORNING: Slot = (time(9, 30), time(11, 30))
+NOON: Slot = (time(10, 30), time(13))
+AFTERNOON: Slot = (time(14), time(17))
+SHORT_AFTERNOON: Slot = (time(14, 30), time(16, 30))
+
+
+@dataclass(frozen=True)
+class Series:
+    """A run of activities of the report, spread evenly over its dates and its stations."""
+
+    key: str
+    items: tuple[tuple[str, str], ...]  # (theme code, title), used in turn
+    first: date
+    last: date
+    count: int
+    slots: tuple[Slot, ...]
+    profile: str
+    description: str
+    districts: tuple[str, ...] = ()  # every district when empty
+    keyword: str = ""  # only stations whose name holds it
+
+
+SERIES = (
+    Series(
+        key="launch",
+        items=(("gift_bags", "“工会驿站普惠日”启动仪式暨爱心礼包发放"),),
+        first=date(2023, 10, 19),
+        last=date(2023, 10, 19),
+        count=6,
+        slots=(LATE_MORNING,),
+        profile="general",
+        description="“工会驿站普惠日”主题品牌活动正式启动，各区工会同步在驿站为户外劳动者发放爱心礼包。",
+    ),
+    Series(
+        key="police",
+        items=(("health_check", "普惠日·暖警助警 健康体检进基层"),),
+        first=date(2023, 11, 1),
+        last=date(2023, 12, 20),
+        count=12,
+        slots=(MORNING, AFTERNOON),
+        profile="police",
+        description="市总工会联合市公安局工会，为基层派出所、交警中队的民辅警送上健康体检和暖心慰问品。",
+    ),
+    Series(
+        key="riders",
+        items=(("health_check", "普惠日·骑手健康服务季 骑手免费体检"),),
+        first=date(2023, 11, 10),
+        last=date(2024, 1, 12),
+        count=20,
+        slots=(AFTERNOON, SHORT_AFTERNOON),
+        profile="riders",
+        description="市总工会与美团联合开展“骑手健康服务季”，为外卖骑手免费体检并送上暖心礼包。",
+        keyword="骑手之家",
+    ),
+    Series(
+        key="panlong_spring",
+        items=(
+            ("performance", "驿站春季服务季·新春游园会"),
+            ("festival_food", "驿站春季服务季·提前吃顿年夜饭"),
+            ("gift_bags", "驿站春季服务季·新春送温暖慰问"),
+            ("spring_couplets", "驿站春季服务季·送春联送祝福"),
+            ("knowledge_quiz", "驿站春季服务季·趣味游戏闯关"),
+        ),
+        first=date(2024, 1, 15),
+        last=date(2024, 2, 8),
+        count=24,
+        slots=(NOON, AFTERNOON),
+        profile="general",
+        description="盘龙区总工会联动辖区工会驿站开展“驿站春季服务季”系列活动，"
+        "用“花式”服务让户外劳动者感受“娘家人”的温暖。",
+        districts=("PL",),
+    ),
+    Series(
+        key="laba",
+        items=(("festival_food", "普惠日·温暖户外劳动者 腊八粥暖心送"),),
+        first=date(2024, 1, 18),
+        last=date(2024, 1, 18),
+        count=7,
+        slots=(MORNING,),
+        profile="outdoor",
+        description="腊八节当天，市总工会联合官渡区总工会在七个工会驿站为户外劳动者送上腊八粥、春联和福袋。",
+        districts=("GD",),
+    ),
+    Series(
+        key="xishan_new_year",
+        items=(
+            ("spring_couplets", "乐享新年·喜迎新春 翰墨送福写春联"),
+            ("gift_bags", "乐享新年·喜迎新春 新春爱心礼包"),
+            ("festival_food", "乐享新年·喜迎新春 包饺子迎新春"),
+            ("performance", "乐享新年·喜迎新春 新春文艺汇演"),
+        ),
+        first=date(2024, 1, 29),
+        last=date(2024, 2, 8),
+        count=10,
+        slots=(MORNING, AFTERNOON),
+        profile="general",
+        description="春节前夕，市总工会与西山区总工会开展“工会驿站普惠日·乐享新年 喜迎新春”活动。",
+        districts=("XS",),
+    ),
+    Series(
+        key="lantern",
+        items=(
+            ("festival_food", "普惠日·元宵节关爱劳动者 送汤圆送祝福"),
+            ("knowledge_quiz", "普惠日·元宵节关爱劳动者 猜灯谜"),
+            ("health_check", "普惠日·元宵节关爱劳动者 义诊体检"),
+            ("haircut", "普惠日·元宵节关爱劳动者 公益义剪"),
+        ),
+        first=date(2024, 2, 24),
+        last=date(2024, 2, 24),
+        count=12,
+        slots=(MORNING, AFTERNOON),
+        profile="outdoor",
+        description="元宵节当天，市总工会为户外劳动者送汤圆、送祝福，并开展猜灯谜、健康体检和公益义剪。",
+    ),
+    Series(
+        key="etdz",
+        items=(
+            ("gift_bags", "工会驿站揭牌暨普惠日送温暖"),
+            ("health_check", "普惠日·健康服务送到驿站"),
+            ("handicraft", "普惠日·手工DIY体验"),
+            ("knowledge_quiz", "普惠日·工会驿站有奖知识问答"),
+        ),
+        first=date(2023, 10, 26),
+        last=date(2024, 1, 31),
+        count=14,
+        slots=(MORNING, AFTERNOON),
+        profile="general",
+        description="经开区把工会驿站普惠日与驿站揭牌、送温暖慰问相结合，"
+        "开展健康服务、手工DIY体验和工会驿站有奖知识问答。",
+        districts=("KF",),
+    ),
+)
+
+# The weekly round at stations across the city; warm ginger tea once winter has started.
+REGULAR_FIRST = date(2023, 10, 20)
+WINTER_STARTS = date(2023, 11, 8)
+REGULAR_SLOTS = (MORNING, LATE_MORNING, AFTERNOON, SHORT_AFTERNOON)
+REGULAR = (
+    ("haircut", "工会驿站普惠日·公益义剪", "财贸爱心服务站志愿者定期到驿站为户外劳动者免费理发。"),
+    (
+        "health_check",
+        "工会驿站普惠日·健康义诊",
+        "医护志愿者为户外劳动者测血压、测血糖，提供健康咨询。",
+    ),
+    ("anti_fraud", "工会驿站普惠日·反诈宣讲进驿站", "中国电信志愿者讲解常见电信网络诈骗手法。"),
+    (
+        "legal_aid",
+        "工会驿站普惠日·法律援助咨询",
+        "工会律师为户外劳动者解答欠薪、工伤、劳动合同等问题。",
+    ),
+    ("warming_drinks", "工会驿站普惠日·冬日姜茶送温暖", "寒冬时节，驿站为户外劳动者熬煮姜茶。"),
+)
+
+
+# --- Attendance --------------------------------------------------------------------------
+
+# How many people an activity of each theme draws, relative to a health check.
+THEME_SIZE = {
+    "performance": 3.0,
+    "festival_food": 2.6,
+    "gift_bags": 2.0,
+    "spring_couplets": 1.6,
+    "warming_drinks": 1.4,
+    "health_check": 1.0,
+    "knowledge_quiz": 1.0,
+    "anti_fraud": 0.9,
+    "handicraft": 0.6,
+    "haircut": 0.45,
+    "legal_aid": 0.4,
+}
+
+G = BeneficiaryGroup
+# Who comes, in shares, by the activity's audience.
+PROFILES = {
+    "general": {
+        G.SANITATION: 30,
+        G.RIDER: 20,
+        G.COURIER: 15,
+        G.DRIVER: 10,
+        G.CONSTRUCTION: 10,
+        G.POLICE: 5,
+        G.ELDERLY: 5,
+        G.OTHER: 5,
+    },
+    "police": {G.POLICE: 80, G.SANITATION: 8, G.OTHER: 7, G.DRIVER: 5},
+    "riders": {G.RIDER: 75, G.COURIER: 20, G.OTHER: 5},
+    "outdoor": {G.SANITATION: 45, G.CONSTRUCTION: 15, G.COURIER: 15, G.RIDER: 15, G.DRIVER: 10},
+    "drivers": {G.DRIVER: 55, G.RIDER: 15, G.COURIER: 15, G.SANITATION: 15},
+}
+# The synthetic people who check in, by group: the same numbers come back again and again.
+POOL_SIZES = {
+    G.RIDER: 1500,
+    G.COURIER: 900,
+    G.SANITATION: 1500,
+    G.DRIVER: 800,
+    G.POLICE: 700,
+    G.CONSTRUCTION: 600,
+    G.ELDERLY: 300,
+    G.OTHER: 400,
+}
+MOBILE_PREFIXES = ("13", "15", "18")
+CHECKIN_SHARE = (0.15, 0.30)
+PAPER_SHARE = 0.05
+
+
+# --- Sponsors and users ------------------------------------------------------------------
+
+
+class Gift(NamedTuple):
+    """One donation: value is quantity × unit value unless given."""
+
+    kind: DonationKind
+    description: str
+    quantity: int | None
+    unit_label: str
+    unit_value: str | None
+    value: str | None
+    status: DonationStatus
+    pledged_on: date
+    received_on: date | None
+
+
+class Giver(NamedTuple):
+    """A sponsor, the unit (code or district abbr) it registered with, and its one gift."""
+
+    key: str
+    name: str
+    kind: SponsorKind
+    unit: str
+    contact: str
+    anonymous: bool
+    gift: Gift
+
+
+ENTERPRISE, RECEIVED = SponsorKind.ENTERPRISE, DonationStatus.RECEIVED
+CASH, KIND, SERVICE = DonationKind.CASH, DonationKind.IN_KIND, DonationKind.SERVICE
+
+# Giver(key, name, kind, unit, contact, anonymous, Gift(kind, description, quantity, unit label,
+#       unit value, value, status, pledged on, received on)); money in yuan, as text for Decimal.
+# fmt: off
+SPONSORS = (
+    Giver("meituan", "美团", ENTERPRISE, "530100", "李经理", False,
+          Gift(KIND, "骑手健康服务季爱心礼包", 2000, "份", "60", None,
+               RECEIVED, date(2023, 11, 1), date(2023, 11, 8))),
+    Giver("telecom", "中国电信云南分公司", ENTERPRISE, "530100", "赵经理", False,
+          Gift(SERVICE, "反诈宣讲进工会驿站", 30, "场", "1000", None,
+               RECEIVED, date(2023, 10, 25), date(2023, 11, 1))),
+    Giver("sinopec", "中国石化云南石油分公司", ENTERPRISE, "530100", "杨经理", False,
+          Gift(KIND, "送水券（每本面值100元）", 1000, "本", "100", None,
+               DonationStatus.DISTRIBUTED, date(2023, 10, 19), date(2023, 10, 30))),
+    Giver("ccb", "中国建设银行昆明分行", ENTERPRISE, "530100", "周经理", False,
+          Gift(KIND, "新春爱心礼包", 1500, "份", "80", None,
+               RECEIVED, date(2024, 1, 5), date(2024, 1, 20))),
+    Giver("dental", "昆明德韩口腔医院", ENTERPRISE, "530100", "刘院长", False,
+          Gift(SERVICE, "为基层民辅警免费种植牙", 100, "颗", "3000", None,
+               DonationStatus.PLEDGED, date(2023, 12, 1), None)),
+    Giver("barbers", "财贸爱心服务站义剪志愿服务队", SponsorKind.VOLUNTEER_TEAM, "PL",
+          "王队长", False,
+          Gift(SERVICE, "每月定期到工会驿站公益义剪", 20, "场", None, "0",
+               RECEIVED, date(2023, 10, 19), date(2023, 10, 19))),
+    Giver("rt_mart", "大润发昆明店", ENTERPRISE, "530100", "孙店长", False,
+          Gift(KIND, "元宵节汤圆", 1000, "袋", "18", None,
+               RECEIVED, date(2024, 2, 15), date(2024, 2, 23))),
+    Giver("charity", "昆明市慈善总会", SponsorKind.CHARITY, "530100", "钱秘书长", False,
+          Gift(CASH, "工会驿站普惠日公益资金", None, "", None, "50000",
+               RECEIVED, date(2023, 11, 15), date(2023, 11, 28))),
+    Giver("anonymous", "陈女士", SponsorKind.INDIVIDUAL, "GD", "", True,
+          Gift(CASH, "腊八节爱心捐款", None, "", None, "5000",
+               RECEIVED, date(2024, 1, 10), date(2024, 1, 12))),
+)
+# fmt: on
+
+# (username, display name, role, what the grant is over, which one)
+DEMO_USERS = (
+    ("admin", "系统管理员", Role.ADMIN, None, None),
+    ("kunming", "昆明市总工会组织员", Role.ORGANISER, "unit", "530100"),
+    ("guandu", "官渡区总工会组织员", Role.ORGANISER, "unit", "GD"),
+    ("viewer", "云南省总工会查看员", Role.VIEWER, "unit", "530000"),
+    ("station", "{name}站长", Role.STATION_MANAGER, "station", "laba"),
+    ("sponsor", "{name}联络人", Role.SPONSOR_REP, "sponsor", "sinopec"),
+)
+
+
+# --- Results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account: who signs in, as what, over what, and the password (if unchanged)."""
+
+    username: str
+    role: str
+    scope: str
+    password: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did: the campaign's id (None if absent) and whether anything was created."""
+
+    campaign_id: int | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A campaign's figures as the counting rules give them."""
+
+    activities: int
+    served: int
+    people: int
+
+
+@dataclass
+class Plan:
+    """An activity before it is scheduled: what, for whom, then where and when."""
+
+    series: str
+    theme: str
+    title: str
+    description: str
+    profile: str
+    station: Station
+    starts_at: datetime
+    ends_at: datetime
+
+
+# --- Loading -----------------------------------------------------------------------------
+
+
+def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
+    """Build the Kunming campaign in the session (the caller commits); skip if already there."""
+    city = db.session.scalar(select(Unit).where(Unit.code == CITY[1]))
+    if city is not None:
+        echo("The Kunming demo is already loaded; nothing changed.")
+        campaign = find_campaign()
+        return LoadResult(campaign.id if campaign else None, created=False)
+    rng = random.Random(SEED)
+    units = _build_tree()
+    stations = _build_stations(units, rng)
+    campaign = create_campaign(
+        units[CITY[1]],
+        CAMPAIGN_NAME,
+        CAMPAIGN_START,
+        CAMPAIGN_END,
+        description=CAMPAIGN_DESCRIPTION,
+        is_public=True,
+    )
+    plans = _plan_activities(stations, rng)
+    activities = _schedule(campaign, plans)
+    _record_attendance(activities, plans, rng)
+    sponsors = _add_sponsors(units, campaign)
+    laba_station = next(p.station for p in plans if p.series == "laba")
+    _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
+    echo(
+        f"Built a union tree of {len(units)} units, {len(stations)} stations,"
+        f" {len(activities)} activities and {len(sponsors)} sponsors."
+    )
+    return LoadResult(campaign.id, created=True)
+
+
+def find_campaign() -> Campaign | None:
+    """The demo campaign owned by the Kunming city union, if it is there."""
+    return db.session.scalar(
+        select(Campaign)
+        .join(Unit, Campaign.unit_id == Unit.id)
+        .where(Unit.code == CITY[1], Campaign.name == CAMPAIGN_NAME)
+        .order_by(Campaign.id)
+    )
+
+
+def campaign_figures(campaign_id: int) -> Figures:
+    """Activities, served and unique people of a campaign, counted from the database."""
+    scope = [Activity.campaign_id == campaign_id]
+    counted = totals(scope)
+    return Figures(count_activities(scope), counted.served, counted.people)
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo accounts in the database, with the demo password where it still works."""
+    names = [row[0] for row in DEMO_USERS]
+    users = {
+        u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))
+    }
+    logins = []
+    for name in names:
+        user = users.get(name)
+        if user is None:
+            continue
+        role, scope = _describe_grant(user)
+        password = DEMO_PASSWORD if user.check_password(DEMO_PASSWORD) else "(changed)"
+        logins.append(DemoLogin(name, role, scope, password))
+    return logins
+
+
+def apportion(total: int, weights: Sequence[float]) -> list[int]:
+    """Split `total` in proportion to `weights` by largest remainder, so the parts add up."""
+    whole = sum(weights)
+    quotas = [total * w / whole for w in weights]
+    parts = [int(q) for q in quotas]
+    by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - quotas[i], i))
+    for i in by_remainder[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _describe_grant(user: User) -> tuple[str, str]:
+    """The user's first role and the name of what it covers."""
+    if not user.grants:
+        return "-", "-"
+    row = user.grants[0]
+    for model, target_id in (
+        (Unit, row.unit_id),
+        (Station, row.station_id),
+        (Sponsor, row.sponsor_id),
+    ):
+        if target_id is not None:
+            return row.role.value, db.session.get(model, target_id).name
+    return row.role.value, "(everything)"
+
+
+def _build_tree() -> dict[str, Unit]:
+    """The union tree, keyed by code (province, city), abbr (district) or "XX街道" / "XX社区"."""
+    province = db.session.scalar(select(Unit).where(Unit.code == PROVINCE[1]))
+    province = province or create_unit(PROVINCE[0], Level.PROVINCE, code=PROVINCE[1])
+    city = create_unit(CITY[0], Level.CITY, province, code=CITY[1])
+    units = {PROVINCE[1]: province, CITY[1]: city}
+    for district in DISTRICTS:
+        parent = create_unit(district.name, Level.DISTRICT, city, code=district.code)
+        units[district.abbr] = parent
+        for street, communities in district.streets:
+            street_unit = create_unit(f"{street}街道工会", Level.STREET, parent)
+            units[f"{street}街道"] = street_unit
+            for community in communities:
+                units[f"{community}社区"] = create_unit(
+                    f"{community}社区工会", Level.COMMUNITY, street_unit
+                )
+    return units
+
+
+def _build_stations(units: dict[str, Unit], rng: random.Random) -> list[Station]:
+    """The post stations, ordered round-robin over the districts so that runs spread out."""
+    by_district = [
+        [
+            _build_station(units[owner or district.abbr], district, number, spec, rng)
+            for number, (owner, *spec) in enumerate(district.stations, start=1)
+        ]
+        for district in DISTRICTS
+    ]
+    widest = max(len(stations) for stations in by_district)
+    return [s for i in range(widest) for stations in by_district for s in stations[i : i + 1]]
+
+
+def _build_station(
+    unit: Unit, district: District, number: int, spec: list[str], rng: random.Random
+) -> Station:
+    """One station with a jittered position near its district's centre and some amenities."""
+    name, partner, road = spec
+    amenities = [*BASE_AMENITIES, *rng.sample(EXTRA_AMENITIES, rng.randint(2, 5))]
+    offers = "、".join(AMENITY_ZH[a] for a in Amenity if a in amenities)
+    open_24h = partner == SINOPEC  # petrol stations never close
+    latitude, longitude = (round(c + rng.uniform(-0.018, 0.018), 6) for c in district.centre)
+    return create_station(
+        unit,
+        f"KM-{district.abbr}-{number:03d}",
+        name,
+        amenities,
+        address=f"云南省昆明市{district.place}{road}",
+        latitude=latitude,
+        longitude=longitude,
+        open_24h=open_24h,
+        opening_hours="" if open_24h else rng.choice(OPENING_HOURS),
+        partner=partner,
+        services=f"为户外劳动者提供{offers}等服务。",
+    )
+
+
+class _Bookings:
+    """The time windows each station is already booked for, so that none overlap."""
+
+    def __init__(self) -> None:
+        self._busy: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+
+    def book(self, station: Station, starts_at: datetime, ends_at: datetime) -> bool:
+        """Book the window if the station is free then; say whether it was."""
+        busy = self._busy[station.code]
+        if any(s < ends_at and starts_at < e for s, e in busy):
+            return False
+        busy.append((starts_at, ends_at))
+        return True
+
+
+def _plan_activities(stations: list[Station], rng: random.Random) -> list[Plan]:
+    """Every activity of the campaign, the report's series first, in time order."""
+    bookings = _Bookings()
+    plans = [plan for series in SERIES for plan in _series_plans(series, stations, bookings)]
+    plans += _regular_plans(TOTAL_ACTIVITIES - len(plans), stations, bookings, rng)
+    return sorted(plans, key=lambda p: (p.starts_at, p.station.code))
+
+
+def _series_plans(series: Series, stations: list[Station], bookings: _Bookings) -> list[Plan]:
+    """One series, its items taken in turn and its stations in rotation."""
+    pool = [s for s in stations if _takes_part(series, s)]
+    plans = []
+    for i, day in enumerate(_spread(series.first, series.last, series.count)):
+        theme, title = series.items[i % len(series.items)]
+        placed = _place(bookings, pool, day, series.slots, i)
+        plans.append(Plan(series.key, theme, title, series.description, series.profile, *placed))
+    return plans
+
+
+def _takes_part(series: Series, station: Station) -> bool:
+    """Whether a station is in a series' districts and has its keyword in its name."""
+    district = station.code.split("-")[1]  # KM-GD-001
+    in_district = not series.districts or district in series.districts
+    return in_district and series.keyword in station.name
+
+
+def _regular_plans(
+    count: int, stations: list[Station], bookings: _Bookings, rng: random.Random
+) -> list[Plan]:
+    """The weekly round that brings the campaign to its total."""
+    plans = []
+    for i, day in enumerate(_spread(REGULAR_FIRST, CAMPAIGN_END, count)):
+        in_season = REGULAR if day >= WINTER_STARTS else REGULAR[:-1]
+        theme, title, description = in_season[i % len(in_season)]
+        slots = rng.sample(REGULAR_SLOTS, len(REGULAR_SLOTS))
+        placed = _place(bookings, stations, day, slots, rng.randrange(len(stations)))
+        profile = _station_profile(placed[0])
+        plans.append(Plan("regular", theme, title, description, profile, *placed))
+    return plans
+
+
+def _station_profile(station: Station) -> str:
+    """Who usually comes to a station: drivers at petrol stations, riders at riders' homes."""
+    if station.partner == SINOPEC:
+        return "drivers"
+    return "riders" if "骑手之家" in station.name else "general"
+
+
+def _spread(first: date, last: date, count: int) -> list[date]:
+    """`count` days spread evenly from `first` to `last`."""
+    span = (last - first).days
+    return [first + timedelta(days=span * i // max(count - 1, 1)) for i in range(count)]
+
+
+def _place(
+    bookings: _Bookings, pool: list[Station], day: date, slots: Sequence[Slot], offset: int
+) -> tuple[Station, datetime, datetime]:
+    """The first free (station, slot) on `day`, trying stations in turn from `offset`."""
+    for k in range(len(pool)):
+        station = pool[(offset + k) % len(pool)]
+        for slot in slots:
+            starts_at, ends_at = (_utc(day, t) for t in slot)
+            if bookings.book(station, starts_at, ends_at):
+                return station, starts_at, ends_at
+    raise ValueError(f"no station free on {day}")
+
+
+def _utc(day: date, at: time) -> datetime:
+    """A Kunming wall-clock time as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=ZONE).astimezone(UTC)
+
+
+def _schedule(campaign: Campaign, plans: list[Plan]) -> list[Activity]:
+    """Put the planned activities on the calendar, with stable calendar UIDs."""
+    themes = themes_by_code()
+    return [
+        schedule_activity(
+            campaign,
+            plan.station,
+            themes[plan.theme],
+            plan.title,
+            plan.starts_at,
+            plan.ends_at,
+            description=plan.description,
+            uid=f"{uuid.uuid5(UID_NAMESPACE, f'activity-{number}')}@inclusive-day",
+        )
+        for number, plan in enumerate(plans, start=1)
+    ]
+
+
+def _record_attendance(activities: list[Activity], plans: list[Plan], rng: random.Random) -> None:
+    """Headcounts and check-ins that add up to exactly TOTAL_SERVED, inserted in bulk."""
+    pool = _phone_pool(rng)
+    weights = [THEME_SIZE[p.theme] * rng.uniform(0.75, 1.25) for p in plans]
+    checkins: list[dict] = []
+    headcounts: list[dict] = []
+    for number, (activity, plan, size) in enumerate(
+        zip(activities, plans, apportion(TOTAL_SERVED, weights), strict=True), start=1
+    ):
+        scanned = _checkin_rows(number, activity.id, plan, size, pool, rng)
+        headcounts += _headcount_rows(activity.id, plan.profile, size - len(scanned))
+        checkins += scanned
+    db.session.execute(insert(Headcount), headcounts)
+    db.session.execute(insert(CheckIn), checkins)
+
+
+def _phone_pool(rng: random.Random) -> dict[BeneficiaryGroup, list[str]]:
+    """Identities of distinct synthetic mobile numbers, a fixed set per group."""
+    config = current_app.config
+    key = identity_key(config.get("IDENTITY_SECRET") or config["SECRET_KEY"])
+    seen: set[str] = set()
+    pool = {}
+    for group, size in POOL_SIZES.items():
+        identities = []
+        while len(identities) < size:
+            phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**9):09d}"
+            if phone not in seen:
+                seen.add(phone)
+                identities.append(identity_for(phone, key))
+        pool[group] = identities
+    return pool
+
+
+def _checkin_rows(
+    number: int,
+    activity_id: int,
+    plan: Plan,
+    size: int,
+    pool: dict[BeneficiaryGroup, list[str]],
+    rng: random.Random,
+) -> list[dict]:
+    """Between 15 and 30 % of an activity's people, checked in by scanning, each at most once."""
+    profile = PROFILES[plan.profile]
+    wanted = apportion(round(size * rng.uniform(*CHECKIN_SHARE)), list(profile.values()))
+    window = int((plan.ends_at - plan.starts_at).total_seconds())
+    rows = []
+    for group, count in zip(profile, wanted, strict=True):
+        for identity in rng.sample(pool[group], min(count, len(pool[group]))):
+            rows.append(
+                {
+                    "activity_id": activity_id,
+                    "identity": identity,
+                    "group": group,
+                    "nonce": f"demo-{number}-{len(rows) + 1}",
+                    "source": _source(rng),
+                    "checked_in_at": plan.starts_at + timedelta(seconds=rng.randrange(window)),
+                }
+            )
+    return rows
+
+
+def _source(rng: random.Random) -> CheckInSource:
+    """Most people scan the QR code; a few sign a paper sheet typed in later."""
+    return CheckInSource.PAPER if rng.random() < PAPER_SHARE else CheckInSource.QR
+
+
+def _headcount_rows(activity_id: int, profile: str, people: int) -> list[dict]:
+    """The people staff counted rather than scanned, one row per group that came."""
+    groups = PROFILES[profile]
+    return [
+        {"activity_id": activity_id, "group": group, "count": count}
+        for group, count in zip(groups, apportion(people, list(groups.values())), strict=True)
+        if count
+    ]
+
+
+def _add_sponsors(units: dict[str, Unit], campaign: Campaign) -> dict[str, Sponsor]:
+    """The caring enterprises, charity, volunteers and one anonymous giver, with their gifts."""
+    sponsors = {}
+    for giver in SPONSORS:
+        sponsor = Sponsor(
+            unit=units[giver.unit],
+            name=giver.name,
+            kind=giver.kind,
+            contact_name=giver.contact,
+            public_name="" if giver.anonymous else giver.name,
+            is_anonymous=giver.anonymous,
+            status=SponsorStatus.APPROVED,
+        )
+        db.session.add(sponsor)
+        db.session.add(_donation(sponsor, campaign, giver.gift))
+        sponsors[giver.key] = sponsor
+    db.session.flush()
+    return sponsors
+
+
+def _donation(sponsor: Sponsor, campaign: Campaign, gift: Gift) -> Donation:
+    """A donation row for a gift; value is quantity × unit value unless the gift names one."""
+    quantity = Decimal(gift.quantity) if gift.quantity is not None else None
+    unit_value = Decimal(gift.unit_value) if gift.unit_value is not None else None
+    value = Decimal(gift.value) if gift.value is not None else quantity * unit_value
+    return Donation(
+        sponsor=sponsor,
+        campaign=campaign,
+        kind=gift.kind,
+        description=gift.description,
+        quantity=quantity,
+        unit_label=gift.unit_label,
+        unit_value=unit_value,
+        value=value,
+        status=gift.status,
+        pledged_on=gift.pledged_on,
+        received_on=gift.received_on,
+    )
+
+
+def _add_users(targets: dict[str, dict], echo: Callable[[str], object]) -> None:
+    """One demo account per role, all with the demo password; existing names are left alone."""
+    names = [row[0] for row in DEMO_USERS]
+    taken = set(db.session.scalars(select(User.username).where(User.username.in_(names))))
+    for username, display_name, role, kind, key in DEMO_USERS:
+        if username in taken:
+            echo(f"User {username} already exists; left alone.")
+            continue
+        target = targets[kind][key] if kind else None
+        user = create_user(
+            username, DEMO_PASSWORD, display_name.format(name=target and target.name)
+        )
+        grant(user, role, **({kind: target} if kind else {}))
