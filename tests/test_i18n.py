@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+
+from inclusive_day.i18n import when
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "inclusive_day" / "translations"
@@ -93,3 +96,11 @@ def test_form_errors_are_translated(app):
     )
     text = response.get_data(as_text=True)
     assert "This field is required." not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("zh", "2024年1月18日 14:30"), ("en", "Jan 18, 2024 2:30\u202fPM")]
+)
+def test_times_show_in_china_time_to_the_minute(app, lang, expected):
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert when(datetime(2024, 1, 18, 6, 30, tzinfo=UTC)) == expected
