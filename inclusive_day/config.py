@@ -58,6 +58,9 @@ class Config:
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+        # Keys check-in identities; kept apart so SECRET_KEY can rotate without
+        # changing who counts as the same person.
+        self.IDENTITY_SECRET = os.environ.get("IDENTITY_SECRET") or None
 
 
 class ProductionConfig(Config):
@@ -77,6 +80,7 @@ class ProductionConfig(Config):
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production.")
         self.SECRET_KEY = secret
+        self.IDENTITY_SECRET = os.environ.get("IDENTITY_SECRET") or None
         self.SQLALCHEMY_DATABASE_URI = _database_url()
 
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from inclusive_day import create_app
-from inclusive_day.config import ProductionConfig, TestConfig
+from inclusive_day.config import Config, ProductionConfig, TestConfig
 
 
 def test_sqlite_connections_enforce_foreign_keys_wal_and_busy_timeout(app, db):
@@ -63,3 +63,11 @@ def test_unknown_api_path_answers_json(client):
     assert response.get_json() == {
         "error": {"code": 404, "message": "There is nothing here, or you may not see it."}
     }
+
+
+def test_the_identity_secret_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("IDENTITY_SECRET", "kept apart from the session secret")
+    assert Config().IDENTITY_SECRET == "kept apart from the session secret"
+    monkeypatch.delenv("IDENTITY_SECRET")
+    assert Config().IDENTITY_SECRET is None

@@ -123,3 +123,12 @@ def test_identity_is_a_keyed_hash_not_the_number(app):
     assert "13812345678" not in identity and len(identity) == 64
     assert identity == identity_for("+86 138 1234 5678")
     assert identity != identity_for("13812345678", identity_key("another secret"))
+
+
+def test_identity_secret_keys_identities_apart_from_the_session_secret(app):
+    before = identity_for("13812345678")
+    app.config["IDENTITY_SECRET"] = "a separate identity secret"
+    after = identity_for("13812345678")
+    app.config["SECRET_KEY"] = "a rotated session secret, long enough to be real"
+    assert after != before
+    assert identity_for("13812345678") == after

@@ -79,3 +79,20 @@ def test_passwords_are_stored_hashed(db, user):
     stored = db.session.get(User, user.id).password_hash
     assert PASSWORD not in stored
     assert stored.startswith("pbkdf2:")
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(database_url, user):
+    from inclusive_day import create_app
+    from inclusive_day.config import TestConfig
+
+    config = TestConfig(database_url)
+    config.WTF_CSRF_ENABLED = True
+    client = create_app(config).test_client()
+    response = client.post(
+        "/auth/login",
+        data={"username": "guandu", "password": PASSWORD},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 400
+    assert b"The form expired" in response.data
+    assert client.post("/language", data={"lang": "zh"}).status_code == 400

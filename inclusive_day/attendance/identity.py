@@ -33,9 +33,14 @@ def identity_key(secret: str) -> bytes:
     return hashlib.sha256(b"inclusive-day/checkin-identity/" + secret.encode()).digest()
 
 
+def app_identity_key() -> bytes:
+    """This app's identity key: from IDENTITY_SECRET when set, else from SECRET_KEY."""
+    config = current_app.config
+    return identity_key(config.get("IDENTITY_SECRET") or config["SECRET_KEY"])
+
+
 def identity_for(phone: str, key: bytes | None = None) -> str:
     """The stored identity of a phone number: hex HMAC-SHA256 of its normalised form."""
     if key is None:
-        config = current_app.config
-        key = identity_key(config.get("IDENTITY_SECRET") or config["SECRET_KEY"])
+        key = app_identity_key()
     return hmac.new(key, normalise_phone(phone).encode(), hashlib.sha256).hexdigest()

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import insert, select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities
 from inclusive_day.activities.services import schedule_activity
-from inclusive_day.attendance.identity import identity_for, identity_key
+from inclusive_day.attendance.identity import app_identity_key, identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, Headcount
 from inclusive_day.attendance.queries import totals
 from inclusive_day.auth.models import Role, User
@@ -789,8 +788,7 @@ def _record_attendance(activities: list[Activity], plans: list[Plan], rng: rando
 
 def _phone_pool(rng: random.Random) -> dict[BeneficiaryGroup, list[str]]:
     """Identities of distinct synthetic mobile numbers, a fixed set per group."""
-    config = current_app.config
-    key = identity_key(config.get("IDENTITY_SECRET") or config["SECRET_KEY"])
+    key = app_identity_key()
     seen: set[str] = set()
     pool = {}
     for group, size in POOL_SIZES.items():
