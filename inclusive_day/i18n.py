@@ -30,7 +30,7 @@ def select_timezone() -> str:
 
 
 def number(value) -> str:
-    """A count or amount with the locale's grouping (76,800)."""
+    """A count or amount with the locale's digit grouping."""
     return format_decimal(value or 0)
 
 
