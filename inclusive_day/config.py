@@ -32,6 +32,12 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'inclusive_day.sqlite'}"
 
 
+def _identity_secret() -> str | None:
+    """IDENTITY_SECRET keys check-in identities apart from SECRET_KEY, so the session secret
+    can rotate without changing who counts as the same person; unset, SECRET_KEY serves."""
+    return os.environ.get("IDENTITY_SECRET") or None
+
+
 class Config:
     """Settings for local use: a SQLite file and a generated secret in instance/."""
 
@@ -58,9 +64,7 @@ class Config:
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
-        # Keys check-in identities; kept apart so SECRET_KEY can rotate without
-        # changing who counts as the same person.
-        self.IDENTITY_SECRET = os.environ.get("IDENTITY_SECRET") or None
+        self.IDENTITY_SECRET = _identity_secret()
 
 
 class ProductionConfig(Config):
@@ -80,7 +84,7 @@ class ProductionConfig(Config):
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production.")
         self.SECRET_KEY = secret
-        self.IDENTITY_SECRET = os.environ.get("IDENTITY_SECRET") or None
+        self.IDENTITY_SECRET = _identity_secret()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
 
 
