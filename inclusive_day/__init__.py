@@ -56,9 +56,11 @@ def register_extensions(app: Flask) -> None:
 BLUEPRINTS = (
     ("main", None),
     ("auth", "/auth"),
+    ("units", "/units"),
     ("stations", "/stations"),
     ("campaigns", "/campaigns"),
     ("activities", "/activities"),
+    ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
 )
 
 

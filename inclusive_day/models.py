@@ -12,7 +12,17 @@ from inclusive_day.sponsors.models import (
     SponsorKind,
     SponsorStatus,
 )
-from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
+from inclusive_day.stations.models import (
+    Amenity,
+    CheckItem,
+    Inspection,
+    InspectionCadence,
+    InspectionCheck,
+    InspectionResult,
+    Station,
+    StationAmenity,
+    StationStatus,
+)
 from inclusive_day.units.models import Level, Unit
 
 __all__ = [
@@ -22,11 +32,16 @@ __all__ = [
     "BeneficiaryGroup",
     "Campaign",
     "CheckIn",
+    "CheckItem",
     "CheckInSource",
     "Donation",
     "DonationKind",
     "DonationStatus",
     "Headcount",
+    "Inspection",
+    "InspectionCadence",
+    "InspectionCheck",
+    "InspectionResult",
     "Level",
     "Role",
     "RoleGrant",

@@ -22,6 +22,7 @@ from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
+from inclusive_day.stations.models import InspectionCadence
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -59,22 +60,31 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+# Tables whose rows the migrations insert (reference data).
+SEEDED_TABLES = (Theme.__table__, InspectionCadence.__table__)
+
+
 @pytest.fixture(scope="session")
-def seeded_themes(database_url) -> list[dict]:
-    """The theme rows the migrations insert, restored after every test."""
+def seeded_rows(database_url) -> dict:
+    """The reference rows the migrations insert, by table."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(select(Theme.__table__))]
+        rows = {t: [dict(r._mapping) for r in conn.execute(select(t))] for t in SEEDED_TABLES}
     engine.dispose()
     return rows
 
 
-def _clean(engine, themes: list[dict]) -> None:
+def _reseed(conn, seeded: dict) -> None:
+    for table, rows in seeded.items():
+        conn.execute(insert(table), rows)
+
+
+def _clean(engine, seeded: dict) -> None:
     tables = [t.name for t in _db.metadata.sorted_tables]
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
-            conn.execute(insert(Theme.__table__), themes)
+            _reseed(conn, seeded)
         return
     with engine.connect() as conn:
         # SQLite applies RESTRICT row by row; switch the checks off while emptying every table.
@@ -82,21 +92,21 @@ def _clean(engine, themes: list[dict]) -> None:
         conn.commit()
         for name in tables:
             conn.exec_driver_sql(f"DELETE FROM {name}")
-        conn.execute(insert(Theme.__table__), themes)
+        _reseed(conn, seeded)
         conn.commit()
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()
 
 
 @pytest.fixture
-def app(database_url, seeded_themes):
-    """The application on the test database, emptied (but for the theme catalogue) afterwards."""
+def app(database_url, seeded_rows):
+    """The application on the test database, emptied (but for reference data) afterwards."""
     app = create_app(TestConfig(database_url))
     app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         _db.session.remove()
-        _clean(_db.engine, seeded_themes)
+        _clean(_db.engine, seeded_rows)
         _db.engine.dispose()
 
 

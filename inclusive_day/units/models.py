@@ -6,7 +6,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, and_
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    String,
+    and_,
+    func,
+    literal,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.database import TreePath, UTCDateTime, utcnow
@@ -49,6 +58,10 @@ def under(path_column: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     return and_(path_column >= prefix, path_column < prefix[:-1] + "0")
 
 
+class TreeError(ValueError):
+    """A change that would break the tree (a unit under itself, levels out of order)."""
+
+
 class Unit(db.Model):
     """A union unit (工会): a node of the tree that owns stations and campaigns."""
 
@@ -84,11 +97,41 @@ class Unit(db.Model):
         """True when this unit is `other` or lies in its subtree."""
         return self.path.startswith(other.path)
 
+    def check_parent(self, parent: Unit | None) -> None:
+        """Raise TreeError unless this unit may sit under `parent`."""
+        if parent is None:
+            return
+        if self.path and parent.is_within(self):
+            raise TreeError(_l("A unit cannot be moved under itself or its own sub-units."))
+        if self.level.depth <= parent.level.depth:
+            raise TreeError(
+                _l(
+                    "A %(level)s cannot sit under a %(parent_level)s.",
+                    level=self.level.label,
+                    parent_level=parent.level.label,
+                )
+            )
+
     def attach(self, parent: Unit | None) -> None:
-        """Place this (flushed) unit under `parent`, checking the level order, and set its path."""
+        """Place this (flushed, new) unit under `parent`, checking the level order."""
         if self.id is None:
             raise ValueError("flush the unit before attaching it")
-        if parent is not None and self.level.depth <= parent.level.depth:
-            raise ValueError(f"a {self.level.value} cannot sit under a {parent.level.value}")
+        self.check_parent(parent)
         self.parent = parent
         self.path = f"{parent.path if parent else '/'}{self.id}/"
+
+    def move_to(self, parent: Unit | None) -> int:
+        """Move this unit and its whole subtree under `parent`; return how many paths changed."""
+        self.check_parent(parent)
+        old = self.path
+        new = f"{parent.path if parent else '/'}{self.id}/"
+        if new == old:
+            return 0
+        moved = db.session.execute(
+            update(Unit)
+            .where(under(Unit.path, old))
+            .values(path=literal(new, TreePath) + func.substr(Unit.path, len(old) + 1)),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        self.parent = parent
+        return moved.rowcount
