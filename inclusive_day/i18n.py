@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,8 @@ LOGIN_MESSAGE = _l("Please sign in to see this page.")
 def select_locale() -> str:
     """The language of this request: the user's choice, else the browser's, else Chinese."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI and background jobs speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -13,6 +13,10 @@ from functools import cache
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from sqlalchemy import select
+
+from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.auth.services import grant
 from inclusive_day.extensions import db
 from inclusive_day.stations.geo import (
     CHINA_LATITUDE,
@@ -189,3 +193,38 @@ def create_station(
     db.session.add(station)
     db.session.flush()
     return station
+
+
+def station_managers(station: Station) -> list:
+    """The accounts that manage `station`."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.station_id == station.id, RoleGrant.role == Role.STATION_MANAGER)
+            .order_by(User.username)
+        )
+    )
+
+
+def add_manager(station: Station, username: str):
+    """Make an existing, active account a manager of `station` (once)."""
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        raise StationError("username", _l("There is no active account %(name)s.", name=username))
+    if user in station_managers(station):
+        raise StationError("username", _l("%(name)s already manages this station.", name=username))
+    grant(user, Role.STATION_MANAGER, station=station)
+    return user
+
+
+def remove_manager(station: Station, user_id: int) -> None:
+    """Take away one account's management of `station`."""
+    db.session.execute(
+        RoleGrant.__table__.delete().where(
+            RoleGrant.station_id == station.id,
+            RoleGrant.user_id == user_id,
+            RoleGrant.role == Role.STATION_MANAGER,
+        )
+    )
+    db.session.flush()

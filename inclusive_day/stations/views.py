@@ -1,6 +1,7 @@
-"""Station list and profile."""
+"""Station registry pages: list, profile, create and edit, managers, inspections."""
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -8,45 +9,295 @@ from sqlalchemy.orm import joinedload, selectinload
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
 from inclusive_day.attendance.queries import totals
-from inclusive_day.auth.access import Action, get_or_404, visible
+from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.reports.periods import local_today
 from inclusive_day.stations import bp
-from inclusive_day.stations.models import Station
+from inclusive_day.stations.forms import InspectionForm, ManagerForm, StationForm, cadence_form
+from inclusive_day.stations.geo import CoordSystem, Point
+from inclusive_day.stations.inspections import (
+    cadences,
+    overdue,
+    record_inspection,
+    set_cadences,
+    station_schedule,
+)
+from inclusive_day.stations.models import (
+    Amenity,
+    CheckItem,
+    Inspection,
+    InspectionResult,
+    Station,
+    StationStatus,
+)
+from inclusive_day.stations.services import (
+    StationError,
+    StationFields,
+    add_manager,
+    check_hours,
+    remove_manager,
+    save_station,
+    station_managers,
+)
+from inclusive_day.units.models import Level, Unit, under
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The stations the user may see, searchable by name, code or address."""
+    """The stations the user may see, searchable by name, code or address, by unit."""
     query = request.args.get("q", "").strip()[:100]
+    unit = None
     stmt = (
         select(Station)
         .where(visible(current_user, Action.VIEW, Station))
         .options(joinedload(Station.unit), selectinload(Station.amenity_rows))
         .order_by(Station.code)
     )
+    if "unit" in request.args:
+        unit = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
+        stmt = stmt.join(Station.unit).where(under(Unit.path, unit.path))
     if query:
         like = f"%{query}%"
         stmt = stmt.where(
             Station.name.ilike(like) | Station.code.ilike(like) | Station.address.ilike(like)
         )
     page = db.paginate(stmt, per_page=25, error_out=False)
-    return render_template("stations/index.html", page=page, query=query)
+    return render_template(
+        "stations/index.html",
+        page=page,
+        query=query,
+        unit=unit,
+        may_add=not reach(current_user, Action.EDIT).is_empty,
+        may_import=_may_import(),
+    )
+
+
+def _may_import() -> bool:
+    r = reach(current_user, Action.EDIT)
+    return r.everything or bool(r.unit_paths)
 
 
 @bp.get("/<int:station_id>")
 @login_required
 def show(station_id: int):
-    """A station's profile, figures and coming activities."""
+    """A station's profile, figures, managers, inspections and coming activities."""
     station = get_or_404(
         current_user, Action.VIEW, Station, station_id, selectinload(Station.amenity_rows)
     )
     scope = [Activity.station_id == station.id]
+    inspections = db.session.scalars(
+        select(Inspection)
+        .where(Inspection.station_id == station.id)
+        .options(
+            joinedload(Inspection.unit),
+            joinedload(Inspection.inspector),
+            selectinload(Inspection.checks),
+        )
+        .order_by(Inspection.inspected_on.desc(), Inspection.id.desc())
+        .limit(10)
+    ).all()
+    may_edit = can(current_user, Action.EDIT, station)
     return render_template(
         "stations/show.html",
         station=station,
         activities=count_activities(scope),
         figures=totals(scope),
         coming=upcoming(scope, utcnow(), limit=10),
+        managers=station_managers(station),
+        inspections=inspections,
+        schedule=station_schedule(station, local_today()),
+        may_edit=may_edit,
+        may_inspect=may_edit and bool(_inspecting_units(station)),
+        manager_form=ManagerForm() if may_edit else None,
     )
+
+
+def _editable_units() -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit).where(visible(current_user, Action.EDIT, Unit)).order_by(Unit.path)
+        )
+    )
+
+
+def _fields_from(form: StationForm, unit: Unit) -> StationFields:
+    point = None
+    if form.latitude.data is not None:
+        point = Point(form.latitude.data, form.longitude.data)
+    return StationFields(
+        code=form.code.data.strip(),
+        name=form.name.data.strip(),
+        unit=unit,
+        address=(form.address.data or "").strip(),
+        point=point,
+        coord_system=CoordSystem(form.coord_system.data),
+        hours=check_hours(form.opening_hours.data, form.open_24h.data),
+        amenities=[Amenity(a) for a in form.amenities.data or []],
+        partner=(form.partner.data or "").strip(),
+        services=(form.services.data or "").strip(),
+        phone=(form.phone.data or "").strip(),
+        status=StationStatus(form.status.data),
+    )
+
+
+def _code_taken(code: str, station: Station | None) -> bool:
+    other = db.session.scalar(select(Station.id).where(Station.code == code))
+    return other is not None and (station is None or other != station.id)
+
+
+def _station_form(station: Station | None):
+    """Create or edit: the same form, the same rules, one commit."""
+    units = _editable_units()
+    if not units:
+        abort(404)
+    form = StationForm(obj=station)
+    form.unit.choices = [(u.id, f"{u.name} · {u.level.label}") for u in units]
+    if request.method == "GET" and station is not None:
+        shown = station.location_in(station.coord_system)
+        form.latitude.data = round(shown.latitude, 6) if shown else None
+        form.longitude.data = round(shown.longitude, 6) if shown else None
+        form.coord_system.data = station.coord_system.value
+        form.amenities.data = [a.value for a in station.amenities]
+        form.status.data = station.status.value
+        form.unit.data = station.unit_id
+    elif request.method == "GET" and "unit" in request.args:
+        form.unit.data = request.args.get("unit", type=int)
+    if form.validate_on_submit():
+        unit = next(u for u in units if u.id == form.unit.data)
+        if _code_taken(form.code.data.strip(), station):
+            form.code.errors.append(_("Another station already has this code."))
+        else:
+            station = save_station(_fields_from(form, unit), station)
+            db.session.commit()
+            flash(_("Station %(name)s saved.", name=station.name), "success")
+            return redirect(url_for("stations.show", station_id=station.id))
+    return render_template("stations/form.html", form=form, station=station)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Register a station under a unit the user may edit."""
+    return _station_form(None)
+
+
+@bp.route("/<int:station_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(station_id: int):
+    """Change a station's profile."""
+    return _station_form(get_or_404(current_user, Action.EDIT, Station, station_id))
+
+
+@bp.post("/<int:station_id>/managers")
+@login_required
+def add_manager_view(station_id: int):
+    """Make an existing account a manager of this station."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    form = ManagerForm()
+    if form.validate_on_submit():
+        try:
+            user = add_manager(station, form.username.data)
+        except StationError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s now manages this station.", name=user.username), "success")
+    else:
+        flash(_("Give the user name of an existing account."), "error")
+    return redirect(url_for("stations.show", station_id=station.id) + "#managers")
+
+
+@bp.post("/<int:station_id>/managers/<int:user_id>/remove")
+@login_required
+def remove_manager_view(station_id: int, user_id: int):
+    """Take away one account's management of this station."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    remove_manager(station, user_id)
+    db.session.commit()
+    flash(_("Manager removed."), "success")
+    return redirect(url_for("stations.show", station_id=station.id) + "#managers")
+
+
+def _inspecting_units(station: Station) -> list[Unit]:
+    """The units above the station (or its own) that the user may inspect for."""
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(
+                Unit.id.in_(station.unit.ancestor_ids),
+                visible(current_user, Action.EDIT, Unit),
+            )
+            .order_by(Unit.path)
+        )
+    )
+
+
+@bp.route("/<int:station_id>/inspections/new", methods=["GET", "POST"])
+@login_required
+def inspect(station_id: int):
+    """Record an inspection of the station by one of the units above it."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    units = _inspecting_units(station)
+    if not units:
+        abort(404)
+    form = InspectionForm()
+    form.unit.choices = [(u.id, f"{u.name} · {u.level.label}") for u in units]
+    if request.method == "GET":
+        form.inspected_on.data = local_today()
+        form.unit.data = units[0].id
+    if form.validate_on_submit():
+        record_inspection(
+            station,
+            next(u for u in units if u.id == form.unit.data),
+            form.inspected_on.data,
+            {CheckItem(v) for v in form.met.data or []},
+            InspectionResult(form.result.data),
+            form.notes.data or "",
+            inspector=current_user,
+        )
+        db.session.commit()
+        flash(_("Inspection recorded."), "success")
+        return redirect(url_for("stations.show", station_id=station.id) + "#inspections")
+    return render_template("stations/inspect.html", form=form, station=station)
+
+
+@bp.get("/inspections/overdue")
+@login_required
+def overdue_list():
+    """Stations overdue for inspection under a unit, per inspecting level."""
+    if "unit" in request.args:
+        root = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
+    else:
+        r = reach(current_user, Action.VIEW)
+        stmt = select(Unit).order_by(Unit.path).limit(1)
+        stmt = stmt.where(Unit.parent_id.is_(None) if r.everything else Unit.path.in_(r.unit_paths))
+        root = db.session.scalar(stmt)
+        if root is None:
+            abort(404)
+    counts, rows = overdue(root, local_today())
+    return render_template(
+        "stations/overdue.html",
+        root=root,
+        counts=counts,
+        rows=rows,
+        cadences=cadences(),
+        may_set=reach(current_user, Action.EDIT).everything,
+    )
+
+
+@bp.route("/inspections/cadence", methods=["GET", "POST"])
+@login_required
+def cadence():
+    """How often each level inspects (administrators only: the rule is province-wide)."""
+    if not reach(current_user, Action.EDIT).everything:
+        abort(404)
+    form = cadence_form(cadences())
+    if form.validate_on_submit():
+        set_cadences({level: getattr(form, level.value).data for level in Level})
+        db.session.commit()
+        flash(_("Inspection cadence saved."), "success")
+        return redirect(url_for("stations.overdue_list"))
+    return render_template("stations/cadence.html", form=form)

@@ -1,0 +1,157 @@
+"""Forms for a station's profile, its managers, and inspections."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from inclusive_day.reports.periods import local_today
+from inclusive_day.stations.geo import CoordSystem
+from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, StationStatus
+from inclusive_day.stations.services import (
+    StationError,
+    check_code,
+    check_hours,
+    check_location,
+    check_phone,
+)
+from inclusive_day.units.models import Level
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _rule(check):
+    """A WTForms validator from one of the station rules in services.py."""
+
+    def validate(form, field):
+        try:
+            check(field.data)
+        except StationError as error:
+            raise ValidationError(str(error.message)) from None
+
+    return validate
+
+
+class StationForm(FlaskForm):
+    """Everything on a station's profile."""
+
+    code = StringField(_l("Station code"), validators=[DataRequired(), _rule(check_code)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    unit = SelectField(_l("Unit"), coerce=int, choices=[])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    latitude = FloatField(_l("Latitude"), validators=[Optional()])
+    longitude = FloatField(_l("Longitude"), validators=[Optional()])
+    coord_system = SelectField(
+        _l("Coordinates taken in"),
+        choices=CoordSystem.choices,
+        default=CoordSystem.WGS84.value,
+        description=_l("Stored converted to WGS-84."),
+    )
+    open_24h = BooleanField(_l("Open 24 hours, unattended"))
+    opening_hours = StringField(
+        _l("Opening hours"),
+        validators=[Optional(), Length(max=120)],
+        description=_l('For example "08:00-20:00" or "08:00-12:00, 14:00-18:00".'),
+    )
+    amenities = MultiCheckboxField(_l("Amenities"), choices=Amenity.choices)
+    partner = StringField(
+        _l("Co-building partner"),
+        validators=[Optional(), Length(max=120)],
+        description=_l("For example a gas station, a telecom business hall or a bank branch."),
+    )
+    services = TextAreaField(_l("Characteristic services"), validators=[Optional()])
+    phone = StringField(_l("Contact phone"), validators=[Optional(), _rule(check_phone)])
+    status = SelectField(_l("Status"), choices=StationStatus.choices)
+    submit = SubmitField(_l("Save"))
+
+    def validate_opening_hours(self, field):
+        """Hours must parse unless the station is open round the clock."""
+        try:
+            check_hours(field.data, self.open_24h.data)
+        except StationError as error:
+            raise ValidationError(str(error.message)) from None
+
+    def validate_latitude(self, field):
+        """Both coordinates or neither, inside China."""
+        try:
+            check_location(field.data, self.longitude.data, CoordSystem(self.coord_system.data))
+        except StationError as error:
+            raise ValidationError(str(error.message)) from None
+
+
+class ManagerForm(FlaskForm):
+    """Make an existing account a manager of this station."""
+
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)])
+    submit = SubmitField(_l("Add manager"))
+
+
+class InspectionForm(FlaskForm):
+    """One inspection visit: who, when, the checklist and the result."""
+
+    unit = SelectField(_l("Inspecting unit"), coerce=int, choices=[])
+    inspected_on = DateField(_l("Date"), validators=[InputRequired()])
+    met = MultiCheckboxField(
+        _l("Checklist: points met"), choices=CheckItem.choices, default=[c.value for c in CheckItem]
+    )
+    result = SelectField(_l("Result"), choices=InspectionResult.choices)
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Record inspection"))
+
+    def validate_inspected_on(self, field):
+        """An inspection cannot be recorded ahead of time."""
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("The date cannot be in the future."))
+
+    def validate_result(self, field):
+        """A visit with unmet points did not simply pass."""
+        if field.data == InspectionResult.PASSED.value and set(self.met.data or []) != {
+            c.value for c in CheckItem
+        }:
+            raise ValidationError(
+                _l(
+                    'Some points were not met: choose "passed after rectification" or "failed".'
+                )
+            )
+
+
+class CadenceForm(FlaskForm):
+    """How often each level inspects the stations below it (blank: that level does not)."""
+
+
+def cadence_form(current: dict[Level, int]) -> CadenceForm:
+    """A cadence form with one months field per level, filled with the current cadences."""
+
+    class Form(CadenceForm):
+        pass
+
+    for level in Level:
+        setattr(
+            Form,
+            level.value,
+            IntegerField(
+                level.label,
+                validators=[Optional(), NumberRange(min=1, max=60)],
+                default=current.get(level),
+                description=_l("months"),
+            ),
+        )
+    Form.submit = SubmitField(_l("Save"))
+    return Form()

@@ -1,0 +1,102 @@
+"""Reading the tree: a subtree with figures that roll up from every unit below."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.activities.queries import not_cancelled
+from inclusive_day.extensions import db
+from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.units.models import Level, Unit, under
+
+# How many levels below the chosen unit the tree page lists; deeper units open on their own.
+SHOWN_DEPTH = 2
+
+
+@dataclass
+class TreeRow:
+    """One unit on the tree page with its own and rolled-up counts."""
+
+    id: int
+    name: str
+    code: str | None
+    level: Level
+    path: str
+    depth: int
+    has_children: bool = False
+    stations: int = 0
+    active_stations: int = 0
+    activities: int = 0
+    children: list[TreeRow] = field(default_factory=list)
+
+
+def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH) -> TreeRow:
+    """The tree under `root` to `shown_depth` levels, every count rolled up from the whole subtree.
+
+    Three queries whatever the size: the units, stations per unit, activities per unit.
+    """
+    units = db.session.execute(
+        select(Unit.id, Unit.name, Unit.code, Unit.level, Unit.path)
+        .where(under(Unit.path, root.path))
+        .order_by(Unit.path)
+    ).all()
+    station_counts = db.session.execute(
+        select(
+            Station.unit_id,
+            func.count(Station.id),
+            func.count(Station.id).filter(Station.status == StationStatus.ACTIVE),
+        )
+        .join(Unit, Unit.id == Station.unit_id)
+        .where(under(Unit.path, root.path))
+        .group_by(Station.unit_id)
+    ).all()
+    activity_counts = db.session.execute(
+        select(Station.unit_id, func.count(Activity.id))
+        .join(Station, Station.id == Activity.station_id)
+        .join(Unit, Unit.id == Station.unit_id)
+        .where(under(Unit.path, root.path), not_cancelled())
+        .group_by(Station.unit_id)
+    ).all()
+
+    base_depth = root.path.count("/") - 1
+    rows: dict[int, TreeRow] = {}
+    for unit_id, name, code, level, path in units:
+        depth = path.count("/") - 1 - base_depth
+        if depth <= shown_depth:
+            rows[unit_id] = TreeRow(unit_id, name, code, level, path, depth)
+    shown_ancestors = {
+        unit_id: [int(p) for p in path.strip("/").split("/") if int(p) in rows]
+        for unit_id, _name, _code, _level, path in units
+    }
+    for unit_id, _name, _code, _level, path in units:
+        parent_id = _parent_id(path)
+        if parent_id in rows and unit_id != root.id:
+            rows[parent_id].has_children = True
+            if unit_id in rows:
+                rows[parent_id].children.append(rows[unit_id])
+    for row in rows.values():
+        row.children.sort(key=lambda r: (r.code is None, r.code or "", r.name))
+    for unit_id, total, active in station_counts:
+        for ancestor in shown_ancestors[unit_id]:
+            rows[ancestor].stations += total
+            rows[ancestor].active_stations += active
+    for unit_id, total in activity_counts:
+        for ancestor in shown_ancestors[unit_id]:
+            rows[ancestor].activities += total
+    return rows[root.id]
+
+
+def _parent_id(path: str) -> int | None:
+    parts = path.strip("/").split("/")
+    return int(parts[-2]) if len(parts) > 1 else None
+
+
+def flatten(row: TreeRow) -> list[TreeRow]:
+    """The tree in display order (each unit followed by its children)."""
+    out = [row]
+    for child in row.children:
+        out.extend(flatten(child))
+    return out
