@@ -235,7 +235,7 @@ def test_overdue_follows_each_levels_cadence(db, make_unit, make_station):
     district = make_unit("区", city)
     old = datetime(2024, 1, 1, tzinfo=UTC)
     inspected = make_station(district, code="A", created_at=old)
-    never = make_station(district, code="B", created_at=old)
+    make_station(district, code="B", created_at=old)
     at_city = make_station(city, code="C", created_at=old)
     fresh = make_station(district, code="D")
     today = date(2024, 9, 1)
