@@ -33,7 +33,10 @@ def select_timezone() -> str:
 
 def number(value) -> str:
     """A count or amount with the locale's digit grouping."""
-    return format_decimal(value or 0)
+    if isinstance(value, int) or value is None:
+        # Both catalogue languages group by threes; only the separator is the locale's.
+        return f"{value or 0:,}".replace(",", get_locale().number_symbols["latn"]["group"])
+    return format_decimal(value)
 
 
 def money(value) -> str:

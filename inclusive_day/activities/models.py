@@ -42,6 +42,8 @@ class Activity(db.Model):
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_activities_station_starts", "station_id", "starts_at"),
         Index("ix_activities_campaign_starts", "campaign_id", "starts_at"),
+        # Counting held activities per station reads only this index.
+        Index("ix_activities_station_status", "station_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

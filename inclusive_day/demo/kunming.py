@@ -38,7 +38,8 @@ from inclusive_day.sponsors.models import (
     SponsorKind,
     SponsorStatus,
 )
-from inclusive_day.stations.models import Amenity, Station
+from inclusive_day.stations.inspections import record_inspection
+from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, Station
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.services import create_unit
@@ -167,6 +168,8 @@ DISTRICTS = (
 )
 # fmt: on
 
+# Stations were registered before the campaign opened on 2023-10-19.
+REGISTERED = datetime(2023, 9, 1, 2, 0, tzinfo=UTC)
 OPENING_HOURS = ("08:00-20:00", "08:30-18:00", "09:00-21:00", "07:30-19:30")
 BASE_AMENITIES = (Amenity.WATER, Amenity.CHARGING, Amenity.SEATS)
 EXTRA_AMENITIES = tuple(a for a in Amenity if a not in BASE_AMENITIES)
@@ -528,6 +531,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     rng = random.Random(SEED)
     units = _build_tree()
     stations = _build_stations(units, rng)
+    _build_inspections(stations, units, rng)
     campaign = create_campaign(
         units[CITY[1]],
         CAMPAIGN_NAME,
@@ -662,7 +666,35 @@ def _build_station(
         opening_hours="" if open_24h else rng.choice(OPENING_HOURS),
         partner=partner,
         services=f"为户外劳动者提供{offers}等服务。",
+        created_at=REGISTERED,
     )
+
+
+def _build_inspections(stations: list[Station], units: dict[str, Unit], rng: random.Random):
+    """The city's winter inspection of every station and each district's quarterly rounds."""
+    everything = set(CheckItem)
+    city = units[CITY[1]]
+    for station in stations:
+        district = next(
+            u for u in units.values() if u.level is Level.DISTRICT and station.unit.is_within(u)
+        )
+        for day in (date(2023, 12, 5), date(2024, 2, 28)):
+            record_inspection(
+                station,
+                district,
+                day + timedelta(days=rng.randrange(10)),
+                everything,
+                InspectionResult.PASSED,
+            )
+        missed = set(rng.sample(list(CheckItem), 1)) if rng.random() < 0.2 else set()
+        record_inspection(
+            station,
+            city,
+            date(2024, 1, 8) + timedelta(days=rng.randrange(14)),
+            everything - missed,
+            InspectionResult.RECTIFY if missed else InspectionResult.PASSED,
+            "现场整改完毕。" if missed else "",
+        )
 
 
 class _Bookings:

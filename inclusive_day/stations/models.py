@@ -71,6 +71,8 @@ class Station(db.Model):
         CheckConstraint(
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"
         ),
+        # Counting stations (and active ones) per unit reads only this index.
+        Index("ix_stations_unit_status", "unit_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -56,6 +56,7 @@ def tree():
         ancestors=ancestors,
         tops=tops,
         editable=editable,
+        level_labels={level: level.label for level in Level},
     )
 
 
