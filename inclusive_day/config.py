@@ -38,6 +38,17 @@ def _identity_secret() -> str | None:
     return os.environ.get("IDENTITY_SECRET") or None
 
 
+def _int_env(name: str, default: int) -> int:
+    """An integer setting from the environment, with a clear error when it is not one."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
 class Config:
     """Settings for local use: a SQLite file and a generated secret in instance/."""
 
@@ -60,6 +71,17 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt"
     SQLITE_BUSY_TIMEOUT_MS = 10_000
+    # The address printed in QR codes on posters (the public site), e.g. https://yizhan.example.cn;
+    # unset, posters made from a page use that page's host, and the CLI refuses to guess.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    STATION_IMPORT_MAX_BYTES = _int_env("STATION_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+    POSTER_BATCH_MAX = _int_env("POSTER_BATCH_MAX", 500)
+    # The public map's tiles. In mainland China use a GCJ-02 tile server (Gaode/AMap) and
+    # set MAP_TILE_COORD_SYSTEM=gcj02 so that markers are shifted to sit on its streets.
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+    MAP_TILE_COORD_SYSTEM = os.environ.get("MAP_TILE_COORD_SYSTEM", "wgs84")
+    MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "abc")
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url()

@@ -25,6 +25,7 @@ from inclusive_day.stations.models import (
     Inspection,
     InspectionResult,
     Station,
+    StationStatus,
 )
 from inclusive_day.stations.services import StationError, parse_amenities
 from inclusive_day.units.models import Level
@@ -273,3 +274,29 @@ def test_overdue_page_and_cadence_settings(db, client, login, make_user, make_un
 def test_cadence_settings_are_for_administrators(client, login, make_user, district):
     login(make_user(Role.ORGANISER, district))
     assert client.get("/stations/inspections/cadence").status_code == 404
+
+
+def test_posters_are_served_as_pdf_inside_reach_only(
+    client, login, make_user, make_unit, make_station, district
+):
+    station = make_station(district)
+    closed = make_station(district, status=StationStatus.CLOSED)
+    elsewhere = make_station(make_unit("西山区总工会", district.parent))
+    login(make_user(Role.VIEWER, district))
+    response = client.get(f"/stations/{station.id}/poster.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    assert client.get(f"/stations/{elsewhere.id}/poster.pdf").status_code == 404
+    assert client.get(f"/stations/{closed.id}/poster.pdf").status_code == 302
+    unit_pdf = client.get(f"/units/{district.id}/posters.pdf")
+    assert unit_pdf.mimetype == "application/pdf" and unit_pdf.data.startswith(b"%PDF")
+    assert client.get(f"/units/{district.parent.id}/posters.pdf").status_code == 404
+
+
+def test_a_unit_without_stations_gets_a_message_not_an_empty_pdf(
+    client, login, make_user, district
+):
+    login(make_user(Role.VIEWER, district))
+    response = client.get(f"/units/{district.id}/posters.pdf", follow_redirects=True)
+    assert response.mimetype == "text/html"
+    assert "no station" in response.get_data(as_text=True).lower()

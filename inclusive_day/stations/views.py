@@ -1,6 +1,6 @@
 """Station registry pages: list, profile, create and edit, managers, inspections."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from inclusive_day.stations.models import (
     Station,
     StationStatus,
 )
+from inclusive_day.stations.posters import render_posters
 from inclusive_day.stations.services import (
     StationError,
     StationFields,
@@ -301,3 +302,29 @@ def cadence():
         flash(_("Inspection cadence saved."), "success")
         return redirect(url_for("stations.overdue_list"))
     return render_template("stations/cadence.html", form=form)
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A PDF shown in the browser, with a file name for saving it."""
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@bp.get("/<int:station_id>/poster.pdf")
+@login_required
+def poster(station_id: int):
+    """The station's A4 QR poster."""
+    station = get_or_404(
+        current_user, Action.VIEW, Station, station_id, selectinload(Station.amenity_rows)
+    )
+    if station.status is StationStatus.CLOSED:
+        flash(_("A closed station gets no poster."), "warning")
+        return redirect(url_for("stations.show", station_id=station.id))
+    return pdf_response(render_posters([station]), f"poster-{station.code}.pdf")
+
+
+# The spreadsheet import and export pages live beside these, on the same blueprint.
+from inclusive_day.stations import views_transfer  # noqa: E402, F401

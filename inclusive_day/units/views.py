@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.extensions import db
+from inclusive_day.stations.posters import PosterError, render_posters, stations_for_posters
+from inclusive_day.stations.views import pdf_response
 from inclusive_day.units import bp
 from inclusive_day.units.forms import MoveForm, UnitForm
 from inclusive_day.units.models import Level, TreeError, Unit, under
@@ -155,3 +157,16 @@ def move(unit_id: int):
             )
             return redirect(url_for("units.tree", unit=parent.id))
     return render_template("units/move.html", form=form, unit=unit)
+
+
+@bp.get("/<int:unit_id>/posters.pdf")
+@login_required
+def posters(unit_id: int):
+    """One PDF with the QR poster of every open or suspended station under the unit."""
+    unit = get_or_404(current_user, Action.VIEW, Unit, unit_id)
+    try:
+        pdf = render_posters(stations_for_posters(unit))
+    except PosterError as error:
+        flash(str(error.message), "warning")
+        return redirect(url_for("stations.index", unit=unit.id))
+    return pdf_response(pdf, f"posters-{unit.code or unit.id}.pdf")
