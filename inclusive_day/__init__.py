@@ -87,9 +87,11 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the `demo` and `users` command groups to the flask CLI."""
+    """Add the `demo`, `users` and `stations` command groups to the flask CLI."""
     from inclusive_day.auth.commands import users_cli
     from inclusive_day.demo.commands import demo_cli
+    from inclusive_day.stations.commands import stations_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(stations_cli)

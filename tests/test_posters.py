@@ -199,7 +199,7 @@ def test_loading_a_unit_s_posters_takes_a_fixed_number_of_queries(
 def test_too_many_stations_are_refused_with_a_clear_message(app, public_base, kunming):
     district, _street, stations = kunming
     app.config["POSTER_BATCH_MAX"] = 2
-    with pytest.raises(PosterError, match="More than 2 stations"):
+    with force_locale("en"), pytest.raises(PosterError, match="More than 2 stations"):
         stations_for_posters(district)
     with pytest.raises(PosterError):
         render_posters([stations["street"], stations["district"], stations["suspended"]])

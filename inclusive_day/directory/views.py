@@ -1,3 +1,303 @@
-"""Public directory pages (no login)."""
+"""Public directory pages (no login): search, nearest first, map, station pages, short links."""
 
-from inclusive_day.directory import bp  # noqa: F401
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+import xstatic.pkg.leaflet as leaflet
+from babel.dates import format_skeleton
+from flask import (
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+
+from inclusive_day.database import utcnow
+from inclusive_day.directory import bp
+from inclusive_day.directory.forms import DirectorySearchForm
+from inclusive_day.directory.queries import (
+    MAP_PER_PAGE,
+    PER_PAGE,
+    Listing,
+    district_choices,
+    listings,
+    public_station,
+    search,
+    zone_of,
+)
+from inclusive_day.directory.queries import (
+    station_page as load_station_page,
+)
+from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
+from inclusive_day.stations.hours import HoursError
+from inclusive_day.stations.models import Amenity, Station, StationStatus
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+DEFAULT_TILE_SUBDOMAINS = "abc"
+# After this long without a single tile, the map says that the list is the way to go.
+TILE_NOTICE_DELAY_MS = 4000
+LEAFLET_VERSION = leaflet.VERSION
+YEAR_SECONDS = 365 * 24 * 3600
+DAY_SECONDS = 24 * 3600
+
+
+@bp.context_processor
+def _directory_context() -> dict:
+    return {"leaflet_version": LEAFLET_VERSION}
+
+
+# --- Search, list and map ------------------------------------------------------------------
+
+
+@bp.get("/directory/", endpoint="search")
+def search_page():
+    """Search stations by name, district and amenity, nearest first when a location is given."""
+    return _results("directory/search.html", PER_PAGE)
+
+
+@bp.get("/directory/map", endpoint="map")
+def map_page():
+    """The same search on a map, with the list of every station shown below it."""
+    return _results("directory/map.html", MAP_PER_PAGE)
+
+
+def _results(template: str, per_page: int):
+    form = DirectorySearchForm(formdata=request.args)
+    valid = form.validate()
+    filters = form.filters()
+    page = search(filters, request.args.get("page", 1, type=int), per_page)
+    now = utcnow()
+    rows = listings(page.items, filters.near, now)
+    labels = dict(Amenity.choices())
+    args = search_args(form)
+    districts = district_choices()
+    chosen = form.found_unit
+    offered = {d.id for d in districts}
+    extra_unit = chosen if chosen is not None and chosen.id not in offered else None
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": [_row(row, labels) for row in rows],
+        "args": args,
+        "districts": districts,
+        "extra_unit": extra_unit,
+        "errors": form.error_messages,
+        "list_url": _url("directory.search", args),
+        "map_url": _url("directory.map", args),
+        "clear_location_url": _url(
+            request.endpoint, {k: v for k, v in args.items() if k not in ("lat", "lon")}
+        ),
+        "clear_filters_url": _url(
+            request.endpoint, {k: v for k, v in args.items() if k not in ("unit", "amenity")}
+        ),
+    }
+    if template == "directory/map.html":
+        context["map_data"] = map_data(rows, filters.near, first_number=page.first or 1)
+    return render_template(template, **context), 200 if valid else 400
+
+
+def search_args(form: DirectorySearchForm) -> dict:
+    """The query arguments that repeat this search (for the pager and the list/map switch)."""
+    args: dict = {}
+    if form.q.data and not form.q.errors:
+        args["q"] = form.q.data
+    if form.found_unit is not None:
+        args["unit"] = form.found_unit.id
+    if form.amenity.data and not form.amenity.errors:
+        args["amenity"] = list(form.amenity.data)
+    if form.point is not None:
+        args["lat"], args["lon"] = form.lat.data.strip(), form.lon.data.strip()
+    return args
+
+
+def _url(endpoint: str, args: dict) -> str:
+    base = url_for(endpoint)
+    return f"{base}?{urlencode(args, doseq=True)}" if args else base
+
+
+def _row(row: Listing, labels: dict[str, str]) -> dict:
+    """What one result line shows, finished for the template."""
+    station = row.station
+    return {
+        "station": station,
+        "url": url_for("directory.station", code=station.code),
+        "distance": distance_text(row.distance_km) if row.distance_km is not None else "",
+        "open_now": row.open_now,
+        "suspended": station.status is StationStatus.SUSPENDED,
+        "hours": hours_text(station),
+        "amenities": [labels[a.value] for a in station.amenities],
+    }
+
+
+def distance_text(km: float) -> str:
+    """A distance as people say it: metres under a kilometre, then kilometres."""
+    if km < 1:
+        return _("%(n)s m", n=format_decimal(max(10, round(km * 100) * 10)))
+    if km < 10:
+        return _("%(n)s km", n=format_decimal(round(km, 1), format="0.0"))
+    return _("%(n)s km", n=format_decimal(round(km)))
+
+
+def hours_text(station: Station) -> str:
+    """The opening hours as the station gives them."""
+    if station.open_24h:
+        return _("open 24 h, unattended")
+    try:
+        return station.hours.text
+    except HoursError:
+        return station.opening_hours or ""
+
+
+# --- The map -------------------------------------------------------------------------------
+
+
+def tile_settings() -> dict:
+    """The tile server from configuration, and the coordinate system its tiles are drawn in."""
+    config = current_app.config
+    system = CoordSystem.parse(str(config.get("MAP_TILE_COORD_SYSTEM") or "wgs84"))
+    subdomains = config.get("MAP_TILE_SUBDOMAINS") or DEFAULT_TILE_SUBDOMAINS
+    return {
+        "url": config.get("MAP_TILE_URL") or DEFAULT_TILE_URL,
+        "attribution": config.get("MAP_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+        "subdomains": subdomains if isinstance(subdomains, str) else list(subdomains),
+        "system": system or CoordSystem.WGS84,
+    }
+
+
+def _on_tiles(point: Point, system: CoordSystem) -> list[float]:
+    shown = from_wgs84(point, system)
+    return [round(shown.latitude, 6), round(shown.longitude, 6)]
+
+
+def map_data(rows: list[Listing], near: Point | None, first_number: int = 1) -> dict:
+    """The JSON the map script reads: tiles, numbered markers (in the tiles' system), labels."""
+    tiles = tile_settings()
+    system = tiles.pop("system")
+    markers = []
+    for number, row in enumerate(rows, start=first_number):
+        point = row.station.location
+        if point is None:
+            continue
+        markers.append(
+            {
+                "n": number,
+                "at": _on_tiles(point, system),
+                "name": row.station.name,
+                "address": row.station.address,
+                "url": url_for("directory.station", code=row.station.code),
+                "suspended": row.station.status is StationStatus.SUSPENDED,
+                "distance": distance_text(row.distance_km) if row.distance_km is not None else "",
+            }
+        )
+    return {
+        "tiles": tiles,
+        "markers": markers,
+        "you": _on_tiles(near, system) if near is not None else None,
+        "noticeDelayMs": TILE_NOTICE_DELAY_MS,
+        "labels": {"open": _("Station page"), "you": _("You are here")},
+    }
+
+
+# --- One station ---------------------------------------------------------------------------
+
+
+@bp.get("/directory/stations/<code>", endpoint="station")
+def station_page(code: str):
+    """A station's public page: where, when open, what it offers, and what is on next."""
+    station = public_station(code)
+    if station is None:
+        return _not_found(code)
+    now = utcnow()
+    page = station_page_data(station, now)
+    return render_template("directory/station.html", **page)
+
+
+def station_page_data(station: Station, now: datetime) -> dict:
+    """The finished values of a station page."""
+    page = load_station_page(station, now)
+    zone = zone_of(station.unit)
+    point = station.location
+    context = {
+        "station": station,
+        "row": _row(Listing(station, None, page.open_now), dict(Amenity.choices())),
+        "coming": [
+            {
+                "title": a.title,
+                "theme": a.theme,
+                "when": period_text(a.starts_at, a.ends_at, zone, now),
+                "now": a.starts_at <= now,
+                "description": a.description,
+            }
+            for a in page.coming
+        ],
+        "held": page.held,
+        "figures": page.figures,
+        "phone_href": "tel:" + "".join(ch for ch in station.phone if ch.isdigit() or ch == "+"),
+        "map_data": None,
+        "amap_url": None,
+    }
+    if point is not None:
+        context["map_data"] = map_data([Listing(station)], None) | {"zoom": 16}
+        gcj = from_wgs84(point, CoordSystem.GCJ02)
+        context["amap_url"] = "https://uri.amap.com/marker?" + urlencode(
+            {
+                "position": f"{gcj.longitude:.6f},{gcj.latitude:.6f}",
+                "name": station.name,
+                "coordinate": "gaode",
+                "callnative": 1,
+            }
+        )
+    return context
+
+
+def period_text(start: datetime, end: datetime, zone, now: datetime) -> str:
+    """When an activity runs, in the station's zone: "Today 09:00–11:00", "Sat 18 Jan 09:00"."""
+    locale = get_locale()
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    today = now.astimezone(zone).date()
+
+    def day(moment: datetime) -> str:
+        if moment.date() == today:
+            return _("Today")
+        if moment.date() == today + timedelta(days=1):
+            return _("Tomorrow")
+        return format_skeleton("MMMEd", moment, tzinfo=zone, locale=locale)
+
+    if s.date() == e.date():
+        return f"{day(s)} {s:%H:%M}–{e:%H:%M}"
+    return f"{day(s)} {s:%H:%M} – {day(e)} {e:%H:%M}"
+
+
+def _not_found(code: str):
+    return render_template("directory/not_found.html", code=code), 404
+
+
+@bp.get("/s/<code>")
+def station_link(code: str):
+    """The permanent short link printed on a station's QR poster."""
+    if public_station(code) is None:
+        return _not_found(code)
+    return redirect(url_for("directory.station", code=code), code=302)
+
+
+# --- Leaflet, served from the installed XStatic package --------------------------------------
+
+
+@bp.get("/directory/vendor/leaflet/<path:filename>")
+def leaflet_asset(filename: str) -> Response:
+    """Leaflet's files from the XStatic-Leaflet package (never copied into static/)."""
+    versioned = request.args.get("v") == LEAFLET_VERSION
+    response = send_from_directory(
+        leaflet.BASE_DIR, filename, max_age=YEAR_SECONDS if versioned else DAY_SECONDS
+    )
+    response.cache_control.public = True
+    return response

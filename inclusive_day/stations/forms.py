@@ -126,9 +126,7 @@ class InspectionForm(FlaskForm):
             c.value for c in CheckItem
         }:
             raise ValidationError(
-                _l(
-                    'Some points were not met: choose "passed after rectification" or "failed".'
-                )
+                _l('Some points were not met: choose "passed after rectification" or "failed".')
             )
 
 

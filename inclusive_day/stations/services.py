@@ -12,7 +12,6 @@ from functools import cache
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-
 from sqlalchemy import select
 
 from inclusive_day.auth.models import Role, RoleGrant, User
