@@ -14,21 +14,16 @@ postgresql://postgres@127.0.0.1:5432/bench_directory. Prints one JSON line.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, insert, text
+from _shared import analyse, arguments, database_name, empty_database, migrated_app, percentile
+from sqlalchemy import event, insert
 
-from inclusive_day import create_app
-from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
 from inclusive_day.units.models import Level
@@ -180,31 +175,12 @@ def query_counts(client, engine, queries: dict[str, dict]) -> dict[str, int]:
     return {kind: get(client, engine, args)[1] for kind, args in queries.items()}
 
 
-def percentile(values: list[float], share: float) -> float:
-    """The value below which `share` of the values lie (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
-
-
-def prepare(url: str) -> None:
-    """Empty a PostgreSQL database so that the migrations build it from nothing."""
-    if not url.startswith("postgresql"):
-        return
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def run(url: str, searches: int) -> dict:
     """Build, measure at both sizes, and return the figures."""
-    prepare(url)
-    app = create_app(TestConfig(url))
+    app = migrated_app(url)
     rng = random.Random(SEED)
     client = app.test_client()
     with app.app_context():
-        upgrade()
         districts = build_tree()
         db.session.commit()
         engine = db.engine
@@ -217,9 +193,8 @@ def run(url: str, searches: int) -> dict:
     started = time.perf_counter()
     with app.app_context():
         add_stations(districts, SMALL, FULL - SMALL, rng)
-        if engine.dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
+        db.session.commit()
+        analyse(db.engine)
     build_seconds = time.perf_counter() - started
     full = query_counts(client, engine, fixed)
 
@@ -237,7 +212,7 @@ def run(url: str, searches: int) -> dict:
     constant = small == full
     return {
         "bench": "directory_search",
-        "database": url.split(":", 1)[0].split("+", 1)[0],
+        "database": database_name(url),
         "stations": FULL,
         "searches": searches,
         "p50_ms": round(statistics.median(everything), 1),
@@ -254,14 +229,11 @@ def run(url: str, searches: int) -> dict:
 
 def main() -> None:
     """Parse the arguments, run, and print one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser = arguments(__doc__)
     parser.add_argument("--searches", type=int, default=200)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = options.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        url = empty_database(options.database_url, tmp)
         print(json.dumps(run(url, options.searches), ensure_ascii=False))
 
 

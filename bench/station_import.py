@@ -12,23 +12,17 @@ every station's name and hours changed (every row an update).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
-import os
 import random
 import tempfile
 import time
-from pathlib import Path
 
+from _shared import arguments, database_name, empty_database, migrated_app
 from flask_babel import force_locale
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-from inclusive_day import create_app
-from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db
 from inclusive_day.stations.geo import Point, wgs84_to_gcj02
 from inclusive_day.stations.importing import COLUMNS, import_stations
@@ -116,28 +110,6 @@ def station_csv(districts, rows: int, rename: bool = False) -> bytes:
     return out.getvalue().encode("gbk")
 
 
-def prepare_database(url: str | None, tmp: str) -> str:
-    """A URL to an empty database of the bench's own."""
-    if url is None:
-        return f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    target = make_url(url)
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-        )
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    server.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
-
-
 def timed_import(data: bytes) -> tuple[float, object]:
     """One whole import, commit included, on a fresh session."""
     db.session.remove()
@@ -149,16 +121,14 @@ def timed_import(data: bytes) -> tuple[float, object]:
 
 def main() -> None:
     """Build the province, write the CSV, import it three ways, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser = arguments(__doc__)
     parser.add_argument("--rows", type=int, default=ROWS)
     args = parser.parse_args()
     assert [c.header for c in COLUMNS if c.header in HEADERS] == HEADERS
     with tempfile.TemporaryDirectory() as tmp:
-        url = prepare_database(args.database_url, tmp)
-        app = create_app(TestConfig(url))
+        url = empty_database(args.database_url, tmp)
+        app = migrated_app(url)
         with app.app_context(), force_locale("zh"):
-            upgrade()
             districts = build_units()
             data = station_csv(districts, args.rows)
             changed = station_csv(districts, args.rows, rename=True)
@@ -178,7 +148,7 @@ def main() -> None:
         json.dumps(
             {
                 "bench": "station_import",
-                "database": url.split(":", 1)[0],
+                "database": database_name(url),
                 "rows": args.rows,
                 "units": len(districts) + len(CITIES) + 1,
                 "file_mb": round(len(data) / 1024 / 1024, 2),

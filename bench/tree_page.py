@@ -1,8 +1,8 @@
 """The tree page over a province of 11,000 stations: SQL queries per request and latency.
 
-Usage: .venv/bin/python bench/tree_page.py [DATABASE_URL]
-Without an argument it uses a temporary SQLite file; a PostgreSQL URL's public schema is
-dropped and rebuilt. The page is fetched in-process through the Flask test client, as an
+Usage: .venv/bin/python bench/tree_page.py [--database-url URL]
+Without a URL it uses temporary SQLite files; a PostgreSQL database is emptied first (see
+bench/_shared.py). The page is fetched in-process through the Flask test client, as an
 administrator, at the province (three levels shown) and at a city; the query count is
 taken at a small size first and must not change at full size. Prints one JSON line.
 """
@@ -10,21 +10,17 @@ taken at a small size first and must not change at full size. Prints one JSON li
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, insert, select, text
+from _shared import analyse, arguments, database_name, empty_database, migrated_app, percentile
+from sqlalchemy import event, insert, select
 
-from inclusive_day import create_app
 from inclusive_day.activities.models import Activity, new_uid
 from inclusive_day.auth.models import Role
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign, Theme
-from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
@@ -159,21 +155,11 @@ def measure(app, requests: int) -> dict:
 
 def run(url: str, stations: int, activities: int, requests: int) -> dict:
     """Build a fresh database at one size and measure the page on it."""
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app(TestConfig(url))
+    app = migrated_app(url)
     with app.app_context():
-        upgrade()
         build(stations, activities)
         db.session.remove()
-        # Planner statistics, as autovacuum would gather them on a live database.
-        with db.engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+        analyse(db.engine)
     result = measure(app, requests)
     with app.app_context():
         db.engine.dispose()
@@ -182,20 +168,20 @@ def run(url: str, stations: int, activities: int, requests: int) -> dict:
 
 def main() -> None:
     """Measure at a small and at the full size; print the figures and whether they meet the goal."""
-    given = sys.argv[1] if len(sys.argv) > 1 else None
+    given = arguments(__doc__).parse_args().database_url
     with tempfile.TemporaryDirectory() as tmp:
-        small_url = given or f"sqlite:///{Path(tmp) / 'small.sqlite'}"
+        small_url = empty_database(given, tmp, "small")
         small = run(small_url, SMALL_STATIONS, SMALL_STATIONS * 2, requests=4)
-        full_url = given or f"sqlite:///{Path(tmp) / 'full.sqlite'}"
+        full_url = empty_database(given, tmp, "full")
         full = run(full_url, STATIONS, ACTIVITIES, REQUESTS)
-    latencies = sorted(full["latencies"])
-    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    latencies = full["latencies"]
+    p95 = percentile(latencies, 0.95)
     constant = small["queries"] == full["queries"]
     print(
         json.dumps(
             {
                 "bench": "tree_page",
-                "database": (given or "sqlite").split(":", 1)[0],
+                "database": database_name(full_url),
                 "stations": STATIONS,
                 "units": 1 + CITIES * (1 + DISTRICTS_PER_CITY * (1 + STREETS_PER_DISTRICT)),
                 "activities": ACTIVITIES,

@@ -531,7 +531,9 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     rng = random.Random(SEED)
     units = _build_tree()
     stations = _build_stations(units, rng)
-    _build_inspections(stations, units, rng)
+    _build_inspections(
+        stations, units, random.Random(SEED + 1)
+    )  # its own draws: the rest stays as it was
     campaign = create_campaign(
         units[CITY[1]],
         CAMPAIGN_NAME,
