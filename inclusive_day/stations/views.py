@@ -42,6 +42,7 @@ from inclusive_day.stations.services import (
     station_managers,
 )
 from inclusive_day.units.models import Level, Unit, under
+from inclusive_day.units.queries import top_units
 
 
 @bp.get("/")
@@ -272,12 +273,10 @@ def overdue_list():
     if "unit" in request.args:
         root = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
     else:
-        r = reach(current_user, Action.VIEW)
-        stmt = select(Unit).order_by(Unit.path).limit(1)
-        stmt = stmt.where(Unit.parent_id.is_(None) if r.everything else Unit.path.in_(r.unit_paths))
-        root = db.session.scalar(stmt)
-        if root is None:
+        tops = top_units(current_user, Action.VIEW)
+        if not tops:
             abort(404)
+        root = tops[0]
     counts, rows = overdue(root, local_today())
     return render_template(
         "stations/overdue.html",

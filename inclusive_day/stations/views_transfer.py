@@ -14,11 +14,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import func, select
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired, Regexp
 
-from inclusive_day.auth.access import Action, get_or_404, reach, visible
+from inclusive_day.auth.access import Action, get_or_404, reach
 from inclusive_day.extensions import db
 from inclusive_day.stations import bp
 from inclusive_day.stations.exporting import FORMATS, export_stations
@@ -29,6 +28,7 @@ from inclusive_day.stations.importing import (
     max_import_bytes,
 )
 from inclusive_day.units.models import Unit
+from inclusive_day.units.queries import top_units
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
@@ -109,7 +109,7 @@ def _page(form: ImportForm, report=None, confirm=None, status: int = 200):
             columns=COLUMNS,
             max_size=format_size(max_import_bytes()),
             errors_shown=report.errors[:MAX_ERRORS_SHOWN] if report else [],
-            export_unit=_top_unit(),
+            export_unit=next(iter(top_units(current_user, Action.VIEW)), None),
         ),
         status,
     )
@@ -163,17 +163,6 @@ def import_confirm():
     return redirect(url_for("stations.index"))
 
 
-def _top_unit() -> Unit | None:
-    """The highest unit the user may see (the first, when several stand level)."""
-    stmt = (
-        select(Unit)
-        .where(visible(current_user, Action.VIEW, Unit))
-        .order_by(func.length(Unit.path), Unit.path)
-        .limit(1)
-    )
-    return db.session.scalar(stmt)
-
-
 @bp.get("/export.<fmt>")
 @login_required
 def export(fmt: str):
@@ -186,7 +175,7 @@ def export(fmt: str):
             abort(404)
         unit = get_or_404(current_user, Action.VIEW, Unit, unit_id)
     else:
-        unit = _top_unit()
+        unit = next(iter(top_units(current_user, Action.VIEW)), None)
         if unit is None:
             abort(404)
     result = export_stations(unit, fmt)

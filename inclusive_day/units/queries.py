@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
+from inclusive_day.auth.access import reach
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Level, Unit, under
@@ -100,3 +101,13 @@ def flatten(row: TreeRow) -> list[TreeRow]:
     for child in row.children:
         out.extend(flatten(child))
     return out
+
+
+def top_units(user, action) -> list[Unit]:
+    """The highest units `user`'s grants reach for `action` (the roots, for an administrator)."""
+    r = reach(user, action)
+    if r.everything:
+        stmt = select(Unit).where(Unit.parent_id.is_(None))
+    else:
+        stmt = select(Unit).where(Unit.path.in_(r.unit_paths))
+    return list(db.session.scalars(stmt.order_by(Unit.path)))

@@ -12,27 +12,17 @@ from inclusive_day.stations.views import pdf_response
 from inclusive_day.units import bp
 from inclusive_day.units.forms import MoveForm, UnitForm
 from inclusive_day.units.models import Level, TreeError, Unit, under
-from inclusive_day.units.queries import flatten, subtree
+from inclusive_day.units.queries import flatten, subtree, top_units
 from inclusive_day.units.services import check_unit_code, create_unit, move_unit, update_unit
 
 MOVE_CHOICES_MAX = 2000
-
-
-def _top_units(action: Action) -> list[Unit]:
-    """The highest units the user's grants reach (the roots, for an administrator)."""
-    r = reach(current_user, action)
-    if r.everything:
-        stmt = select(Unit).where(Unit.parent_id.is_(None))
-    else:
-        stmt = select(Unit).where(Unit.path.in_(r.unit_paths))
-    return list(db.session.scalars(stmt.order_by(Unit.path)))
 
 
 @bp.get("/")
 @login_required
 def tree():
     """A unit's subtree with station and activity counts rolled up from every unit below."""
-    tops = _top_units(Action.VIEW)
+    tops = top_units(current_user, Action.VIEW)
     if "unit" in request.args:
         root = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
     elif tops:
