@@ -76,6 +76,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     STATION_IMPORT_MAX_BYTES = _int_env("STATION_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
     POSTER_BATCH_MAX = _int_env("POSTER_BATCH_MAX", 500)
+    # The most activities one series (stations x dates) may create in one go.
+    SERIES_MAX_ACTIVITIES = _int_env("SERIES_MAX_ACTIVITIES", 10_000)
     # The public map's tiles. In mainland China use a GCJ-02 tile server (Gaode/AMap) and
     # set MAP_TILE_COORD_SYSTEM=gcj02 so that markers are shifted to sit on its streets.
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

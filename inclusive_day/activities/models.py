@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.campaigns.models import Campaign, Theme
@@ -14,6 +15,9 @@ from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station
+
+if TYPE_CHECKING:
+    from inclusive_day.sponsors.models import Donation
 
 
 class ActivityStatus(LabelledEnum):
@@ -30,6 +34,72 @@ class ActivityStatus(LabelledEnum):
 def new_uid() -> str:
     """A random, permanent calendar UID for a new activity."""
     return f"{uuid.uuid4()}@inclusive-day"
+
+
+class ConflictPolicy(LabelledEnum):
+    """What a series does with an occurrence whose station is already busy in that slot."""
+
+    SKIP = "skip"
+    KEEP = "keep"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.SKIP: _l("skip the busy slots"),
+            cls.KEEP: _l("schedule them anyway"),
+        }
+
+
+class Series(db.Model):
+    """One activity fanned out over many stations and dates; each occurrence is an Activity.
+
+    The rule is kept as written: an RFC 5545 RRULE for the repeating dates, explicit dates
+    and excluded dates, the local start and end times, and how the stations were chosen.
+    """
+
+    __tablename__ = "series"
+    __table_args__ = (
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="RESTRICT"), index=True
+    )
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int | None]
+    target_groups: Mapped[str] = mapped_column(String(200), default="")
+    starts_time: Mapped[time]
+    ends_time: Mapped[time]
+    first_date: Mapped[date]
+    # The RRULE (without DTSTART), e.g. "FREQ=MONTHLY;BYDAY=2SU"; empty for explicit dates only.
+    rule: Mapped[str] = mapped_column(String(500), default="")
+    dates: Mapped[list] = mapped_column(JSON, default=list)
+    excluded: Mapped[list] = mapped_column(JSON, default=list)
+    # How the stations were chosen: {"by": "subtree"|"amenity"|"list", "unit": id, ...}.
+    stations: Mapped[dict] = mapped_column(JSON, default=dict)
+    conflicts: Mapped[ConflictPolicy] = mapped_column(
+        enum_column(ConflictPolicy), default=ConflictPolicy.SKIP
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+    theme: Mapped[Theme] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Series {self.id} {self.title!r}>"
+
+
+# Donations (cash or in kind) that an activity hands out or is paid from.
+activity_donations = Table(
+    "activity_donations",
+    db.metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("donation_id", ForeignKey("donations.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Activity(db.Model):
@@ -52,6 +122,9 @@ class Activity(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="RESTRICT"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="RESTRICT"))
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"), index=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -59,14 +132,19 @@ class Activity(db.Model):
         enum_column(ActivityStatus), default=ActivityStatus.SCHEDULED
     )
     capacity: Mapped[int | None]
+    # Beneficiary group codes the activity is meant for, comma-separated ("courier,rider").
+    target_groups: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(String(255))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
     station: Mapped[Station] = relationship()
     theme: Mapped[Theme] = relationship()
+    series: Mapped[Series | None] = relationship()
+    donations: Mapped[list[Donation]] = relationship(secondary=activity_donations)
 
     def __repr__(self) -> str:
         return f"<Activity {self.id} {self.title!r}>"
@@ -82,4 +160,5 @@ class Activity(db.Model):
             raise ValueError("a cancellation needs a reason")
         self.status = ActivityStatus.CANCELLED
         self.cancel_reason = reason.strip()
+        self.cancelled_at = utcnow()
         self.sequence += 1

@@ -37,3 +37,7 @@ def show(activity_id: int):
         groups=served_by_group(scope),
         headcounts=headcounts,
     )
+
+
+# The calendar and festival pages live in their own modules on this blueprint.
+from inclusive_day.activities import views_calendar, views_festivals  # noqa: E402, F401

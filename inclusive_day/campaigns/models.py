@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import get_locale
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.database import UTCDateTime, utcnow
@@ -63,3 +63,34 @@ class Campaign(db.Model):
     def covers(self, day: date) -> bool:
         """True when `day` falls within the campaign's dates."""
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class CampaignTarget(db.Model):
+    """What a unit is asked to achieve in a campaign, handed down by the unit above it.
+
+    Each figure is optional: a unit may be given a number of activities without a number of
+    people. Progress is counted over the unit's subtree (see `campaigns.targets`).
+    """
+
+    __tablename__ = "campaign_targets"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "unit_id"),
+        CheckConstraint("activities IS NULL OR activities >= 0", name="activities_not_negative"),
+        CheckConstraint("served IS NULL OR served >= 0", name="served_not_negative"),
+        CheckConstraint("stations IS NULL OR stations >= 0", name="stations_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    activities: Mapped[int | None]
+    served: Mapped[int | None]
+    stations: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    campaign: Mapped[Campaign] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CampaignTarget {self.campaign_id}/{self.unit_id}>"

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
@@ -24,3 +24,20 @@ def create_campaign(
 def themes_by_code() -> dict[str, Theme]:
     """The theme catalogue, keyed by code."""
     return {t.code: t for t in db.session.scalars(select(Theme).order_by(Theme.id))}
+
+
+def usable_themes(unit: Unit) -> list[Theme]:
+    """The themes an activity at `unit` may take: the shared catalogue and those that `unit`
+    or a unit above it added."""
+    return list(
+        db.session.scalars(
+            select(Theme)
+            .where(or_(Theme.unit_id.is_(None), Theme.unit_id.in_(unit.ancestor_ids)))
+            .order_by(Theme.unit_id.is_not(None), Theme.id)
+        )
+    )
+
+
+def theme_usable(theme: Theme, unit: Unit) -> bool:
+    """True when an activity at `unit` may take `theme`."""
+    return theme.unit_id is None or theme.unit_id in unit.ancestor_ids
