@@ -63,6 +63,8 @@ class Series(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Set by the form that planned the series, so that a second submit finds the first.
+    uid: Mapped[str] = mapped_column(String(80), unique=True, default=new_uid)
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="RESTRICT"), index=True
     )

@@ -41,6 +41,7 @@ def upgrade():
 
     op.create_table('series',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('uid', sa.String(length=80), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('theme_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -61,7 +62,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_series_campaign_id_campaigns'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_series_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['theme_id'], ['themes.id'], name=op.f('fk_series_theme_id_themes'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_series'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_series')),
+    sa.UniqueConstraint('uid', name=op.f('uq_series_uid'))
     )
     with op.batch_alter_table('series', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_series_campaign_id'), ['campaign_id'], unique=False)
