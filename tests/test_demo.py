@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from inclusive_day.activities.models import Activity
+from inclusive_day.activities.models import Activity, Series
 from inclusive_day.attendance.models import CheckIn, Headcount
 from inclusive_day.auth.models import User
 from inclusive_day.demo.kunming import (
@@ -12,6 +12,7 @@ from inclusive_day.demo.kunming import (
     find_campaign,
     load_kunming,
 )
+from inclusive_day.reports.periods import DEFAULT_ZONE as ZONE
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
@@ -31,6 +32,17 @@ def test_the_demo_rebuilds_256_activities_and_76800_served(db):
     assert figures.people == 6_145
     campaign = find_campaign()
     assert campaign.unit.code == "530100" and str(campaign.starts_on) == "2023-10-19"
+
+
+def test_the_laba_porridge_day_is_one_series_over_seven_stations(db):
+    load_kunming(echo=lambda _: None)
+    db.session.commit()
+    series = db.session.scalar(select(Series))
+    days = db.session.execute(
+        select(Activity.station_id, Activity.starts_at).where(Activity.series_id == series.id)
+    ).all()
+    assert len({station for station, _ in days}) == 7 and len(series.stations["codes"]) == 7
+    assert {str(starts.astimezone(ZONE).date()) for _, starts in days} == {"2024-01-18"}
 
 
 def test_loading_the_demo_twice_changes_nothing(db):

@@ -104,7 +104,7 @@ class SeriesForm(_ActivityFields):
         description=_l("One per line, or separated by commas."),
         validators=[Length(max=20_000)],
     )
-    repeat = SelectField(_l("Dates"), choices=[], default=Repeat.NONE.value)
+    repeat = SelectField(_l("Repeats"), choices=[], default=Repeat.NONE.value)
     first = DateField(
         _l("Date, or the first date"),
         validators=[InputRequired()],

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 
 from inclusive_day.activities.models import Activity
+from inclusive_day.activities.models import Series as SeriesRow
 from inclusive_day.activities.queries import count_activities
 from inclusive_day.activities.services import schedule_activity
 from inclusive_day.attendance.identity import app_identity_key, identity_for
@@ -544,6 +545,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     )
     plans = _plan_activities(stations, rng)
     activities = _schedule(campaign, plans)
+    _keep_laba_as_series(campaign, activities, plans)
     _record_attendance(activities, plans, rng)
     sponsors = _add_sponsors(units, campaign)
     laba_station = next(p.station for p in plans if p.series == "laba")
@@ -802,6 +804,32 @@ def _schedule(campaign: Campaign, plans: list[Plan]) -> list[Activity]:
         )
         for number, plan in enumerate(plans, start=1)
     ]
+
+
+def _keep_laba_as_series(campaign: Campaign, activities: list[Activity], plans: list[Plan]) -> None:
+    """The Laba porridge day was one activity fanned out to seven stations: keep it as a series."""
+    laba = [(a, p) for a, p in zip(activities, plans, strict=True) if p.series == "laba"]
+    first = laba[0][1]
+    series = SeriesRow(
+        uid=f"{uuid.uuid5(UID_NAMESPACE, 'series-laba')}@inclusive-day",
+        campaign=campaign,
+        theme=laba[0][0].theme,
+        title=first.title,
+        description=first.description,
+        starts_time=first.starts_at.astimezone(ZONE).time(),
+        ends_time=first.ends_at.astimezone(ZONE).time(),
+        first_date=first.starts_at.astimezone(ZONE).date(),
+        stations={
+            "by": "list",
+            "unit": None,
+            "amenities": [],
+            "codes": [p.station.code for _a, p in laba],
+        },
+    )
+    db.session.add(series)
+    db.session.flush()
+    for activity, _plan in laba:
+        activity.series_id = series.id
 
 
 def _record_attendance(activities: list[Activity], plans: list[Plan], rng: random.Random) -> None:
