@@ -85,6 +85,10 @@ def _clean(engine, seeded: dict) -> None:
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
             _reseed(conn, seeded)
+            # The reseeded rows carry their ids; move the sequence past them.
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('themes', 'id'), max(id)) FROM themes")
+            )
         return
     with engine.connect() as conn:
         # SQLite applies RESTRICT row by row; switch the checks off while emptying every table.

@@ -3,9 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from inclusive_day.attendance.models import BeneficiaryGroup, Headcount
 from inclusive_day.auth.models import Role
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.campaigns.targets import TargetValues, set_targets
 from inclusive_day.database import utcnow
 from inclusive_day.reports.periods import Month
 from inclusive_day.reports.queries import dashboard
@@ -47,6 +50,20 @@ def test_the_dashboard_page_shows_the_figures_and_moves_between_months(
     page = client.get("/?month=2024-01").get_data(as_text=True)
     assert '<div class="figure-value">200</div>' in page  # served in January, both districts
     assert "官渡区总工会普惠日" in page and "?month=2023-12" in page
+
+
+def test_the_dashboard_shows_each_campaigns_progress_against_its_target(
+    db, client, login, make_user, two_districts
+):
+    _city, districts = two_districts
+    guandu = districts["官渡区总工会"]
+    campaign = db.session.scalar(select(Campaign).where(Campaign.unit_id == guandu.id))
+    set_targets(campaign, {guandu.id: TargetValues(activities=4, served=600)})
+    db.session.commit()
+    login(make_user(Role.VIEWER, guandu))
+    page = client.get("/?month=2024-01").get_data(as_text=True)
+    # One activity held of four (25%), 120 served of 600 (20%).
+    assert "25%" in page and "20%" in page
 
 
 def test_a_malformed_month_answers_400(client, login, make_user):

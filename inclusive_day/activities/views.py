@@ -50,7 +50,7 @@ from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
 from inclusive_day.stations.models import Amenity, Station
 from inclusive_day.units.models import Unit
-from inclusive_day.units.queries import top_units
+from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
 
 PREVIEW_CONFLICTS_SHOWN = 200
 SERIES_PAGE_SIZE = 100
@@ -346,15 +346,10 @@ def new_series():
     """Fan one activity out over stations and dates: preview first, then create."""
     form = SeriesForm()
     campaigns = _fill_choices(form)
-    units = {
-        u.id: u
-        for u in db.session.scalars(
-            select(Unit).where(visible(current_user, Action.EDIT, Unit)).order_by(Unit.path)
-        )
-    }
+    units = {u.id: u for u in units_in_reach(current_user, Action.EDIT)}
     if not campaigns or not units:
         return _no_plans_possible()
-    form.unit.choices = [(u.id, f"{u.name} · {u.level.label}") for u in units.values()]
+    form.unit.choices = unit_choices(units.values())
     if request.method == "GET":
         form.uid.data = new_uid()
         form.campaign.data = request.args.get("campaign", type=int)

@@ -17,6 +17,7 @@ from inclusive_day.activities.queries import (
 from inclusive_day.attendance.queries import Totals, totals, totals_by
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign
+from inclusive_day.campaigns.targets import campaign_progress
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import Month
 from inclusive_day.stations.models import Station, StationStatus
@@ -44,6 +45,7 @@ class Dashboard:
     month_totals: Totals
     campaigns: list[CampaignLine] = field(default_factory=list)
     upcoming: list[Activity] = field(default_factory=list)
+    progress: dict = field(default_factory=dict)
 
 
 def dashboard(user, month: Month, now: datetime) -> Dashboard:
@@ -85,4 +87,5 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
             for c in campaigns
         ],
         upcoming=upcoming(activity_scope, now, limit=8),
+        progress=campaign_progress(user, campaigns, now),
     )

@@ -42,7 +42,7 @@ from inclusive_day.stations.services import (
     station_managers,
 )
 from inclusive_day.units.models import Level, Unit, under
-from inclusive_day.units.queries import top_units
+from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
 
 
 @bp.get("/")
@@ -117,11 +117,7 @@ def show(station_id: int):
 
 
 def _editable_units() -> list[Unit]:
-    return list(
-        db.session.scalars(
-            select(Unit).where(visible(current_user, Action.EDIT, Unit)).order_by(Unit.path)
-        )
-    )
+    return units_in_reach(current_user, Action.EDIT)
 
 
 def _fields_from(form: StationForm, unit: Unit) -> StationFields:
@@ -155,7 +151,7 @@ def _station_form(station: Station | None):
     if not units:
         abort(404)
     form = StationForm(obj=station)
-    form.unit.choices = [(u.id, f"{u.name} · {u.level.label}") for u in units]
+    form.unit.choices = unit_choices(units)
     if request.method == "GET" and station is not None:
         shown = station.location_in(station.coord_system)
         form.latitude.data = round(shown.latitude, 6) if shown else None
@@ -246,7 +242,7 @@ def inspect(station_id: int):
     if not units:
         abort(404)
     form = InspectionForm()
-    form.unit.choices = [(u.id, f"{u.name} · {u.level.label}") for u in units]
+    form.unit.choices = unit_choices(units)
     if request.method == "GET":
         form.inspected_on.data = local_today()
         form.unit.data = units[0].id

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
-from inclusive_day.auth.access import reach
+from inclusive_day.auth.access import reach, visible
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Level, Unit, under
@@ -111,3 +111,15 @@ def top_units(user, action) -> list[Unit]:
     else:
         stmt = select(Unit).where(Unit.path.in_(r.unit_paths))
     return list(db.session.scalars(stmt.order_by(Unit.path)))
+
+
+def units_in_reach(user, action) -> list[Unit]:
+    """Every unit `user` may `action`, in tree order (for a unit field on a form)."""
+    return list(
+        db.session.scalars(select(Unit).where(visible(user, action, Unit)).order_by(Unit.path))
+    )
+
+
+def unit_choices(units) -> list[tuple[int, str]]:
+    """(id, "name · level") pairs for a select field."""
+    return [(u.id, f"{u.name} · {u.level.label}") for u in units]
