@@ -36,13 +36,22 @@ def register_extensions(app: Flask) -> None:
     )
     from inclusive_day.auth.loader import load_user
     from inclusive_day.database import configure_sqlite
-    from inclusive_day.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from inclusive_day.extensions import (
+        babel,
+        bootstrap,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     bootstrap.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = i18n.LOGIN_MESSAGE
@@ -60,6 +69,8 @@ BLUEPRINTS = (
     ("stations", "/stations"),
     ("campaigns", "/campaigns"),
     ("activities", "/activities"),
+    ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
+    ("api", "/api/v1"),  # JSON for scanners and mini-programs
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
 )
 

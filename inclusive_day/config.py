@@ -76,6 +76,18 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     STATION_IMPORT_MAX_BYTES = _int_env("STATION_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
     POSTER_BATCH_MAX = _int_env("POSTER_BATCH_MAX", 500)
+    # Check-ins open this long before an activity starts and close this long after it ends.
+    CHECKIN_GRACE_MINUTES = _int_env("CHECKIN_GRACE_MINUTES", 60)
+    # The largest headcount one group may have at one activity.
+    HEADCOUNT_MAX = _int_env("HEADCOUNT_MAX", 10_000)
+    # The most tally taps one upload may carry.
+    TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 5_000)
+    # Requests per client address to the check-in API (Flask-Limiter syntax); shared between
+    # workers through Redis when REDIS_URL is set, else counted per process.
+    CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "120 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # The most activities one series (stations x dates) may create in one go.
     SERIES_MAX_ACTIVITIES = _int_env("SERIES_MAX_ACTIVITIES", 10_000)
     # The public map's tiles. In mainland China use a GCJ-02 tile server (Gaode/AMap) and

@@ -2,6 +2,8 @@
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,3 +33,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+# Limits are set per route (the check-in API); the storage comes from RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=get_remote_address)

@@ -1,7 +1,15 @@
 """Every model, imported in one place so that Alembic and the tests see the whole schema."""
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, Headcount
+from inclusive_day.attendance.models import (
+    BeneficiaryGroup,
+    CheckIn,
+    CheckInSource,
+    Headcount,
+    HeadcountChange,
+    HeadcountSource,
+    StationVisit,
+)
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.sponsors.models import (
@@ -38,6 +46,8 @@ __all__ = [
     "DonationKind",
     "DonationStatus",
     "Headcount",
+    "HeadcountChange",
+    "HeadcountSource",
     "Inspection",
     "InspectionCadence",
     "InspectionCheck",
@@ -51,6 +61,7 @@ __all__ = [
     "Station",
     "StationAmenity",
     "StationStatus",
+    "StationVisit",
     "Theme",
     "Unit",
     "User",

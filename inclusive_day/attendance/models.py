@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.activities.models import Activity
@@ -90,5 +90,61 @@ class CheckIn(db.Model):
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     annul_reason: Mapped[str | None] = mapped_column(String(255))
+    annulled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     activity: Mapped[Activity] = relationship()
+
+    @property
+    def is_annulled(self) -> bool:
+        """True once staff have annulled it: it stays in the history and stops counting."""
+        return self.annulled_at is not None
+
+
+class HeadcountSource(LabelledEnum):
+    """How a headcount changed: typed in by staff, or tapped on the tally page."""
+
+    FORM = "form"
+    TALLY = "tally"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {cls.FORM: _l("entered"), cls.TALLY: _l("tally")}
+
+
+class HeadcountChange(db.Model):
+    """One change of a headcount, kept so corrections have a history.
+
+    A tally tap carries the nonce its phone gave it, so a retried upload adds nothing.
+    """
+
+    __tablename__ = "headcount_changes"
+    __table_args__ = (Index("ix_headcount_changes_activity_changed", "activity_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
+    old_count: Mapped[int]
+    new_count: Mapped[int]
+    source: Mapped[HeadcountSource] = mapped_column(enum_column(HeadcountSource))
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class StationVisit(db.Model):
+    """A scan of a station's door QR: station traffic, once per person per station per day."""
+
+    __tablename__ = "station_visits"
+    __table_args__ = (
+        UniqueConstraint("station_id", "identity", "visit_day"),
+        Index("ix_station_visits_station_visited", "station_id", "visited_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(64))
+    group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    # The local (China) calendar day of the visit.
+    visit_day: Mapped[date]
+    visited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
