@@ -1,9 +1,11 @@
 """Language and time zone choice, and the formatting helpers templates use."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from babel.dates import format_skeleton
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -68,3 +70,21 @@ def register_template_helpers(app: Flask) -> None:
             "current_language": locale.language if locale else "zh",
             "language_names": LANGUAGE_NAMES,
         }
+
+
+def period_text(start: datetime, end: datetime, zone, now: datetime) -> str:
+    """When an activity runs, in the station's zone: "Today 09:00–11:00", "Sat 18 Jan 09:00"."""
+    locale = get_locale()
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    today = now.astimezone(zone).date()
+
+    def day(moment: datetime) -> str:
+        if moment.date() == today:
+            return _("Today")
+        if moment.date() == today + timedelta(days=1):
+            return _("Tomorrow")
+        return format_skeleton("MMMEd", moment, tzinfo=zone, locale=locale)
+
+    if s.date() == e.date():
+        return f"{day(s)} {s:%H:%M}–{e:%H:%M}"
+    return f"{day(s)} {s:%H:%M} – {day(e)} {e:%H:%M}"

@@ -306,13 +306,13 @@ def test_suspended_station_page_says_so(client, make_station, tree):
     assert "This station is suspended for now" in page_text(response)
 
 
-def test_short_link_redirects_to_the_station_page(app, client, make_station, tree):
+def test_short_link_redirects_to_the_door_check_in_page(app, client, make_station, tree):
     make_station(tree["wuhua"], code="KM-WH-001")
     with app.test_request_context():
         assert url_for("directory.station_link", code="KM-WH-001") == "/s/KM-WH-001"
     response = client.get("/s/KM-WH-001")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/directory/stations/KM-WH-001"
+    assert response.headers["Location"] == "/d/KM-WH-001"
 
 
 def test_unknown_codes_are_not_found(client, make_station, tree):

@@ -54,5 +54,7 @@ def create_checkin():
     checkin, created = check_in(
         data.get("activity_id"), data.get("phone"), data.get("group"), data.get("nonce")
     )
+    db.session.flush()
+    answer = checkin_json(checkin)  # before the commit expires it
     db.session.commit()
-    return jsonify(checkin_json(checkin)), 201 if created else 200
+    return jsonify(answer), 201 if created else 200

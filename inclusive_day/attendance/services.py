@@ -12,10 +12,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus
@@ -29,7 +32,7 @@ from inclusive_day.attendance.models import (
     HeadcountSource,
     StationVisit,
 )
-from inclusive_day.database import utcnow
+from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE
 from inclusive_day.stations.models import Station, StationStatus
@@ -82,14 +85,15 @@ def derived_nonce(*parts: object) -> str:
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def checkin_window(activity: Activity) -> tuple[datetime, datetime]:
+def checkin_window(activity) -> tuple[datetime, datetime]:
     """When an activity takes check-ins: from a little before it starts to a little after."""
     grace = timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
     return activity.starts_at - grace, activity.ends_at + grace
 
 
-def check_open(activity: Activity | None, now: datetime) -> Activity:
-    """The activity exists, is not cancelled, and is taking check-ins now."""
+def check_open(activity, now: datetime):
+    """The activity (or a row with its status and times) exists, is not cancelled, and is
+    taking check-ins now."""
     if activity is None:
         raise AttendanceError(_l("There is no such activity."), 404, "activity_id")
     if activity.status is ActivityStatus.CANCELLED:
@@ -113,21 +117,39 @@ def check_open(activity: Activity | None, now: datetime) -> Activity:
 
 
 def _existing_checkin(activity_id: int, identity: str, nonce: str) -> CheckIn | None:
-    """The check-in this request repeats: the same nonce, or the same person here."""
-    by_nonce = db.session.scalar(select(CheckIn).where(CheckIn.nonce == nonce))
-    if by_nonce is not None:
-        if (by_nonce.activity_id, by_nonce.identity) != (activity_id, identity):
+    """The check-in this request repeats: the same nonce, or the same person here.
+
+    A nonce already used for another person or activity is refused: the request was altered.
+    """
+    found = db.session.scalars(
+        select(CheckIn).where(
+            or_(
+                CheckIn.nonce == nonce,
+                and_(CheckIn.activity_id == activity_id, CheckIn.identity == identity),
+            )
+        )
+    ).all()
+    for row in found:
+        if row.nonce == nonce and (row.activity_id, row.identity) != (activity_id, identity):
             raise AttendanceError(
                 _l("This nonce was already used for another check-in."), 409, "nonce"
             )
-        return by_nonce
-    return db.session.scalar(
-        select(CheckIn).where(CheckIn.activity_id == activity_id, CheckIn.identity == identity)
-    )
+    return next(iter(found), None)
+
+
+def _checkin_values(activity_id, identity, group, nonce, source, at) -> dict:
+    return {
+        "activity_id": activity_id,
+        "identity": identity,
+        "group": group,
+        "nonce": nonce,
+        "source": source,
+        "checked_in_at": at,
+    }
 
 
 def record_checkin(
-    activity: Activity,
+    activity,
     identity: str,
     group: BeneficiaryGroup,
     nonce: str,
@@ -136,29 +158,42 @@ def record_checkin(
 ) -> tuple[CheckIn, bool]:
     """Store one check-in unless it repeats one; return it and whether it is new.
 
-    The insert runs in a savepoint: if a concurrent writer got there first, the unique
-    constraint stops this one and the winner's row is returned instead.
+    The insert goes first, in a savepoint: most scans are new. When a unique constraint stops
+    it (a repeat, or a concurrent writer that got there first), the existing row is returned.
     """
-    existing = _existing_checkin(activity.id, identity, nonce)
-    if existing is not None:
-        return existing, False
-    checkin = CheckIn(
-        activity_id=activity.id,
-        identity=identity,
-        group=group,
-        nonce=nonce,
-        source=source,
-        checked_in_at=at,
-    )
+    values = _checkin_values(activity.id, identity, group, nonce, source, at)
     try:
         with db.session.begin_nested():
-            db.session.add(checkin)
+            new_id = db.session.execute(insert(CheckIn).returning(CheckIn.id), values).scalar()
     except IntegrityError:
         existing = _existing_checkin(activity.id, identity, nonce)
         if existing is None:
             raise
         return existing, False
-    return checkin, True
+    return CheckIn(id=new_id, **values), True
+
+
+@cache
+def _insert_if_open(dialect: str):
+    """INSERT INTO checkins ... SELECT from the activity when it takes check-ins now, doing
+    nothing on a conflict (a repeat); built once per dialect, its parameters bound per scan."""
+    columns = CheckIn.__table__.c
+    names = list(_checkin_values(*range(6)))
+    open_activity = select(
+        Activity.id, *(bindparam(name, type_=columns[name].type) for name in names[1:])
+    ).where(
+        Activity.id == bindparam("activity_id"),
+        Activity.status == ActivityStatus.SCHEDULED,
+        Activity.starts_at <= bindparam("opens_by", type_=UTCDateTime),
+        Activity.ends_at >= bindparam("closes_after", type_=UTCDateTime),
+    )
+    insert_into = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    return (
+        insert_into(CheckIn.__table__)
+        .from_select(names, open_activity)
+        .on_conflict_do_nothing()
+        .returning(columns.id)
+    )
 
 
 def check_in(
@@ -169,7 +204,12 @@ def check_in(
     source: CheckInSource = CheckInSource.API,
     now: datetime | None = None,
 ) -> tuple[CheckIn, bool]:
-    """A person checks in at an activity (QR page or API). The caller commits."""
+    """A person checks in at an activity (QR page or API). The caller commits.
+
+    The hot path of every scan is one statement: INSERT ... SELECT from the activity when it
+    is taking check-ins, ON CONFLICT DO NOTHING. Only when nothing was inserted are the
+    existing check-in, or else the activity, read to answer why.
+    """
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
@@ -178,8 +218,24 @@ def check_in(
         activity_id = int(activity_id)
     except (TypeError, ValueError):
         raise AttendanceError(_l("There is no such activity."), 404, "activity_id") from None
-    activity = check_open(db.session.get(Activity, activity_id), now)
-    return record_checkin(activity, identity, group, nonce, source, now)
+    grace = timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
+    values = _checkin_values(activity_id, identity, group, nonce, source, now)
+    params = {**values, "opens_by": now + grace, "closes_after": now - grace}
+    connection = db.session.connection()
+    new_id = connection.execute(_insert_if_open(connection.dialect.name), params).scalar()
+    if new_id is not None:
+        return CheckIn(id=new_id, **values), True
+    # Nothing inserted: a repeat (the same nonce, or the same person here), or a closed activity.
+    existing = _existing_checkin(activity_id, identity, nonce)
+    if existing is not None:
+        return existing, False
+    activity = db.session.execute(
+        select(Activity.id, Activity.status, Activity.starts_at, Activity.ends_at).where(
+            Activity.id == activity_id
+        )
+    ).first()
+    check_open(activity, now)  # raises with the reason
+    raise AttendanceError(_l("This activity is not taking check-ins."), 409, "activity_id")
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
@@ -191,8 +247,8 @@ def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
             .where(
                 Activity.station_id == station_id,
                 Activity.status == ActivityStatus.SCHEDULED,
-                Activity.starts_at - grace <= now,
-                Activity.ends_at + grace >= now,
+                Activity.starts_at <= now + grace,
+                Activity.ends_at >= now - grace,
             )
             .order_by(Activity.starts_at)
         )
@@ -405,7 +461,8 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
         if not isinstance(tap, dict):
             raise AttendanceError(_l("Each tap needs a nonce and a group."), 400)
         delta = tap.get("delta", 1)
-        if delta not in (1, -1):
+        # JSON true equals 1 and 1.0 equals 1 in Python: only a whole number is a delta.
+        if type(delta) is not int or delta not in (1, -1):
             raise AttendanceError(_l("A tap adds or takes away one."), 400)
         parsed.append((check_nonce(tap.get("nonce")), parse_group(tap.get("group")), delta))
     result = TallyResult()

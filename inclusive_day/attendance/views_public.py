@@ -1,3 +1,345 @@
-"""The public QR check-in pages (no sign-in): an activity's and a station door's."""
+"""The public QR check-in pages (no sign-in): an activity's and a station door's.
 
-from inclusive_day.attendance import bp  # noqa: F401
+GET shows the form with a fresh nonce; POST checks in, commits once and redirects to a
+confirmation (POST-redirect-GET), so a reload or a double tap never stores anything twice.
+The confirmation is found again through the session, which holds record ids, never a number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.activities.queries import upcoming
+from inclusive_day.attendance import bp
+from inclusive_day.attendance.forms import CheckInForm, new_nonce
+from inclusive_day.attendance.models import CheckIn, CheckInSource, StationVisit
+from inclusive_day.attendance.services import (
+    AttendanceError,
+    check_in,
+    check_open,
+    checkin_window,
+    door_check_in,
+)
+from inclusive_day.database import utcnow
+from inclusive_day.directory.queries import public_scope, zone_of
+from inclusive_day.extensions import db, limiter
+from inclusive_day.i18n import period_text
+from inclusive_day.stations.models import Station, StationStatus
+
+UID_SUFFIX = "@inclusive-day"
+# Session keys: the last confirmation to show, and the group chosen last (to preselect it).
+DONE_KEY = "checkin_done"
+GROUP_KEY = "checkin_group"
+# How many of the station's activities (on now or next) the door page lists.
+DOOR_ACTIVITIES = 3
+
+
+def _rate_limit() -> str:
+    return current_app.config["CHECKIN_RATE_LIMIT"]
+
+
+# --- Looking things up -----------------------------------------------------------------------
+
+
+def activity_by_token(token: str) -> Activity | None:
+    """The activity whose QR carries this token (the uuid part of its calendar uid)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        select(Activity)
+        .where(Activity.uid == token + UID_SUFFIX)
+        .options(joinedload(Activity.station).joinedload(Station.unit), joinedload(Activity.theme))
+    )
+
+
+def station_by_code(code: str) -> Station | None:
+    """The station with this code, whatever its status, with its unit loaded."""
+    return db.session.scalar(
+        select(Station).where(Station.code == code).options(joinedload(Station.unit))
+    )
+
+
+def checkin_token(activity: Activity) -> str:
+    """The token of an activity's check-in link: its uid without the suffix."""
+    return activity.uid.removesuffix(UID_SUFFIX)
+
+
+def station_page_url(station: Station) -> str | None:
+    """The station's public page, unless the station has closed (it has none then)."""
+    if station.status is StationStatus.CLOSED:
+        return None
+    return url_for("directory.station", code=station.code)
+
+
+# --- Shared form handling --------------------------------------------------------------------
+
+
+def _new_form() -> CheckInForm:
+    """The check-in form: on GET with a fresh nonce and the group chosen last time."""
+    form = CheckInForm()
+    if request.method == "GET":
+        form.nonce.data = new_nonce()
+        form.group.data = session.get(GROUP_KEY)
+    return form
+
+
+def _nonce_failed(form: CheckInForm) -> str:
+    """The form's nonce was missing, tampered with or already spent: hand out a new one."""
+    form.nonce.data = new_nonce()
+    return _("This form was already sent or has expired. Check your details and send it again.")
+
+
+def _form_error(form: CheckInForm, error: AttendanceError) -> str | None:
+    """Put a service's complaint on the field at fault; return a message for the whole form.
+
+    A complaint about no field is a door visit's nonce spent on another visit.
+    """
+    if error.field in ("nonce", None):
+        return _nonce_failed(form)
+    field = getattr(form, error.field or "", None)
+    if field is not None and error.field in ("phone", "group"):
+        field.errors = [*field.errors, str(error.message)]
+        return None
+    return str(error.message)
+
+
+def _page(template: str, status: int = 200, **context):
+    response = current_app.make_response((render_template(template, **context), status))
+    # Back after a check-in must fetch a new form (and nonce), never replay the old one.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _not_found(message: str, station_url: str | None = None):
+    return _page("attendance/checkin_not_found.html", 404, message=message, station_url=station_url)
+
+
+# --- An activity's check-in ------------------------------------------------------------------
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"])
+def activity_checkin(token: str):
+    """The phone page an activity's QR opens: pick a group, enter a number, check in."""
+    activity = activity_by_token(token)
+    if activity is None:
+        return _not_found(_("This check-in code is not known. Ask the staff for the right one."))
+    now = utcnow()
+    form = _new_form()
+    closed = _closed(activity, now)
+    message, status = None, 200
+    if closed is not None:
+        message = closed.message
+        status = closed.status if request.method == "POST" else 200
+    elif request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                checkin, created = check_in(
+                    activity.id,
+                    form.phone.data,
+                    form.group.data,
+                    form.nonce.data,
+                    source=CheckInSource.QR,
+                    now=now,
+                )
+            except AttendanceError as error:
+                db.session.rollback()
+                if error.field == "activity_id":
+                    closed, message, status = error, error.message, error.status
+                else:
+                    message = _form_error(form, error)
+            else:
+                db.session.flush()
+                done = {"kind": "activity", "target": token, "id": checkin.id, "created": created}
+                group = checkin.group.value  # read before the commit expires it
+                db.session.commit()
+                _remember(done, group)
+                return redirect(url_for("attendance.activity_checkin_done", token=token))
+        elif form.nonce.errors:
+            message = _nonce_failed(form)
+    return _page(
+        "attendance/checkin.html",
+        status,
+        form=form,
+        action=url_for("attendance.activity_checkin", token=token),
+        heading=activity.title,
+        kind="activity",
+        activity=activity,
+        station=activity.station,
+        when=period_text(activity.starts_at, activity.ends_at, zone_of(activity.station.unit), now),
+        closed=closed is not None,
+        early=closed is not None and _early(activity, now),
+        message=message,
+        station_url=station_page_url(activity.station),
+    )
+
+
+def _early(activity: Activity, now: datetime) -> bool:
+    """Not open yet: worth trying again later (cancelled or finished: not)."""
+    return not activity.is_cancelled and now < checkin_window(activity)[0]
+
+
+def _closed(activity: Activity, now: datetime) -> AttendanceError | None:
+    """Why the activity takes no check-ins now (cancelled, not yet open, finished), if so."""
+    try:
+        check_open(activity, now)
+    except AttendanceError as error:
+        return error
+    return None
+
+
+@bp.get("/c/<token>/done")
+def activity_checkin_done(token: str):
+    """The confirmation after an activity check-in: checked in, or already checked in."""
+    done = _recalled("activity", token)
+    checkin = db.session.get(CheckIn, done["id"]) if done else None
+    if checkin is None or checkin_token(checkin.activity) != token:
+        return redirect(url_for("attendance.activity_checkin", token=token))
+    activity = checkin.activity
+    return _page(
+        "attendance/checkin_done.html",
+        kind="activity",
+        heading=activity.title,
+        created=done["created"],
+        at=checkin.checked_in_at,
+        group=checkin.group.label,
+        station=activity.station,
+        counted=[],
+        again_url=url_for("attendance.activity_checkin", token=token),
+        station_url=station_page_url(activity.station),
+    )
+
+
+# --- A station's door check-in ---------------------------------------------------------------
+
+
+@bp.route("/d/<code>", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"])
+def station_checkin(code: str):
+    """The phone page a station's door QR opens: one visit a day, and any activity on now."""
+    station = station_by_code(code)
+    if station is None or station.status is not StationStatus.ACTIVE:
+        return _station_not_open(station)
+    now = utcnow()
+    form = _new_form()
+    message = None
+    if form.validate_on_submit():
+        try:
+            result = door_check_in(
+                station, form.phone.data, form.group.data, form.nonce.data, now=now
+            )
+        except AttendanceError as error:
+            db.session.rollback()
+            if error.field == "station":
+                return _station_not_open(station)
+            message = _form_error(form, error)
+        else:
+            db.session.flush()
+            done = {
+                "kind": "station",
+                "target": code,
+                "id": result.visit.id,
+                "created": result.created,
+                "checkins": [[c.id, created] for c, created in result.checkins],
+            }
+            group = result.visit.group.value  # read before the commit expires it
+            db.session.commit()
+            _remember(done, group)
+            return redirect(url_for("attendance.station_checkin_done", code=code))
+    elif request.method == "POST" and form.nonce.errors:
+        message = _nonce_failed(form)
+    return _page(
+        "attendance/checkin.html",
+        form=form,
+        action=url_for("attendance.station_checkin", code=code),
+        heading=station.name,
+        kind="station",
+        station=station,
+        activities=door_activities(station, now),
+        closed=False,
+        early=False,
+        message=message,
+        station_url=station_page_url(station),
+    )
+
+
+def door_activities(station: Station, now: datetime) -> list[dict]:
+    """The station's public activities on now or next, and whether a scan now counts for each."""
+    zone = zone_of(station.unit)
+    rows = []
+    for activity in upcoming(public_scope(station), now, limit=DOOR_ACTIVITIES):
+        opens, closes = checkin_window(activity)
+        rows.append(
+            {
+                "title": activity.title,
+                "theme": activity.theme,
+                "when": period_text(activity.starts_at, activity.ends_at, zone, now),
+                "now": opens <= now <= closes,
+            }
+        )
+    return rows
+
+
+def _station_not_open(station: Station | None):
+    if station is None:
+        return _not_found(_("No station has this code. Ask the staff for the right one."))
+    return _not_found(
+        _("%(name)s is not open for check-in now.", name=station.name),
+        station_page_url(station),
+    )
+
+
+@bp.get("/d/<code>/done")
+def station_checkin_done(code: str):
+    """The confirmation after a door check-in: the visit, and the activities it counted for."""
+    done = _recalled("station", code)
+    visit = db.session.get(StationVisit, done["id"]) if done else None
+    station = db.session.get(Station, visit.station_id) if visit else None
+    if station is None or station.code != code:
+        return redirect(url_for("attendance.station_checkin", code=code))
+    ids = dict(done.get("checkins", []))
+    checkins = (
+        db.session.scalars(
+            select(CheckIn)
+            .where(CheckIn.id.in_(ids))
+            .options(joinedload(CheckIn.activity))
+            .order_by(CheckIn.id)
+        ).all()
+        if ids
+        else []
+    )
+    return _page(
+        "attendance/checkin_done.html",
+        kind="station",
+        heading=station.name,
+        created=done["created"],
+        at=visit.visited_at,
+        group=visit.group.label,
+        station=station,
+        counted=[{"title": c.activity.title, "created": ids[c.id]} for c in checkins],
+        again_url=url_for("attendance.station_checkin", code=code),
+        station_url=station_page_url(station),
+    )
+
+
+# --- The session's memory --------------------------------------------------------------------
+
+
+def _remember(done: dict, group: str) -> None:
+    """Keep what the confirmation shows (record ids only) and the group for next time."""
+    session[DONE_KEY] = done
+    session[GROUP_KEY] = group
+
+
+def _recalled(kind: str, target: str) -> dict | None:
+    """The confirmation kept for this page, if the last check-in in this browser was here."""
+    done = session.get(DONE_KEY)
+    if not isinstance(done, dict) or done.get("kind") != kind or done.get("target") != target:
+        return None
+    return done

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 import xstatic.pkg.leaflet as leaflet
-from babel.dates import format_skeleton
 from flask import (
     Response,
     current_app,
@@ -16,7 +15,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from inclusive_day.database import utcnow
@@ -35,6 +34,7 @@ from inclusive_day.directory.queries import (
 from inclusive_day.directory.queries import (
     station_page as load_station_page,
 )
+from inclusive_day.i18n import period_text
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationStatus
@@ -259,34 +259,16 @@ def station_page_data(station: Station, now: datetime) -> dict:
     return context
 
 
-def period_text(start: datetime, end: datetime, zone, now: datetime) -> str:
-    """When an activity runs, in the station's zone: "Today 09:00–11:00", "Sat 18 Jan 09:00"."""
-    locale = get_locale()
-    s, e = start.astimezone(zone), end.astimezone(zone)
-    today = now.astimezone(zone).date()
-
-    def day(moment: datetime) -> str:
-        if moment.date() == today:
-            return _("Today")
-        if moment.date() == today + timedelta(days=1):
-            return _("Tomorrow")
-        return format_skeleton("MMMEd", moment, tzinfo=zone, locale=locale)
-
-    if s.date() == e.date():
-        return f"{day(s)} {s:%H:%M}–{e:%H:%M}"
-    return f"{day(s)} {s:%H:%M} – {day(e)} {e:%H:%M}"
-
-
 def _not_found(code: str):
     return render_template("directory/not_found.html", code=code), 404
 
 
 @bp.get("/s/<code>")
 def station_link(code: str):
-    """The permanent short link printed on a station's QR poster."""
+    """The permanent short link printed on a station's QR poster: its door check-in page."""
     if public_station(code) is None:
         return _not_found(code)
-    return redirect(url_for("directory.station", code=code), code=302)
+    return redirect(url_for("attendance.station_checkin", code=code), code=302)
 
 
 # --- Leaflet, served from the installed XStatic package --------------------------------------

@@ -2,7 +2,16 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from inclusive_day.database import utcnow
@@ -30,6 +39,12 @@ def dashboard():
         next_month=month.shift(1),
         this_month=Month.containing(now),
     )
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness for load balancers and monitors: the process answers, touching nothing else."""
+    return jsonify(status="ok")
 
 
 @bp.post("/language")

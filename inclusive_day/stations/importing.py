@@ -285,14 +285,14 @@ def format_size(n: int) -> str:
 
 
 @dataclass
-class _Table:
+class Table:
     format: str
     encoding: str = ""
     sheet: str = ""
     rows: list[tuple[int, Sequence[Any]]] = field(default_factory=list)
 
 
-def _read_table(data: bytes, filename: str) -> _Table:
+def _read_table(data: bytes, filename: str) -> Table:
     """Cells by row from a CSV or XLSX file, whatever its name says."""
     if not data:
         raise FileRefused(_l("The file is empty."))
@@ -313,7 +313,7 @@ def _read_table(data: bytes, filename: str) -> _Table:
         )
     if PurePath(filename or "").suffix.lower() not in TEXT_SUFFIXES:
         raise FileRefused(_not_a_spreadsheet())
-    return _read_csv(data)
+    return read_csv(data)
 
 
 def _not_a_spreadsheet():
@@ -344,7 +344,9 @@ def _decode(data: bytes) -> tuple[str, str]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _read_csv(data: bytes) -> _Table:
+def read_csv(data: bytes) -> Table:
+    """Rows of a CSV file in UTF-8 (with or without BOM) or GBK/GB18030, its delimiter sniffed;
+    FileRefused for a file that is not text."""
     text, encoding = _decode(data)
     if "\x00" in text or len(_CONTROL.findall(text[:65536])) > len(text[:65536]) // 100:
         raise FileRefused(_not_a_spreadsheet())
@@ -357,10 +359,10 @@ def _read_csv(data: bytes) -> _Table:
         raise FileRefused(
             _l("The CSV file cannot be read: %(reason)s", reason=str(error))
         ) from None
-    return _Table("csv", encoding, rows=rows)
+    return Table("csv", encoding, rows=rows)
 
 
-def _read_xlsx(data: bytes, limit: int) -> _Table:
+def _read_xlsx(data: bytes, limit: int) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -393,7 +395,7 @@ def _read_xlsx(data: bytes, limit: int) -> _Table:
             book.close()
     if chosen is None:
         raise FileRefused(_l("The file is empty."))
-    return _Table("xlsx", sheet=chosen[0], rows=chosen[1])
+    return Table("xlsx", sheet=chosen[0], rows=chosen[1])
 
 
 # ---------------------------------------------------------------------------------------
