@@ -8,7 +8,7 @@ have changed since the preview) and inserts the series and all its occurrences i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 
 from babel.lists import format_list
 from flask import current_app
@@ -27,6 +27,7 @@ from inclusive_day.activities.models import (
 from inclusive_day.activities.recurrence import DateRule, RuleError
 from inclusive_day.activities.services import (
     UID_PATTERN,
+    ActivityTemplate,
     Conflict,
     ScheduleError,
     Slot,
@@ -40,7 +41,7 @@ from inclusive_day.activities.services import (
     schedulable_stations,
 )
 from inclusive_day.auth.access import Action, can
-from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.campaigns.models import Campaign
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Amenity, Station, StationAmenity
@@ -81,19 +82,8 @@ class StationChoice:
         }
 
 
-@dataclass(frozen=True)
-class SeriesTemplate:
-    """What every occurrence of a series shares."""
-
-    campaign: Campaign
-    theme: Theme
-    title: str
-    starts_time: time
-    ends_time: time
-    capacity: int | None = None
-    groups: tuple[str, ...] = ()
-    donation_ids: tuple[int, ...] = ()
-    description: str = ""
+# What every occurrence of a series shares.
+SeriesTemplate = ActivityTemplate
 
 
 @dataclass

@@ -296,21 +296,28 @@ class _BusyIndex:
 # ---- one activity --------------------------------------------------------------------------
 
 
-@dataclass
-class ActivityFields:
-    """What an organiser fills in for one activity."""
+@dataclass(frozen=True, kw_only=True)
+class ActivityTemplate:
+    """What an organiser fills in for an activity wherever and whenever it is: one activity,
+    or every occurrence of a series."""
 
     campaign: Campaign
-    station: Station
     theme: Theme
     title: str
-    day: date
     starts_time: time
     ends_time: time
     capacity: int | None = None
     groups: tuple[str, ...] = ()
     donation_ids: tuple[int, ...] = ()
     description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivityFields(ActivityTemplate):
+    """One activity: the template, at a station on a day."""
+
+    station: Station
+    day: date
 
 
 def check_activity(user, fields: ActivityFields) -> list[Donation]:

@@ -133,19 +133,24 @@ def _no_plans_possible():
 # ---- one activity ------------------------------------------------------------------------------
 
 
+def _template(form, campaigns: dict) -> dict:
+    """The fields one activity and a series template share, from either form."""
+    return {
+        "campaign": campaigns[form.campaign.data],
+        "theme": db.session.get(Theme, form.theme.data),
+        "title": form.title.data,
+        "starts_time": form.starts_time.data,
+        "ends_time": form.ends_time.data,
+        "capacity": form.capacity.data,
+        "groups": tuple(form.groups.data or ()),
+        "donation_ids": tuple(form.donations.data or ()),
+        "description": form.description.data or "",
+    }
+
+
 def _activity_fields(form: ActivityForm, campaigns: dict, stations: dict) -> ActivityFields:
     return ActivityFields(
-        campaign=campaigns[form.campaign.data],
-        station=stations[form.station.data],
-        theme=db.session.get(Theme, form.theme.data),
-        title=form.title.data,
-        day=form.day.data,
-        starts_time=form.starts_time.data,
-        ends_time=form.ends_time.data,
-        capacity=form.capacity.data,
-        groups=tuple(form.groups.data or ()),
-        donation_ids=tuple(form.donations.data or ()),
-        description=form.description.data or "",
+        **_template(form, campaigns), station=stations[form.station.data], day=form.day.data
     )
 
 
@@ -301,17 +306,7 @@ def cancel(activity_id: int):
 
 def _series_parts(form: SeriesForm, campaigns: dict, units: dict):
     """The template, station choice and date rule a series form describes."""
-    template = SeriesTemplate(
-        campaign=campaigns[form.campaign.data],
-        theme=db.session.get(Theme, form.theme.data),
-        title=form.title.data,
-        starts_time=form.starts_time.data,
-        ends_time=form.ends_time.data,
-        capacity=form.capacity.data,
-        groups=tuple(form.groups.data or ()),
-        donation_ids=tuple(form.donations.data or ()),
-        description=form.description.data or "",
-    )
+    template = SeriesTemplate(**_template(form, campaigns))
     pick = StationPick(form.pick.data)
     choice = StationChoice(
         pick,
