@@ -1,5 +1,6 @@
 """POST /api/v1/checkins and the check-in rules beneath it: each scan counts once."""
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -153,3 +154,18 @@ def test_a_closed_station_takes_no_door_scans(db, live):
     db.session.commit()
     with pytest.raises(AttendanceError):
         door_check_in(live.station, PHONE, "courier", "door-00000009")
+
+
+def test_the_station_page_shows_its_door_traffic(client, db, live, make_user, login):
+    from inclusive_day.auth.models import Role
+
+    for nonce, phone in (("door-0000000a", PHONE), ("door-0000000b", "13900139000")):
+        door_check_in(live.station, phone, "courier", nonce)
+        db.session.commit()
+    login(make_user(Role.ADMIN))
+    page = client.get(f"/stations/{live.station.id}").get_data(as_text=True)
+    # Two door visits, and (the activity being on) two check-ins: 2 served, 2 people.
+    values = re.findall(r'figure-value">([^<]+)</div>\s*<div class="figure-label">([^<]+)', page)
+    shown = {label: value for value, label in values}
+    assert shown["Door visits"] == "2" and shown["Visitors"] == "2"
+    assert shown["Served"] == "2"

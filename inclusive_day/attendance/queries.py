@@ -2,6 +2,8 @@
 
 served (person-times) = staff headcounts + check-ins that are not annulled
 unique people        = distinct check-in identities in the scope
+door visits          = scans of a station's door QR, one per person, station and day (station
+                       traffic; a door scan during an activity is also a check-in there)
 
 A scope is a list of conditions on Activity (one activity, a station, a campaign, a
 subtree, a period, what a user may see). Every page, dashboard and report counts
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, distinct, func, select
 
 from inclusive_day.activities.models import Activity
-from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount, StationVisit
 from inclusive_day.extensions import db
 
 Scope = Sequence[ColumnElement[bool]]
@@ -92,3 +94,21 @@ def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
     ):
         result[group] += int(n)
     return result
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Door visits at stations: person-times (one per person, station and day) and people."""
+
+    visits: int = 0
+    people: int = 0
+
+
+def door_traffic(station_scope: Scope) -> Traffic:
+    """Door-QR visits at the stations the conditions on StationVisit select."""
+    visits, people = db.session.execute(
+        select(func.count(StationVisit.id), func.count(distinct(StationVisit.identity))).where(
+            *station_scope
+        )
+    ).one()
+    return Traffic(int(visits), int(people))

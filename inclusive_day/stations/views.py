@@ -8,7 +8,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
-from inclusive_day.attendance.queries import totals
+from inclusive_day.attendance.models import StationVisit
+from inclusive_day.attendance.queries import door_traffic, totals
 from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -106,6 +107,7 @@ def show(station_id: int):
         station=station,
         activities=count_activities(scope),
         figures=totals(scope),
+        traffic=door_traffic([StationVisit.station_id == station.id]),
         coming=upcoming(scope, utcnow(), limit=10),
         managers=station_managers(station),
         inspections=inspections,
