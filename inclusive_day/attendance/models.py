@@ -80,7 +80,7 @@ class CheckIn(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
     # HMAC-SHA256 of the normalised phone number, hex; the number itself is never stored.
-    identity: Mapped[str] = mapped_column(String(64), index=True)
+    identity: Mapped[str] = mapped_column(String(64))
     group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
     # The client's idempotency key: a retried upload carries the same nonce.
     nonce: Mapped[str] = mapped_column(String(64), unique=True)

@@ -53,6 +53,8 @@ def upgrade():
         batch_op.create_index('ix_headcount_changes_activity_changed', ['activity_id', 'changed_at'], unique=False)
 
     with op.batch_alter_table('checkins', schema=None) as batch_op:
+        # (activity_id, identity) is unique and indexed already; identity alone serves nothing.
+        batch_op.drop_index('ix_checkins_identity')
         batch_op.add_column(sa.Column('annulled_by_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_checkins_annulled_by_id_users'), 'users', ['annulled_by_id'], ['id'], ondelete='SET NULL')
 
@@ -64,6 +66,7 @@ def downgrade():
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_checkins_annulled_by_id_users'), type_='foreignkey')
         batch_op.drop_column('annulled_by_id')
+        batch_op.create_index('ix_checkins_identity', ['identity'], unique=False)
 
     with op.batch_alter_table('headcount_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_headcount_changes_activity_changed')
