@@ -175,9 +175,8 @@ def describe(rule: str, first: date) -> str:
         text = _l("every month on day %(day)s", day=(parsed._bymonthday or (first.day,))[0])
     else:
         text = _l("repeating")
-    text = str(text)
     if until is not None:
-        text += " " + str(_l("until %(day)s", day=format_date(until.date(), "medium")))
-    elif count is not None:
-        text += " " + str(_l("(%(n)s times)", n=count))
-    return text
+        return str(_l("%(rule)s until %(day)s", rule=text, day=format_date(until.date(), "medium")))
+    if count is not None:
+        return str(_l("%(rule)s (%(n)s times)", rule=text, n=count))
+    return str(text)
