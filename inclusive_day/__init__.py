@@ -72,6 +72,7 @@ BLUEPRINTS = (
     ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
     ("api", "/api/v1"),  # JSON for scanners and mini-programs
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
+    ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
 )
 
 

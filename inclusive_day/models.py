@@ -11,6 +11,7 @@ from inclusive_day.attendance.models import (
     StationVisit,
 )
 from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.calendar.models import FeedKind, FeedToken
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.sponsors.models import (
     Donation,
@@ -45,6 +46,8 @@ __all__ = [
     "Donation",
     "DonationKind",
     "DonationStatus",
+    "FeedKind",
+    "FeedToken",
     "Headcount",
     "HeadcountChange",
     "HeadcountSource",

@@ -1,0 +1,5 @@
+"""iCalendar feeds of campaigns, units, stations and single activities, and their tokens."""
+
+from flask import Blueprint
+
+bp = Blueprint("calendar", __name__)
