@@ -74,3 +74,29 @@ def percentile(values: list[float], share: float) -> float:
 def database_name(url: str) -> str:
     """ "sqlite" or "postgresql", for the printed figures."""
     return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+class UnitRows:
+    """Rows for a bulk insert of a union tree, ids and paths assigned as units are added."""
+
+    def __init__(self, now) -> None:
+        self.now = now
+        self.rows: list[dict] = []
+
+    def add(self, name: str, level: str, parent_path: str = "/") -> dict:
+        """A unit under the unit whose path is `parent_path` ("/" for a root); its row."""
+        unit_id = len(self.rows) + 1
+        parent_id = int(parent_path.strip("/").split("/")[-1]) if parent_path != "/" else None
+        self.rows.append(
+            {
+                "id": unit_id,
+                "parent_id": parent_id,
+                "path": f"{parent_path}{unit_id}/",
+                "level": level,
+                "name": name,
+                "code": None,
+                "timezone": "Asia/Shanghai",
+                "created_at": self.now,
+            }
+        )
+        return self.rows[-1]

@@ -18,7 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from _shared import analyse, arguments, database_name, empty_database, migrated_app
+from _shared import UnitRows, analyse, arguments, database_name, empty_database, migrated_app
 from icalendar import Calendar
 from sqlalchemy import event, insert, select
 
@@ -47,25 +47,8 @@ def build(stations: int, activities: int, seed: int = 23) -> tuple[int, int]:
     many activities its feed must hold."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    units, next_id = [], 1
-
-    def add(name, level, parent_path):
-        nonlocal next_id
-        unit_id, next_id = next_id, next_id + 1
-        parent_id = int(parent_path.strip("/").split("/")[-1]) if parent_path != "/" else None
-        units.append(
-            {
-                "id": unit_id,
-                "parent_id": parent_id,
-                "path": f"{parent_path}{unit_id}/",
-                "level": level,
-                "name": name,
-                "code": None,
-                "timezone": "Asia/Shanghai",
-                "created_at": now,
-            }
-        )
-        return units[-1]
+    tree = UnitRows(now)
+    add = tree.add
 
     province = add("云南省总工会", "province", "/")
     city = add("昆明市总工会", "city", province["path"])
@@ -81,7 +64,7 @@ def build(stations: int, activities: int, seed: int = 23) -> tuple[int, int]:
                     add(f"第{d + 1}-{s + 1}-{c + 1}社区工会", "community", street["path"])
                 )
     other_leaf = add("麒麟区总工会", "district", other_city["path"])
-    db.session.execute(insert(Unit), units)
+    db.session.execute(insert(Unit), tree.rows)
 
     station_rows = [
         _station(f"KM{i:05d}", f"昆明第{i}号驿站", rng.choice(leaves)["id"], rng, now)

@@ -17,7 +17,15 @@ import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from _shared import analyse, arguments, database_name, empty_database, migrated_app, percentile
+from _shared import (
+    UnitRows,
+    analyse,
+    arguments,
+    database_name,
+    empty_database,
+    migrated_app,
+    percentile,
+)
 from sqlalchemy import event, insert, select
 
 from inclusive_day.activities.models import Activity, new_uid
@@ -45,25 +53,8 @@ def build(stations: int, activities: int, seed: int = 11) -> tuple[Month, int]:
     and how many activities it has."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    units, next_id = [], 1
-
-    def add(name, level, parent_path):
-        nonlocal next_id
-        unit_id, next_id = next_id, next_id + 1
-        parent_id = int(parent_path.strip("/").split("/")[-1]) if parent_path != "/" else None
-        units.append(
-            {
-                "id": unit_id,
-                "parent_id": parent_id,
-                "path": f"{parent_path}{unit_id}/",
-                "level": level,
-                "name": name,
-                "code": None,
-                "timezone": "Asia/Shanghai",
-                "created_at": now,
-            }
-        )
-        return units[-1]
+    tree = UnitRows(now)
+    add = tree.add
 
     province = add("云南省总工会", "province", "/")
     city = add("昆明市总工会", "city", province["path"])
@@ -82,7 +73,7 @@ def build(stations: int, activities: int, seed: int = 11) -> tuple[Month, int]:
                 )
     other_leaf = add("麒麟区总工会", "district", other_city["path"])
     # Explicit ids leave PostgreSQL's sequence behind; later inserts take ids after these.
-    db.session.execute(insert(Unit), units)
+    db.session.execute(insert(Unit), tree.rows)
 
     station_rows = [
         _station(f"KM{i:05d}", f"昆明第{i}号驿站", rng.choice(leaves)["id"], now)

@@ -14,7 +14,15 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from _shared import analyse, arguments, database_name, empty_database, migrated_app, percentile
+from _shared import (
+    UnitRows,
+    analyse,
+    arguments,
+    database_name,
+    empty_database,
+    migrated_app,
+    percentile,
+)
 from sqlalchemy import event, insert, select
 
 from inclusive_day.activities.models import Activity, new_uid
@@ -38,26 +46,10 @@ def build(stations: int, activities: int, seed: int = 7) -> None:
     """A province > cities > districts > streets, stations spread over the streets."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    units, next_id = [], 1
+    tree = UnitRows(now)
 
     def add(name, level, parent_path):
-        nonlocal next_id
-        unit_id, next_id = next_id, next_id + 1
-        path = f"{parent_path}{unit_id}/"
-        parent_id = int(parent_path.strip("/").split("/")[-1]) if parent_path != "/" else None
-        units.append(
-            {
-                "id": unit_id,
-                "parent_id": parent_id,
-                "path": path,
-                "level": level,
-                "name": name,
-                "code": None,
-                "timezone": "Asia/Shanghai",
-                "created_at": now,
-            }
-        )
-        return path
+        return tree.add(name, level, parent_path)["path"]
 
     province = add("省总工会", "province", "/")
     streets = []
@@ -67,7 +59,7 @@ def build(stations: int, activities: int, seed: int = 7) -> None:
             district = add(f"第{c + 1}市第{d + 1}区总工会", "district", city)
             for s in range(STREETS_PER_DISTRICT):
                 streets.append(add(f"第{c + 1}-{d + 1}-{s + 1}街道工会", "street", district))
-    db.session.execute(insert(Unit), units)
+    db.session.execute(insert(Unit), tree.rows)
     street_ids = [int(p.strip("/").split("/")[-1]) for p in streets]
     db.session.execute(
         insert(Station),
