@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask_migrate import upgrade
@@ -100,3 +101,79 @@ class UnitRows:
             }
         )
         return self.rows[-1]
+
+
+@dataclass
+class City:
+    """A bench city: Kunming with districts, streets and communities and stations spread over
+    them, and a neighbouring city with 20 stations that the city's pages must leave out."""
+
+    city: dict
+    other_city: dict
+    districts: list[dict]
+    city_stations: list[int]
+    other_stations: list[int]
+
+
+def station_row(code: str, name: str, unit_id: int, now, rng=None) -> dict:
+    """A station's row for a bulk insert; with `rng`, an address and coordinates too."""
+    return {
+        "unit_id": unit_id,
+        "code": code,
+        "name": name,
+        "address": f"昆明市五华区人民中路{rng.randrange(1, 999)}号" if rng else "",
+        "latitude": round(25.0 + rng.random() / 5, 6) if rng else None,
+        "longitude": round(102.6 + rng.random() / 5, 6) if rng else None,
+        "coord_system": "wgs84",
+        "phone": "",
+        "open_24h": False,
+        "opening_hours": "",
+        "partner": "",
+        "services": "",
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def build_city(rng, now, stations: int, shape=(8, 6, 3), located: bool = False) -> City:
+    """Insert a province > city > districts > streets > communities (`shape` gives how many
+    of each under the one above) and `stations` stations at its streets and communities."""
+    from sqlalchemy import insert, select
+
+    from inclusive_day.extensions import db
+    from inclusive_day.stations.models import Station
+    from inclusive_day.units.models import Unit
+
+    districts_n, streets_n, communities_n = shape
+    tree = UnitRows(now)
+    province = tree.add("云南省总工会", "province")
+    city = tree.add("昆明市总工会", "city", province["path"])
+    other_city = tree.add("曲靖市总工会", "city", province["path"])
+    districts, leaves = [], []
+    for d in range(districts_n):
+        district = tree.add(f"第{d + 1}区总工会", "district", city["path"])
+        districts.append(district)
+        for s in range(streets_n):
+            street = tree.add(f"第{d + 1}-{s + 1}街道工会", "street", district["path"])
+            leaves.append(street)
+            for c in range(communities_n):
+                name = f"第{d + 1}-{s + 1}-{c + 1}社区工会"
+                leaves.append(tree.add(name, "community", street["path"]))
+    other_leaf = tree.add("麒麟区总工会", "district", other_city["path"])
+    # Explicit ids leave PostgreSQL's sequence behind; later inserts take ids after these.
+    db.session.execute(insert(Unit), tree.rows)
+    located_rng = rng if located else None
+    rows = [
+        station_row(f"KM{i:05d}", f"昆明第{i}号驿站", rng.choice(leaves)["id"], now, located_rng)
+        for i in range(stations)
+    ]
+    rows += [
+        station_row(f"QJ{i:05d}", f"曲靖第{i}号驿站", other_leaf["id"], now, located_rng)
+        for i in range(20)
+    ]
+    db.session.execute(insert(Station), rows)
+    station_units = dict(db.session.execute(select(Station.id, Station.unit_id)).all())
+    city_stations = sorted(sid for sid, uid in station_units.items() if uid != other_leaf["id"])
+    other_stations = sorted(set(station_units) - set(city_stations))
+    return City(city, other_city, districts, city_stations, other_stations)

@@ -18,7 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from _shared import UnitRows, analyse, arguments, database_name, empty_database, migrated_app
+from _shared import analyse, arguments, build_city, database_name, empty_database, migrated_app
 from icalendar import Calendar
 from sqlalchemy import event, insert, select
 
@@ -26,8 +26,6 @@ from inclusive_day.activities.models import Activity, new_uid
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
-from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Unit
 
 DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET = 8, 6, 3
 STATIONS, ACTIVITIES = 400, 10_000
@@ -47,36 +45,11 @@ def build(stations: int, activities: int, seed: int = 23) -> tuple[int, int]:
     many activities its feed must hold."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    tree = UnitRows(now)
-    add = tree.add
-
-    province = add("云南省总工会", "province", "/")
-    city = add("昆明市总工会", "city", province["path"])
-    other_city = add("曲靖市总工会", "city", province["path"])
-    leaves = []
-    for d in range(DISTRICTS):
-        district = add(f"第{d + 1}区总工会", "district", city["path"])
-        for s in range(STREETS_PER_DISTRICT):
-            street = add(f"第{d + 1}-{s + 1}街道工会", "street", district["path"])
-            leaves.append(street)
-            for c in range(COMMUNITIES_PER_STREET):
-                leaves.append(
-                    add(f"第{d + 1}-{s + 1}-{c + 1}社区工会", "community", street["path"])
-                )
-    other_leaf = add("麒麟区总工会", "district", other_city["path"])
-    db.session.execute(insert(Unit), tree.rows)
-
-    station_rows = [
-        _station(f"KM{i:05d}", f"昆明第{i}号驿站", rng.choice(leaves)["id"], rng, now)
-        for i in range(stations)
-    ]
-    station_rows += [
-        _station(f"QJ{i:05d}", f"曲靖第{i}号驿站", other_leaf["id"], rng, now) for i in range(20)
-    ]
-    db.session.execute(insert(Station), station_rows)
-    station_units = dict(db.session.execute(select(Station.id, Station.unit_id)).all())
-    city_stations = sorted(sid for sid, uid in station_units.items() if uid != other_leaf["id"])
-    other_stations = sorted(set(station_units) - set(city_stations))
+    place = build_city(
+        rng, now, stations, (DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET), located=True
+    )
+    city, other_city = place.city, place.other_city
+    city_stations, other_stations = place.city_stations, place.other_stations
 
     today = local_today()
     public = [
@@ -129,26 +102,6 @@ def build(stations: int, activities: int, seed: int = 23) -> tuple[int, int]:
         db.session.execute(insert(Activity), rows[start : start + 2000])
     db.session.commit()
     return city["id"], shown
-
-
-def _station(code: str, name: str, unit_id: int, rng: random.Random, now: datetime) -> dict:
-    return {
-        "unit_id": unit_id,
-        "code": code,
-        "name": name,
-        "address": f"昆明市五华区人民中路{rng.randrange(1, 999)}号",
-        "latitude": round(25.0 + rng.random() / 5, 6),
-        "longitude": round(102.6 + rng.random() / 5, 6),
-        "coord_system": "wgs84",
-        "phone": "",
-        "open_24h": False,
-        "opening_hours": "",
-        "partner": "",
-        "services": "",
-        "status": "active",
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def measure(app, city_id: int, shown: int, requests: int) -> dict:

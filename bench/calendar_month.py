@@ -18,9 +18,9 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from _shared import (
-    UnitRows,
     analyse,
     arguments,
+    build_city,
     database_name,
     empty_database,
     migrated_app,
@@ -34,7 +34,6 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE, Month
-from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
 DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET = 8, 6, 3
@@ -53,39 +52,11 @@ def build(stations: int, activities: int, seed: int = 11) -> tuple[Month, int]:
     and how many activities it has."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    tree = UnitRows(now)
-    add = tree.add
-
-    province = add("云南省总工会", "province", "/")
-    city = add("昆明市总工会", "city", province["path"])
-    # A neighbouring city whose stations the organiser must not see.
-    other_city = add("曲靖市总工会", "city", province["path"])
-    districts, leaves = [], []
-    for d in range(DISTRICTS):
-        district = add(f"第{d + 1}区总工会", "district", city["path"])
-        districts.append(district)
-        for s in range(STREETS_PER_DISTRICT):
-            street = add(f"第{d + 1}-{s + 1}街道工会", "street", district["path"])
-            leaves.append(street)
-            for c in range(COMMUNITIES_PER_STREET):
-                leaves.append(
-                    add(f"第{d + 1}-{s + 1}-{c + 1}社区工会", "community", street["path"])
-                )
-    other_leaf = add("麒麟区总工会", "district", other_city["path"])
-    # Explicit ids leave PostgreSQL's sequence behind; later inserts take ids after these.
-    db.session.execute(insert(Unit), tree.rows)
-
-    station_rows = [
-        _station(f"KM{i:05d}", f"昆明第{i}号驿站", rng.choice(leaves)["id"], now)
-        for i in range(stations)
-    ]
-    station_rows += [
-        _station(f"QJ{i:05d}", f"曲靖第{i}号驿站", other_leaf["id"], now) for i in range(20)
-    ]
-    db.session.execute(insert(Station), station_rows)
-    station_units = dict(db.session.execute(select(Station.id, Station.unit_id)).all())
-    city_stations = sorted(sid for sid, uid in station_units.items() if uid != other_leaf["id"])
-    other_stations = sorted(set(station_units) - set(city_stations))
+    place = build_city(
+        rng, now, stations, (DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET)
+    )
+    city, other_city, districts = place.city, place.other_city, place.districts
+    city_stations, other_stations = place.city_stations, place.other_stations
 
     campaigns = [
         Campaign(unit_id=city["id"], name="工会驿站普惠日", starts_on=date(YEAR, 1, 1)),
@@ -143,26 +114,6 @@ def build(stations: int, activities: int, seed: int = 11) -> tuple[Month, int]:
     grant(organiser, Role.ORGANISER, unit=db.session.get(Unit, city["id"]))
     db.session.commit()
     return months.most_common(1)[0]
-
-
-def _station(code: str, name: str, unit_id: int, now: datetime) -> dict:
-    return {
-        "unit_id": unit_id,
-        "code": code,
-        "name": name,
-        "address": "",
-        "latitude": None,
-        "longitude": None,
-        "coord_system": "wgs84",
-        "phone": "",
-        "open_24h": False,
-        "opening_hours": "",
-        "partner": "",
-        "services": "",
-        "status": "active",
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def measure(app, month: Month, requests: int) -> dict:
