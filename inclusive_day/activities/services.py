@@ -461,7 +461,11 @@ def change_occurrences(
     check_times(change.starts_time, change.ends_time)
     groups = join_groups(change.groups)
     targets = list(
-        db.session.scalars(occurrences(user, activity, which).options(joinedload(Activity.station)))
+        db.session.scalars(
+            occurrences(user, activity, which).options(
+                joinedload(Activity.station).joinedload(Station.unit)
+            )
+        )
     )
     for target in targets:
         check_theme(change.theme, target.station.unit)
