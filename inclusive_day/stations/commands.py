@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from inclusive_day.extensions import db
-from inclusive_day.stations.exporting import FORMATS, export_stations
+from inclusive_day.spreadsheets import FORMATS
+from inclusive_day.stations.exporting import export_stations
 from inclusive_day.stations.importing import ImportReport, import_stations
 from inclusive_day.units.models import Unit
 

@@ -55,6 +55,7 @@ from sqlalchemy import (
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.spreadsheets import FORMULA_STARTS
 from inclusive_day.stations.geo import CoordSystem
 from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
 from inclusive_day.stations.services import (
@@ -75,7 +76,6 @@ IN_CHUNK = 900  # values per IN (...) list on SQLite, well below its limit
 WRITE_CHUNK = 1000  # rows per bulk statement (one progress step each)
 PROGRESS_EVERY = 250
 # The prefix our export puts before text that a spreadsheet would run as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, WPS .et
 TEXT_SUFFIXES = {"", ".csv", ".txt", ".tsv"}

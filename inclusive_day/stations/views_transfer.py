@@ -19,8 +19,9 @@ from wtforms.validators import DataRequired, Regexp
 
 from inclusive_day.auth.access import Action, get_or_404, reach
 from inclusive_day.extensions import db
+from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp
-from inclusive_day.stations.exporting import FORMATS, export_stations
+from inclusive_day.stations.exporting import export_stations
 from inclusive_day.stations.importing import (
     COLUMNS,
     format_size,
