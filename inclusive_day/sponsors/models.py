@@ -6,13 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from inclusive_day.activities.models import Activity
 from inclusive_day.campaigns.models import Campaign
-from inclusive_day.database import Money, UTCDateTime, utcnow
+from inclusive_day.database import ZERO_YUAN, Money, UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
+from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
 
@@ -92,9 +94,18 @@ class Sponsor(db.Model):
     # How the sponsor wishes to appear on the honour roll; anonymous sponsors appear unnamed.
     public_name: Mapped[str] = mapped_column(String(200), default="")
     is_anonymous: Mapped[bool] = mapped_column(default=False)
+    # Sponsors who opt out give as much, but are not listed on the public honour roll.
+    on_honour_roll: Mapped[bool] = mapped_column(default=True)
     status: Mapped[SponsorStatus] = mapped_column(
         enum_column(SponsorStatus), default=SponsorStatus.PENDING
     )
+    # The representative's account from the sign-up; active once an organiser approves.
+    representative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit] = relationship()
@@ -120,14 +131,29 @@ class Donation(db.Model):
         CheckConstraint(
             "received_on IS NULL OR received_on >= pledged_on", name="received_after_pledge"
         ),
+        CheckConstraint("kind <> 'service' OR quantity IS NOT NULL", name="service_counted"),
+        CheckConstraint("kind <> 'cash' OR quantity IS NULL", name="cash_uncounted"),
+        CheckConstraint(
+            "distributed >= 0 AND distributed <= COALESCE(quantity, value)",
+            name="distributed_within_amount",
+        ),
+        CheckConstraint(
+            "status = 'pledged' OR received_on IS NOT NULL", name="received_has_date"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The form's one-time id: a double submit finds the donation the first one made.
+    uid: Mapped[str | None] = mapped_column(String(32), unique=True)
     sponsor_id: Mapped[int] = mapped_column(
         ForeignKey("sponsors.id", ondelete="RESTRICT"), index=True
     )
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="RESTRICT"), index=True
+    )
+    # A gift meant for one station ("water tickets for the Guandu station"), when it is.
+    station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stations.id", ondelete="RESTRICT"), index=True
     )
     kind: Mapped[DonationKind] = mapped_column(enum_column(DonationKind))
     description: Mapped[str] = mapped_column(String(200))
@@ -138,12 +164,84 @@ class Donation(db.Model):
     status: Mapped[DonationStatus] = mapped_column(
         enum_column(DonationStatus), default=DonationStatus.PLEDGED
     )
+    note: Mapped[str] = mapped_column(Text, default="")
     pledged_on: Mapped[date]
+    pledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     received_on: Mapped[date | None]
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # How much has been handed out, in the donation's own measure (items, sessions, or yuan
+    # for cash); kept by the distribution service with a guarded UPDATE, so concurrent
+    # hand-outs can never exceed what was received.
+    distributed: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=ZERO_YUAN)
+    receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sponsor: Mapped[Sponsor] = relationship(back_populates="donations")
     campaign: Mapped[Campaign | None] = relationship()
+    station: Mapped[Station | None] = relationship()
+    distributions: Mapped[list[Distribution]] = relationship(
+        back_populates="donation", lazy="raise_on_sql", order_by="Distribution.id"
+    )
 
     def __repr__(self) -> str:
         return f"<Donation {self.id} {self.description!r}>"
+
+    @property
+    def amount(self) -> Decimal:
+        """What there is to hand out, in the donation's measure: the quantity, or yuan for cash."""
+        return self.quantity if self.quantity is not None else self.value
+
+    @property
+    def balance(self) -> Decimal:
+        """What is left to hand out; nothing before the gift is received."""
+        if self.status is DonationStatus.PLEDGED:
+            return ZERO_YUAN
+        return self.amount - self.distributed
+
+
+class Distribution(db.Model):
+    """Part of a received donation handed out at an activity or a station."""
+
+    __tablename__ = "donation_distributions"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("value >= 0", name="value_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    donation_id: Mapped[int] = mapped_column(
+        ForeignKey("donations.id", ondelete="RESTRICT"), index=True
+    )
+    # Always the station; the activity too when the gift went to one.
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="RESTRICT"), index=True
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="RESTRICT"), index=True
+    )
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # The yuan worth of this share of the donation.
+    value: Mapped[Decimal] = mapped_column(Money)
+    distributed_on: Mapped[date]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    donation: Mapped[Donation] = relationship(back_populates="distributions")
+    station: Mapped[Station] = relationship()
+    activity: Mapped[Activity | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Distribution {self.id} of donation {self.donation_id}>"
+
+
+class ReceiptCounter(db.Model):
+    """The last receipt number a unit issued in a year; receipts are numbered without gaps."""
+
+    __tablename__ = "receipt_counters"
+    __table_args__ = (PrimaryKeyConstraint("unit_id", "year"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    last: Mapped[int] = mapped_column(default=0)
