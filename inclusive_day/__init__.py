@@ -73,6 +73,7 @@ BLUEPRINTS = (
     ("api", "/api/v1"),  # JSON for scanners and mini-programs
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
     ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
+    ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
 )
 
 

@@ -51,6 +51,7 @@ from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
 from inclusive_day.stations.models import Amenity, Station
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
+from inclusive_day.web import show_error
 
 PREVIEW_CONFLICTS_SHOWN = 200
 SERIES_PAGE_SIZE = 100
@@ -118,11 +119,7 @@ def _fill_choices(form, campaign: Campaign | None = None) -> dict[int, Campaign]
 
 def _show_error(form, error: ScheduleError) -> None:
     """Put a rule's message under its field, or above the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
+    show_error(form, error.message, error.field)
 
 
 def _no_plans_possible():

@@ -221,3 +221,9 @@ def get_or_404(user, action: Action, model, ident: int, *options):
     if obj is None:
         abort(404)
     return obj
+
+
+def is_sponsor_only(user) -> bool:
+    """True for a sponsor's representative with no other role: their home is their sponsor."""
+    r = reach(user, Action.VIEW)
+    return bool(r.sponsor_ids) and not (r.everything or r.unit_paths or r.station_ids)

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.models import Series as SeriesRow
 from inclusive_day.activities.queries import count_activities
-from inclusive_day.activities.services import schedule_activity
+from inclusive_day.activities.services import local_day, schedule_activity
 from inclusive_day.attendance.identity import app_identity_key, identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, Headcount
 from inclusive_day.attendance.queries import totals
@@ -39,6 +39,7 @@ from inclusive_day.sponsors.models import (
     SponsorKind,
     SponsorStatus,
 )
+from inclusive_day.sponsors.services import distribute, next_receipt_number
 from inclusive_day.stations.inspections import record_inspection
 from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, Station
 from inclusive_day.stations.services import create_station
@@ -441,7 +442,7 @@ SPONSORS = (
                RECEIVED, date(2023, 10, 25), date(2023, 11, 1))),
     Giver("sinopec", "中国石化云南石油分公司", ENTERPRISE, "530100", "杨经理", False,
           Gift(KIND, "送水券（每本面值100元）", 1000, "本", "100", None,
-               DonationStatus.DISTRIBUTED, date(2023, 10, 19), date(2023, 10, 30))),
+               RECEIVED, date(2023, 10, 19), date(2023, 10, 30))),
     Giver("ccb", "中国建设银行昆明分行", ENTERPRISE, "530100", "周经理", False,
           Gift(KIND, "新春爱心礼包", 1500, "份", "80", None,
                RECEIVED, date(2024, 1, 5), date(2024, 1, 20))),
@@ -463,6 +464,34 @@ SPONSORS = (
                RECEIVED, date(2024, 1, 10), date(2024, 1, 12))),
 )
 # fmt: on
+
+
+class HandOut(NamedTuple):
+    """Part of a gift handed out: `each` at every activity of a series and/or theme (the
+    first `most` of them that came after the gift arrived), or at their stations when
+    `to_stations` (cash for a station's supplies)."""
+
+    sponsor: str
+    series: str | None
+    theme: str | None
+    each: str
+    most: int
+    to_stations: bool = False
+
+
+# What the organisers handed out, as the reports tell it: all the water tickets (40 books at
+# each Laba porridge stop), the riders' gift bags, part of the New Year bags and dumplings.
+HAND_OUTS = (
+    HandOut("meituan", "riders", None, "100", 20),
+    HandOut("telecom", None, "anti_fraud", "1", 30),
+    HandOut("sinopec", "laba", None, "40", 7),
+    HandOut("sinopec", "regular", "warming_drinks", "30", 24),
+    HandOut("ccb", None, "gift_bags", "100", 12),
+    HandOut("barbers", None, "haircut", "1", 20),
+    HandOut("rt_mart", "lantern", "festival_food", "300", 3),
+    HandOut("charity", "regular", "warming_drinks", "5000", 6, to_stations=True),
+    HandOut("anonymous", "laba", None, "700", 7),
+)
 
 # (username, display name, role, what the grant is over, which one)
 DEMO_USERS = (
@@ -550,6 +579,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     sponsors = _add_sponsors(units, campaign)
     laba_station = next(p.station for p in plans if p.series == "laba")
     _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
+    _hand_out(sponsors, activities, plans)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"
         f" {len(activities)} activities and {len(sponsors)} sponsors."
@@ -928,11 +958,16 @@ def _add_sponsors(units: dict[str, Unit], campaign: Campaign) -> dict[str, Spons
 
 
 def _donation(sponsor: Sponsor, campaign: Campaign, gift: Gift) -> Donation:
-    """A donation row for a gift; value is quantity × unit value unless the gift names one."""
+    """A donation row for a gift; value is quantity × unit value unless the gift names one.
+    A received gift has its receipt number, as the organisers' confirmation gives it."""
     quantity = Decimal(gift.quantity) if gift.quantity is not None else None
     unit_value = Decimal(gift.unit_value) if gift.unit_value is not None else None
     value = Decimal(gift.value) if gift.value is not None else quantity * unit_value
+    received = gift.received_on is not None
     return Donation(
+        receipt_number=next_receipt_number(sponsor.unit, gift.received_on.year)
+        if received
+        else None,
         sponsor=sponsor,
         campaign=campaign,
         kind=gift.kind,
@@ -945,6 +980,35 @@ def _donation(sponsor: Sponsor, campaign: Campaign, gift: Gift) -> Donation:
         pledged_on=gift.pledged_on,
         received_on=gift.received_on,
     )
+
+
+def _hand_out(sponsors: dict[str, Sponsor], activities: list[Activity], plans: list[Plan]):
+    """Record HAND_OUTS through the distribution service, as the city's organiser."""
+    organiser = db.session.scalar(select(User).where(User.username == "kunming"))
+    if organiser is None:
+        return
+    donations = {
+        key: db.session.scalar(select(Donation).where(Donation.sponsor_id == sponsor.id))
+        for key, sponsor in sponsors.items()
+    }
+    for hand_out in HAND_OUTS:
+        donation = donations[hand_out.sponsor]
+        chosen = [
+            activity
+            for activity, plan in zip(activities, plans, strict=True)
+            if hand_out.series in (None, plan.series)
+            and hand_out.theme in (None, plan.theme)
+            and local_day(activity.starts_at) >= donation.received_on
+        ][: hand_out.most]
+        for activity in chosen:
+            distribute(
+                organiser,
+                donation,
+                quantity=Decimal(hand_out.each),
+                on=local_day(activity.starts_at),
+                station=activity.station if hand_out.to_stations else None,
+                activity=None if hand_out.to_stations else activity,
+            )
 
 
 def _add_users(targets: dict[str, dict], echo: Callable[[str], object]) -> None:

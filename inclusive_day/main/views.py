@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from inclusive_day.auth.access import is_sponsor_only
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp
@@ -25,6 +26,8 @@ from inclusive_day.reports.queries import dashboard as dashboard_figures
 @login_required
 def dashboard():
     """The signed-in user's subtree at a glance: stations, this month, campaigns, what is next."""
+    if is_sponsor_only(current_user):
+        return redirect(url_for("sponsors.mine"))
     now = utcnow()
     month_text = request.args.get("month")
     try:

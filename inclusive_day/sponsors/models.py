@@ -137,9 +137,7 @@ class Donation(db.Model):
             "distributed >= 0 AND distributed <= COALESCE(quantity, value)",
             name="distributed_within_amount",
         ),
-        CheckConstraint(
-            "status = 'pledged' OR received_on IS NOT NULL", name="received_has_date"
-        ),
+        CheckConstraint("status = 'pledged' OR received_on IS NOT NULL", name="received_has_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 import time
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -30,6 +29,7 @@ from inclusive_day.stations.importing import (
 )
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
+from inclusive_day.web import send_export
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
@@ -179,11 +179,4 @@ def export(fmt: str):
         unit = next(iter(top_units(current_user, Action.VIEW)), None)
         if unit is None:
             abort(404)
-    result = export_stations(unit, fmt)
-    return send_file(
-        io.BytesIO(result.data),
-        mimetype=result.mimetype,
-        as_attachment=True,
-        download_name=result.filename,
-        max_age=0,
-    )
+    return send_export(export_stations(unit, fmt))
