@@ -260,6 +260,37 @@ def test_a_bad_pledge_re_renders_with_the_error(db, client, city, make_sponsor, 
     assert db.session.scalar(select(func.count(Donation.id))) == 0
 
 
+def test_a_pledge_for_one_station_names_a_station_of_the_campaign(
+    db, client, city, make_unit, make_sponsor, make_campaign, make_station, make_user, login
+):
+    sponsor = make_sponsor(city)
+    campaign = make_campaign(city)
+    ours = make_station(city, code="KM-GD-001")
+    make_station(make_unit("曲靖市总工会"), code="QJ-001")
+    login(make_user(Role.SPONSOR_REP, on=sponsor))
+    data = {
+        "kind": "service",
+        "description": "公益义剪",
+        "quantity": "12",
+        "unit_label": "场",
+        "campaign": campaign.id,
+        "pledged_on": "2024-01-05",
+    }
+    for code, message in (("NOPE", "No station has this code"), ("QJ-001", "outside")):
+        answer = client.post(
+            f"/sponsors/{sponsor.id}/donations/new",
+            data={**data, "uid": new_form_uid(), "station_code": code},
+        )
+        assert answer.status_code == 200 and message in answer.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Donation.id))) == 0
+    answer = client.post(
+        f"/sponsors/{sponsor.id}/donations/new",
+        data={**data, "uid": new_form_uid(), "station_code": "KM-GD-001"},
+    )
+    assert answer.status_code == 302
+    assert db.session.scalar(select(Donation.station_id)) == ours.id
+
+
 def test_a_pending_sponsor_cannot_pledge(db, city, organiser, english):
     sponsor = register_sponsor(SponsorFields(unit=city, name="新企业", kind=SponsorKind.ENTERPRISE))
     with pytest.raises(SponsorError, match="approved"):

@@ -117,6 +117,11 @@ class DonationForm(FlaskForm):
         description=_l("Cash: the amount. Goods and services: when no worth per unit is given."),
     )
     campaign = SelectField(_l("Campaign"), coerce=int, choices=[])
+    station_code = StringField(
+        _l("For one station (its code)"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("Leave empty when the union decides where the gift goes."),
+    )
     pledged_on = DateField(_l("Pledged on"), validators=[InputRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Pledge"))

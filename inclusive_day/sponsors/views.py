@@ -238,33 +238,52 @@ def pledge(sponsor_id: int):
         done = find_donation(form.uid.data)
         if done is not None:
             return redirect(url_for("sponsors.donation", donation_id=done.id))
-        fields = DonationFields(
-            kind=DonationKind(form.kind.data),
-            description=form.description.data,
-            quantity=form.quantity.data,
-            unit_label=form.unit_label.data or "",
-            unit_value=form.unit_value.data,
-            value=form.value.data,
-            campaign=next((c for c in campaigns if c.id == form.campaign.data), None),
-            pledged_on=form.pledged_on.data,
-            note=form.note.data or "",
-        )
-        try:
-            donation = pledge_donation(sponsor, fields, current_user, form.uid.data)
-            db.session.commit()
-        except SponsorError as error:
-            db.session.rollback()
-            show_error(form, error.message, error.field)
-        except IntegrityError:
-            db.session.rollback()
-            done = find_donation(form.uid.data)
-            if done is None:
-                raise
-            return redirect(url_for("sponsors.donation", donation_id=done.id))
-        else:
-            flash(_("Thank you: the pledge is recorded."), "success")
-            return redirect(url_for("sponsors.donation", donation_id=donation.id))
+        station = _station_by_code(form)
+        if not form.errors:
+            fields = DonationFields(
+                kind=DonationKind(form.kind.data),
+                description=form.description.data,
+                quantity=form.quantity.data,
+                unit_label=form.unit_label.data or "",
+                unit_value=form.unit_value.data,
+                value=form.value.data,
+                campaign=next((c for c in campaigns if c.id == form.campaign.data), None),
+                station=station,
+                pledged_on=form.pledged_on.data,
+                note=form.note.data or "",
+            )
+            try:
+                donation = pledge_donation(sponsor, fields, current_user, form.uid.data)
+                db.session.commit()
+            except SponsorError as error:
+                db.session.rollback()
+                show_error(form, error.message, _form_field(error.field))
+            except IntegrityError:
+                db.session.rollback()
+                done = find_donation(form.uid.data)
+                if done is None:
+                    raise
+                return redirect(url_for("sponsors.donation", donation_id=done.id))
+            else:
+                flash(_("Thank you: the pledge is recorded."), "success")
+                return redirect(url_for("sponsors.donation", donation_id=donation.id))
     return render_template("sponsors/pledge.html", form=form, sponsor=sponsor)
+
+
+def _station_by_code(form) -> Station | None:
+    """The station a form's code names; an unknown code is an error on that field."""
+    code = (form.station_code.data or "").strip()
+    if not code:
+        return None
+    station = db.session.scalar(select(Station).where(Station.code == code))
+    if station is None:
+        show_error(form, _("No station has this code."), "station_code")
+    return station
+
+
+def _form_field(field: str | None) -> str | None:
+    """The form field for a service's field name: stations are entered by code."""
+    return "station_code" if field == "station" else field
 
 
 def _donation_or_404(donation_id: int) -> Donation:
@@ -364,13 +383,7 @@ def hand_out(donation_id: int):
         if find_distribution(form.uid.data) is not None:
             return redirect(url_for("sponsors.donation", donation_id=donation.id))
         activity = db.session.get(Activity, form.activity.data) if form.activity.data else None
-        station = None
-        if form.station_code.data:
-            station = db.session.scalar(
-                select(Station).where(Station.code == form.station_code.data.strip())
-            )
-            if station is None:
-                show_error(form, _("No station has this code."), "station_code")
+        station = _station_by_code(form)
         if not form.errors:
             try:
                 distribute(
@@ -386,8 +399,7 @@ def hand_out(donation_id: int):
                 db.session.commit()
             except SponsorError as error:
                 db.session.rollback()
-                field = "station_code" if error.field == "station" else error.field
-                show_error(form, error.message, field)
+                show_error(form, error.message, _form_field(error.field))
             except IntegrityError:
                 db.session.rollback()
                 if find_distribution(form.uid.data) is None:
