@@ -170,3 +170,15 @@ def test_a_unit_outside_the_campaign_is_not_a_roll(db, client, campaign, make_un
     elsewhere = make_unit("曲靖市总工会")
     answer = client.get(f"/sponsors/honour/campaign/{campaign.id}?unit={elsewhere.id}")
     assert answer.status_code == 404
+
+
+def test_an_activity_page_says_what_was_handed_out_there(
+    db, client, give, city, organiser, activity, login
+):
+    water = give(city, "中国石化", quantity=100, value=10000)
+    distribute(organiser, water, quantity=Decimal(40), on=date(2024, 1, 18), activity=activity)
+    distribute(organiser, water, quantity=Decimal(2), on=date(2024, 1, 18), activity=activity)
+    db.session.commit()
+    login(organiser)
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "中国石化 · 送水券: 42 本" in page

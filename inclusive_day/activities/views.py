@@ -48,6 +48,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import usable_themes
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
+from inclusive_day.sponsors.queries import gifts_at
 from inclusive_day.stations.models import Amenity, Station
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
@@ -82,6 +83,7 @@ def show(activity_id: int):
         figures=totals(scope),
         groups=served_by_group(scope),
         headcounts=headcounts,
+        gifts=gifts_at(activity.id),
         may_edit=can(current_user, Action.EDIT, activity),
     )
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
-from inclusive_day.activities.models import Activity
+from inclusive_day.activities.models import Activity, activity_donations
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.auth.models import User
 from inclusive_day.database import ZERO_YUAN
@@ -185,3 +185,38 @@ def sponsor_page(sponsor: Sponsor) -> SponsorPage:
         (d.value for d in donations if d.status is DonationStatus.PLEDGED), start=ZERO_YUAN
     )
     return SponsorPage(sponsor, donation_lines(donations), giving(scope), impact, pledged)
+
+
+def gifts_at(activity_id: int) -> list[tuple[str, str]]:
+    """(sponsor, gift in words) for one activity: what was handed out there, with how much, and
+    the gifts linked to it that have no hand-out there yet (two queries)."""
+    handed = db.session.execute(
+        select(
+            Sponsor.name,
+            Donation.id,
+            Donation.kind,
+            Donation.description,
+            Donation.unit_label,
+            func.sum(Distribution.quantity),
+        )
+        .join(Donation, Donation.id == Distribution.donation_id)
+        .join(Sponsor, Sponsor.id == Donation.sponsor_id)
+        .where(Distribution.activity_id == activity_id)
+        .group_by(
+            Sponsor.name, Donation.id, Donation.kind, Donation.description, Donation.unit_label
+        )
+        .order_by(Donation.id)
+    ).all()
+    lines = [
+        (sponsor, gift_in_words(kind, what, None if kind is DonationKind.CASH else n, unit, n))
+        for sponsor, _id, kind, what, unit, n in handed
+    ]
+    done = {row[1] for row in handed}
+    linked = db.session.execute(
+        select(Sponsor.name, Donation.id, Donation.description)
+        .join(activity_donations, activity_donations.c.donation_id == Donation.id)
+        .join(Sponsor, Sponsor.id == Donation.sponsor_id)
+        .where(activity_donations.c.activity_id == activity_id)
+        .order_by(Donation.id)
+    ).all()
+    return lines + [(sponsor, what) for sponsor, i, what in linked if i not in done]
