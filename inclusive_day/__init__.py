@@ -100,11 +100,14 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the `demo`, `users` and `stations` command groups to the flask CLI."""
+    """Add the `demo`, `users` and `stations` groups, `backup` and `restore`."""
     from inclusive_day.auth.commands import users_cli
+    from inclusive_day.backup import backup_command, restore_command
     from inclusive_day.demo.commands import demo_cli
     from inclusive_day.stations.commands import stations_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(stations_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
