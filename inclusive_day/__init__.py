@@ -23,6 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -90,6 +91,13 @@ def register_errorhandlers(app: Flask) -> None:
     from inclusive_day.main.errors import register
 
     register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    """Content-Security-Policy, nosniff, frame and referrer rules, HSTS over HTTPS."""
+    from inclusive_day import security
+
+    security.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
