@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app inclusive_day
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Chinese glyphs in PDFs (fonts-noto-cjk) and fast font subsetting (libharfbuzz-subset0).
-DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0
+# Chinese glyphs in PDFs (fonts-noto-cjk), fast font subsetting (libharfbuzz-subset0) and the
+# browser that the browser tests in tests/e2e drive (chromium; Playwright never downloads one).
+DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium
 CATALOGUES := $(wildcard inclusive_day/translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: run test setup system-packages translations upgrade demo lint format messages clean
@@ -15,15 +16,16 @@ run: setup upgrade demo
 	@echo "Serving Inclusive Day on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The browser tests (tests/e2e) serve the app on a database of their own, so they run once.
 test: setup lint
-	@echo "== on SQLite"
+	@echo "== on SQLite, with the browser tests"
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
-	  $(BIN)/pytest; \
+	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL (without the browser tests)"; \
+	  $(BIN)/pytest --ignore=tests/e2e; \
 	fi
 
-setup: $(VENV)/.installed system-packages translations
+setup: $(VENV)/.installed system-packages translations node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +38,21 @@ system-packages:
 	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "NOTE: install$$missing (or your system's Noto Sans CJK fonts and HarfBuzz subset library): PDFs need them for Chinese text."; \
+	  echo "NOTE: install$$missing (or your system's Noto Sans CJK fonts, HarfBuzz subset library and Chromium): PDFs need them for Chinese text, the browser tests a Chromium."; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
 	  sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else \
-	  echo "NOTE: PDFs need these Debian packages; please run: sudo apt-get install$$missing"; \
+	  echo "NOTE: PDFs and the browser tests need these Debian packages; please run: sudo apt-get install$$missing"; \
+	fi
+
+# axe-core, which the accessibility tests inject into pages, from npm (package-lock.json pins it).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "NOTE: npm not found: the accessibility tests (axe-core from npm) will be skipped."; \
 	fi
 
 translations: $(CATALOGUES:.po=.mo)
@@ -70,4 +80,4 @@ messages:
 	$(BIN)/pybabel update -i inclusive_day/translations/messages.pot -d inclusive_day/translations --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules
