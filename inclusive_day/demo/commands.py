@@ -13,6 +13,7 @@ from inclusive_day.demo.kunming import (
     find_campaign,
     load_kunming,
 )
+from inclusive_day.demo.province import ProvinceExists, build_province
 from inclusive_day.extensions import db
 from inclusive_day.units.models import Unit
 
@@ -43,6 +44,28 @@ def load(if_empty: bool) -> None:
         click.echo(f"served:        {figures.served}")
         click.echo(f"unique people: {figures.people}")
     _echo_logins(demo_logins())
+
+
+@demo_cli.command("province")
+@click.option("--stations", default=11_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--activities", default=100_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--checkins", default=2_230_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same province.")
+def province(stations: int, activities: int, checkins: int, seed: int) -> None:
+    """Build a synthetic province in bulk: union tree, stations, a year's campaign with targets,
+    activities, headcounts, check-ins and sponsors (the data reports are measured on).
+
+    The province's root unit has the code 990000; a database holds one such province, and the
+    command refuses, writing nothing, when it is already there.
+    """
+    try:
+        build_province(
+            stations=stations, activities=activities, checkins=checkins, seed=seed, echo=click.echo
+        )
+    except ProvinceExists as error:
+        raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        raise click.ClickException(f"Nothing was written: {error}") from None
 
 
 def _echo_logins(logins: list[DemoLogin]) -> None:

@@ -1,0 +1,82 @@
+"""Generate the synthetic province (`flask demo province`) at full size and time it.
+
+Usage: .venv/bin/python bench/province_generate.py [--database-url URL] [--stations N]
+       [--activities N] [--checkins N] [--seed N]
+Without a URL it uses a temporary SQLite file; a PostgreSQL database is emptied first (see
+bench/_shared.py). The figure is the wall time of `build_province` with its defaults (11,000
+stations, 100,000 activities, 2,230,000 check-ins): bulk load, foreign keys checked, commit,
+vacuum and analyse. The load average before and after is printed too, as the machine may be
+shared. Prints one JSON line.
+"""
+
+import json
+import os
+import tempfile
+import time
+
+from _shared import arguments, database_name, empty_database, migrated_app
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.attendance.queries import totals
+from inclusive_day.demo.province import build_province
+from inclusive_day.extensions import db
+
+GOAL_S = 60.0
+
+
+def main() -> None:
+    """Migrate an empty database, build the province, count it back, print the figures."""
+    parser = arguments(__doc__)
+    parser.add_argument("--stations", type=int, default=11_000)
+    parser.add_argument("--activities", type=int, default=100_000)
+    parser.add_argument("--checkins", type=int, default=2_230_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = empty_database(args.database_url, tmp, "province_generate")
+        app = migrated_app(url)
+        with app.app_context():
+            load_before = os.getloadavg()[0]
+            started = time.perf_counter()
+            summary = build_province(
+                stations=args.stations,
+                activities=args.activities,
+                checkins=args.checkins,
+                seed=args.seed,
+                echo=lambda _line: None,
+            )
+            seconds = time.perf_counter() - started
+            load_after = os.getloadavg()[0]
+            counted = totals([Activity.campaign_id == summary.campaign_id])
+            db.engine.dispose()
+    postgresql = database_name(url) == "postgresql"
+    agrees = (counted.served, counted.people) == (summary.served, summary.people)
+    print(
+        json.dumps(
+            {
+                "bench": "province_generate",
+                "database": database_name(url),
+                "generate_s": round(seconds, 1),
+                "phases_s": dict(summary.phases),
+                "units": summary.units,
+                "stations": summary.stations,
+                "activities": summary.activities,
+                "checkins": summary.checkins,
+                "people": summary.people,
+                "headcount_rows": summary.headcount_rows,
+                "served": summary.served,
+                "sponsors": summary.sponsors,
+                "donations": summary.donations,
+                "distributions": summary.distributions,
+                "counted_back": agrees,
+                "load_average": [round(load_before, 1), round(load_after, 1)],
+                "goal": {"generate_s": GOAL_S, "on": "postgresql"},
+                "met": (seconds <= GOAL_S and agrees) if postgresql else None,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""The synthetic province (`flask demo province`) at a small scale: a consistent tree, the
+counts asked for, attendance inside its activities, targets, sponsors' gifts, the app's own
+counting rules, and ids that ordinary inserts carry on from."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.activities.queries import count_activities
+from inclusive_day.activities.services import schedule_activity
+from inclusive_day.attendance.identity import app_identity_key, identity_for
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
+from inclusive_day.attendance.queries import totals
+from inclusive_day.attendance.services import check_in
+from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
+from inclusive_day.campaigns.targets import TargetValues, hand_down, progress
+from inclusive_day.demo.province import (
+    ROOT_CODE,
+    ProvinceExists,
+    build_province,
+    find_province,
+    identity_hasher,
+)
+from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.sponsors.models import (
+    Distribution,
+    Donation,
+    DonationStatus,
+    ReceiptCounter,
+    Sponsor,
+)
+from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.stations.services import create_station
+from inclusive_day.units.models import Level, Unit, under
+from inclusive_day.units.services import create_unit
+
+SMALL = {"stations": 60, "activities": 300, "checkins": 3_000}
+# A campaign year in the past (July 2025 to June 2026): everything held, the same data each run.
+TODAY = date(2026, 6, 30)
+
+
+@pytest.fixture
+def province(db):
+    """A small synthetic province, built and committed."""
+    return build_province(**SMALL, seed=7, today=TODAY, echo=lambda _line: None)
+
+
+def _count(db, model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_the_tree_is_consistent_and_coded(db, province):
+    units = {u.id: u for u in db.session.scalars(select(Unit))}
+    root = units[province.unit_id]
+    assert (root.code, root.level, root.path) == (ROOT_CODE, Level.PROVINCE, f"/{root.id}/")
+    assert root.name.endswith("省总工会")
+    assert len(units) == province.units
+    for unit in units.values():
+        if unit.parent_id is None:
+            continue
+        parent = units[unit.parent_id]
+        assert unit.path == f"{parent.path}{unit.id}/"
+        assert unit.level.depth == parent.level.depth + 1
+        if unit.code and parent.code and parent.level is not Level.PROVINCE:
+            assert unit.code.startswith(parent.code.rstrip("0")[:4])
+    levels = Counter(u.level for u in units.values())
+    assert levels[Level.CITY] == 16
+    assert 100 <= levels[Level.DISTRICT] <= 200
+    assert levels[Level.STREET] > levels[Level.DISTRICT]
+    assert levels[Level.COMMUNITY] > levels[Level.STREET]
+    names = {u.name[-4:] for u in units.values()}
+    assert {"市总工会", "区总工会", "县总工会", "街道工会", "社区工会"} <= names
+
+
+def test_the_counts_are_exactly_as_asked(db, province):
+    assert _count(db, Station) == SMALL["stations"] == province.stations
+    assert _count(db, Activity) == SMALL["activities"] == province.activities
+    assert _count(db, CheckIn) == SMALL["checkins"] == province.checkins
+    assert _count(db, Headcount) == province.headcount_rows > 0
+    assert _count(db, Sponsor) == province.sponsors > 0
+    assert _count(db, Donation) == province.donations
+    assert _count(db, Distribution) == province.distributions
+    assert _count(db, CampaignTarget) == province.targets
+    cancelled = _count(db, Activity, Activity.status == ActivityStatus.CANCELLED)
+    assert cancelled == province.cancelled < SMALL["activities"] // 5
+
+
+def test_stations_sit_mostly_at_streets_and_communities_and_are_mostly_active(db, province):
+    by_level = Counter(
+        db.session.scalars(select(Unit.level).join(Station, Station.unit_id == Unit.id))
+    )
+    assert by_level[Level.STREET] + by_level[Level.COMMUNITY] > SMALL["stations"] * 0.6
+    assert by_level[Level.PROVINCE] == 0
+    active = _count(db, Station, Station.status == StationStatus.ACTIVE)
+    assert active > SMALL["stations"] * 0.8
+    codes = db.session.scalars(select(Station.code)).all()
+    assert len(set(codes)) == len(codes) and all(c.count("-") == 3 for c in codes)
+    for station in db.session.scalars(select(Station)):
+        assert 24 <= station.latitude <= 30 and 108 <= station.longitude <= 115
+        assert station.name and station.address.endswith("号")
+
+
+def test_activities_are_held_in_the_daytime_within_the_campaign(db, province):
+    campaign = db.session.get(Campaign, province.campaign_id)
+    assert campaign.unit_id == province.unit_id
+    assert (campaign.ends_on - campaign.starts_on).days in range(364, 367)
+    uids = set()
+    for activity in db.session.scalars(select(Activity)):
+        local = activity.starts_at.astimezone(DEFAULT_ZONE)
+        assert campaign.covers(local.date())
+        assert 8 <= local.hour <= 20 and activity.ends_at > activity.starts_at
+        assert activity.uid.endswith("@inclusive-day") and activity.uid not in uids
+        uids.add(activity.uid)
+        assert activity.is_cancelled == (activity.cancel_reason is not None)
+
+
+def test_check_ins_fall_inside_their_activities_and_people_come_back(db, province):
+    now = datetime.now(UTC)
+    rows = db.session.execute(
+        select(
+            CheckIn.checked_in_at,
+            CheckIn.identity,
+            CheckIn.annulled_at,
+            Activity.starts_at,
+            Activity.ends_at,
+            Activity.status,
+        ).join(Activity, Activity.id == CheckIn.activity_id)
+    ).all()
+    for at, identity, annulled_at, starts, ends, status in rows:
+        assert starts <= at < ends and at <= now
+        assert status is ActivityStatus.SCHEDULED
+        assert len(identity) == 64
+        assert annulled_at is None or at <= annulled_at <= now
+    people = {r.identity for r in rows}
+    assert len(people) < len(rows) * 0.8
+    assert province.annulled == sum(1 for r in rows if r.annulled_at is not None)
+
+
+def test_identities_are_the_apps_keyed_hashes_of_phone_numbers(app):
+    hasher = identity_hasher(app_identity_key())
+    for phone in ("13800000000", "19912345678"):
+        assert hasher(phone.encode()) == identity_for(phone)
+
+
+def test_the_figures_agree_with_the_counting_rules(db, province):
+    scope = [Activity.campaign_id == province.campaign_id]
+    counted = totals(scope)
+    assert counted.checkins == province.checkins - province.annulled
+    assert counted.people == province.people < province.checkins
+    assert counted.served == province.served
+    assert counted.headcount == db.session.scalar(select(func.sum(Headcount.count)))
+    assert count_activities(scope) == province.activities - province.cancelled
+
+
+def test_targets_are_handed_down_and_roughly_met(db, province):
+    campaign = db.session.get(Campaign, province.campaign_id)
+    root = db.session.get(Unit, province.unit_id)
+    cities = db.session.scalars(select(Unit).where(Unit.level == Level.CITY)).all()
+    districts = db.session.scalars(select(Unit).where(Unit.level == Level.DISTRICT)).all()
+    targets = {t.unit_id: TargetValues.of(t) for t in db.session.scalars(select(CampaignTarget))}
+    assert set(targets) == {root.id} | {u.id for u in cities + districts}
+    handed = hand_down(targets[root.id], [targets[c.id] for c in cities])
+    assert {state.state for state in handed.values()} == {"exact"}
+    now = datetime.now(UTC) + timedelta(days=400)  # everything held, for this comparison
+    figures = progress(campaign, [root], now)[root.id]
+    for _name, measure in figures.measures:
+        assert measure.target and 0.75 <= measure.actual / measure.target <= 1.3
+
+
+def test_gifts_are_received_numbered_and_handed_out_at_held_activities(db, province):
+    assert province.sponsors >= 12 and province.distributions > 0
+    donations = db.session.scalars(select(Donation)).all()
+    assert {d.status for d in donations} <= set(DonationStatus)
+    numbers = [d.receipt_number for d in donations if d.receipt_number]
+    assert len(numbers) == len(set(numbers))
+    for donation in donations:
+        given = db.session.scalar(
+            select(func.coalesce(func.sum(Distribution.quantity), 0)).where(
+                Distribution.donation_id == donation.id
+            )
+        )
+        assert Decimal(given) == donation.distributed <= donation.amount
+        assert (donation.status is DonationStatus.DISTRIBUTED) == (
+            donation.distributed == donation.amount
+        )
+        assert (donation.received_on is None) == (donation.status is DonationStatus.PLEDGED)
+        assert (donation.receipt_number is None) == (donation.received_on is None)
+        assert donation.campaign_id == province.campaign_id
+    for row, activity, donation in db.session.execute(
+        select(Distribution, Activity, Donation)
+        .join(Activity, Activity.id == Distribution.activity_id)
+        .join(Donation, Donation.id == Distribution.donation_id)
+    ):
+        assert not activity.is_cancelled and row.station_id == activity.station_id
+        assert donation.received_on <= row.distributed_on
+    counters = {(c.unit_id, c.year): c.last for c in db.session.scalars(select(ReceiptCounter))}
+    assert sum(counters.values()) == len(numbers)
+    # Each unit numbers its receipts per year, without gaps, in the order the gifts came.
+    received = sorted(
+        (d.receipt_number.rsplit("-", 2)[0], d.received_on, d.id, d.receipt_number)
+        for d in donations
+        if d.receipt_number
+    )
+    seen: Counter = Counter()
+    for prefix, received_on, _id, number in received:
+        seen[(prefix, received_on.year)] += 1
+        assert number == f"{prefix}-{received_on.year}-{seen[(prefix, received_on.year)]:05d}"
+
+
+def test_sponsors_are_registered_with_city_and_district_unions(db, province):
+    levels = set(db.session.scalars(select(Unit.level).join(Sponsor, Sponsor.unit_id == Unit.id)))
+    assert levels <= {Level.CITY, Level.DISTRICT}
+
+
+def test_ordinary_inserts_carry_on_after_the_load(db, make_unit, make_station, make_campaign):
+    # Rows made before the load keep their ids; the load's ids follow theirs.
+    before = make_station(make_unit("某省总工会"))
+    summary = build_province(**SMALL, echo=lambda _line: None)
+    assert summary.unit_id > before.unit_id
+    root = find_province()
+    unit = create_unit("新建市总工会", Level.CITY, root)
+    station = create_station(unit, "NEW-001", "新建驿站")
+    theme = db.session.scalar(select(Theme).where(Theme.code == "haircut"))
+    campaign = db.session.get(Campaign, summary.campaign_id)
+    starts = datetime.now(UTC) - timedelta(minutes=30)
+    activity = schedule_activity(
+        campaign, station, theme, "新活动", starts, starts + timedelta(hours=2)
+    )
+    db.session.flush()
+    checkin, created = check_in(activity.id, "13800001111", BeneficiaryGroup.RIDER, "nonce-123456")
+    db.session.add(Sponsor(unit=unit, name="新爱心企业", kind="enterprise"))
+    db.session.commit()
+    assert created and checkin.id > summary.checkins
+    assert unit.path == f"{root.path}{unit.id}/"
+    assert _count(db, Unit, under(Unit.path, root.path)) == summary.units + 1
+
+
+def test_the_command_builds_once_and_then_refuses_cleanly(runner, db):
+    args = ["demo", "province", "--stations", "30", "--activities", "100", "--checkins", "500"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") == 1 and "Built the synthetic province" in result.output
+    counts = {m: _count(db, m) for m in (Unit, Station, Activity, CheckIn, Sponsor)}
+    again = runner.invoke(args=[*args, "--seed", "2"])
+    assert again.exit_code != 0
+    assert "already in this database" in again.output and "nothing was written" in again.output
+    assert {m: _count(db, m) for m in counts} == counts
+
+
+def test_build_province_raises_when_the_province_exists(db, province):
+    with pytest.raises(ProvinceExists):
+        build_province(**SMALL, echo=lambda _line: None)
+
+
+def test_check_ins_without_held_activities_are_refused_and_nothing_is_written(db):
+    with pytest.raises(ValueError, match="held"):
+        build_province(stations=5, activities=0, checkins=10, echo=lambda _line: None)
+    assert _count(db, Unit) == 0 and _count(db, Station) == 0
+
+
+def test_the_schema_is_as_the_migrations_left_it(db, province):
+    # On PostgreSQL the load drops the big tables' foreign keys and adds them back.
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+        if conn.dialect.name == "postgresql":
+            invalid = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"
+            ).scalar()
+            assert invalid == 0
