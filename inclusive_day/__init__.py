@@ -75,6 +75,7 @@ BLUEPRINTS = (
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
     ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
+    ("reports", "/reports"),  # recaps, league tables and their PDFs and spreadsheets
 )
 
 
@@ -108,14 +109,16 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the `demo`, `users` and `stations` groups, `backup` and `restore`."""
+    """Add the `demo`, `users`, `stations` and `report` groups, `backup` and `restore`."""
     from inclusive_day.auth.commands import users_cli
     from inclusive_day.backup import backup_command, restore_command
     from inclusive_day.demo.commands import demo_cli
+    from inclusive_day.reports.commands import report_cli
     from inclusive_day.stations.commands import stations_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(stations_cli)
+    app.cli.add_command(report_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

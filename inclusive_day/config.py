@@ -90,6 +90,10 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # The most activities one series (stations x dates) may create in one go.
     SERIES_MAX_ACTIVITIES = _int_env("SERIES_MAX_ACTIVITIES", 10_000)
+    # Rendered report PDFs are kept here (default: report_cache in the instance folder).
+    REPORT_CACHE_DIR = os.environ.get("REPORT_CACHE_DIR") or None
+    # With REDIS_URL set, recaps of more activities than this render in the report worker.
+    REPORT_QUEUE_THRESHOLD = _int_env("REPORT_QUEUE_THRESHOLD", 5_000)
     # The public map's tiles. In mainland China use a GCJ-02 tile server (Gaode/AMap) and
     # set MAP_TILE_COORD_SYSTEM=gcj02 so that markers are shifted to sit on its streets.
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

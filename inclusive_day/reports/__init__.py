@@ -1,1 +1,5 @@
-"""Aggregations over any subtree and period; recaps and league tables build on them."""
+"""Aggregations over any subtree and period: recaps, league tables, their PDFs and spreadsheets."""
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)

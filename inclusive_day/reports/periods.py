@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, literal
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -65,3 +68,35 @@ def add_months(day: date, months: int) -> date:
     month += 1
     last = (date(year + month // 12, month % 12 + 1, 1) - date.resolution).day
     return date(year, month, min(day.day, last))
+
+
+def day_start(day: date, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
+    """Midnight at the start of `day` in `zone`, as a UTC instant."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def days_utc_range(
+    first: date, last: date, zone: ZoneInfo = DEFAULT_ZONE
+) -> tuple[datetime, datetime]:
+    """[start, end) of the local days `first` to `last` (both included), as UTC instants."""
+    return day_start(first, zone), day_start(last + timedelta(days=1), zone)
+
+
+def months_between(first: date, last: date) -> list[Month]:
+    """Every calendar month that the days `first` to `last` touch, in order."""
+    start, end = Month(first.year, first.month), Month(last.year, last.month)
+    count = (end.year - start.year) * 12 + end.month - start.month + 1
+    return [start.shift(i) for i in range(max(count, 0))]
+
+
+def month_index(column: ColumnElement, months: Sequence[Month], zone: ZoneInfo = DEFAULT_ZONE):
+    """SQL: the position in `months` of the local month that the UTC instant `column` falls
+    in (-1 before the first). The boundaries are computed here in `zone`, so SQLite and
+    PostgreSQL bucket alike, whatever the server's time zone."""
+    if not months:
+        return literal(-1)
+    bounds = [m.utc_range(zone)[0] for m in months[1:]] + [months[-1].utc_range(zone)[1]]
+    first = months[0].utc_range(zone)[0]
+    whens = [(column < first, -1)]
+    whens += [(column < bound, index) for index, bound in enumerate(bounds)]
+    return case(*whens, else_=len(months))

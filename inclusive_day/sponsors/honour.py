@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -30,7 +30,7 @@ from inclusive_day.attendance.queries import totals_by
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import ZERO_YUAN
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.reports.periods import day_start
 from inclusive_day.sponsors.models import (
     Distribution,
     Donation,
@@ -172,9 +172,9 @@ def _supported_activities(scope: GivingScope, sponsor_ids: list[int]):
             )
         )
     if scope.start is not None:
-        conditions.append(Activity.starts_at >= _day_start(scope.start))
+        conditions.append(Activity.starts_at >= day_start(scope.start))
     if scope.end is not None:
-        conditions.append(Activity.starts_at < _day_start(scope.end, 1))
+        conditions.append(Activity.starts_at < day_start(scope.end + timedelta(days=1)))
     gifted = [Donation.status.in_(RECEIVED), Donation.sponsor_id.in_(sponsor_ids)]
     linked = (
         select(Donation.sponsor_id, Activity.id.label("activity_id"))
@@ -189,11 +189,6 @@ def _supported_activities(scope: GivingScope, sponsor_ids: list[int]):
         .where(*gifted, *conditions)
     )
     return union(linked, handed).subquery("supported")
-
-
-def _day_start(day: date, days_later: int = 0) -> datetime:
-    """Midnight in China at the start of `day` (plus `days_later`), for activity times."""
-    return datetime.combine(day + timedelta(days=days_later), time(), tzinfo=DEFAULT_ZONE)
 
 
 def honour_roll(

@@ -1,0 +1,104 @@
+"""`flask report ...`: render reports from the command line, and run the report worker."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.extensions import db
+from inclusive_day.reports.periods import Month
+from inclusive_day.reports.recap import RecapScope, ReportError, check_period, default_period
+from inclusive_day.units.models import Unit
+
+report_cli = AppGroup("report", help="Render reports: the recap PDF, the monthly notice.")
+
+
+def _date(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@report_cli.command("recap")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@click.option("--unit", "unit_id", type=int, help="Unit id (default: the campaign's owner).")
+@click.option("--from", "start", callback=_date, help="First day, YYYY-MM-DD (China date).")
+@click.option("--to", "end", callback=_date, help="Last day, YYYY-MM-DD (included).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file."
+)
+@with_appcontext
+def recap_command(campaign_id, unit_id, start, end, lang, output):
+    """Write the recap of a campaign over a unit's subtree and a period as an A4 PDF."""
+    from inclusive_day.reports.pdf import render_recap
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise click.ClickException(f"There is no campaign {campaign_id}.")
+    unit = campaign.unit if unit_id is None else db.session.get(Unit, unit_id)
+    if unit is None:
+        raise click.ClickException(f"There is no unit {unit_id}.")
+    if not unit.is_within(campaign.unit):
+        raise click.ClickException(
+            f"Unit {unit.id} ({unit.name}) is not in the subtree of the campaign's unit "
+            f"{campaign.unit.name}."
+        )
+    first, last = default_period(campaign)
+    start, end = start or first, end or last
+    try:
+        check_period(start, end)
+    except ReportError as error:
+        raise click.ClickException(str(error.message)) from None
+    data = render_recap(RecapScope(campaign.id, unit.id, start, end), lang)
+    output.write_bytes(data)
+    click.echo(
+        f"Wrote {output} ({len(data):,} bytes): {campaign.name}, {unit.name}, {start} to {end}."
+    )
+
+
+@report_cli.command("league")
+@click.option("--unit", "unit_id", type=int, required=True, help="Unit whose sub-units rank.")
+@click.option("--month", required=True, help="YYYY-MM.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file."
+)
+@with_appcontext
+def league_command(unit_id, month, lang, output):
+    """Write the monthly notice of a unit's league table as an A4 PDF."""
+    from inclusive_day.reports.pdf import render_league
+
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise click.ClickException(f"There is no unit {unit_id}.")
+    try:
+        chosen = Month.parse(month)
+    except ValueError:
+        raise click.ClickException(f"{month!r} is not a month (YYYY-MM).") from None
+    data = render_league(unit, chosen, lang)
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data):,} bytes): {unit.name}, {chosen}.")
+
+
+@report_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@with_appcontext
+def worker_command(burst: bool):
+    """Render queued report PDFs (needs REDIS_URL); run one or more next to the web app."""
+    from rq import SimpleWorker
+
+    from inclusive_day.reports.jobs import report_queue
+
+    queue = report_queue()
+    if queue is None:
+        raise click.ClickException("Set REDIS_URL: without it reports render in the request.")
+    # One process renders one report at a time; the app context stays pushed for the jobs.
+    SimpleWorker([queue], connection=queue.connection).work(burst=burst)

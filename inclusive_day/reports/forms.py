@@ -1,0 +1,60 @@
+"""The report pages' choices: a GET form each (no CSRF token: they change nothing)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional, ValidationError
+
+from inclusive_day.reports.periods import Month
+from inclusive_day.reports.recap import ReportError, check_period
+
+
+class RecapForm(FlaskForm):
+    """Which sub-tree and which days of a campaign the recap covers."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("Union unit"), choices=[], coerce=int, validate_choice=False)
+    start = DateField(
+        _l("From"),
+        name="from",
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+    end = DateField(
+        _l("To"),
+        name="to",
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+
+    def validate_end(self, field) -> None:
+        """The period must end on or after its start, and not run too long."""
+        if self.start.data is None or field.data is None:
+            return
+        try:
+            check_period(self.start.data, field.data)
+        except ReportError as error:
+            raise ValidationError(error.message) from None
+
+
+class LeagueForm(FlaskForm):
+    """Which unit's sub-units are ranked, for which month."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("Union unit"), choices=[], coerce=int, validate_choice=False)
+    month = StringField(_l("Month"), render_kw={"type": "month"})
+
+    def validate_month(self, field) -> None:
+        """A month written YYYY-MM."""
+        if not field.data:
+            return
+        try:
+            Month.parse(field.data)
+        except ValueError:
+            raise ValidationError(_l("Give the month as YYYY-MM, for example 2024-01.")) from None

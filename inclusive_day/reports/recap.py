@@ -1,0 +1,577 @@
+"""The recap (活动总结) of a campaign over a unit's subtree and a period.
+
+One service builds the recap's data as plain values (numbers, text, dates, small frozen
+dataclasses), counted by the rules of attendance.queries and activities.queries and grouped in
+the database; the HTML page, the PDF and the spreadsheets all read that same data.
+
+What the figures mean:
+- activities held: not cancelled, starting in the period and no later than now (the rest of
+  the period's activities are "planned");
+- served (person-times) and unique people: attendance.queries' rules, over every activity of
+  the campaign at the subtree's stations that starts in the period;
+- stations involved: stations that held at least one of those activities;
+- new stations: stations of the subtree registered (created) in the period, from the station
+  registry; a station imported after it was built counts when it was registered.
+
+A constant number of queries, however big the tree: one statement for every breakdown
+(activities and served by theme, sub-unit, month, beneficiary group and the top stations,
+reading check-ins once), one for unique people, and a few small ones for names, targets,
+the station registry and the sponsors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.dates import format_skeleton
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.activities.queries import in_period, not_cancelled
+from inclusive_day.attendance.models import BeneficiaryGroup
+from inclusive_day.attendance.queries import served_parts, unique_people
+from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.campaigns.targets import Measure, TargetValues, targets_of
+from inclusive_day.database import utcnow
+from inclusive_day.extensions import db
+from inclusive_day.reports.periods import (
+    DEFAULT_ZONE,
+    Month,
+    days_utc_range,
+    local_today,
+    month_index,
+    months_between,
+)
+from inclusive_day.sponsors.honour import GivingScope, HonourLine, giving, honour_roll
+from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.units.models import Unit, under
+
+# The longest period a recap covers (its month chart has a bar per month).
+MAX_MONTHS = 60
+# How many stations the recap names; every station is in the spreadsheet.
+TOP_STATIONS = 10
+# How many sponsors the printed honour roll lists; the spreadsheet lists all.
+HONOUR_LIMIT = 20
+
+
+class ReportError(ValueError):
+    """A report that cannot be made as asked; the message says why, in the user's language."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RecapScope:
+    """What a recap covers: a campaign, a unit's subtree and the local days start to end."""
+
+    campaign_id: int
+    unit_id: int
+    start: date
+    end: date
+
+    def params(self) -> dict[str, str]:
+        """The scope as query-string parameters (the report URLs and the CLI speak these)."""
+        return {
+            "campaign": str(self.campaign_id),
+            "unit": str(self.unit_id),
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+        }
+
+
+def default_period(campaign: Campaign, today: date | None = None) -> tuple[date, date]:
+    """The campaign's dates; an open campaign runs to today (or its start, if still ahead)."""
+    today = today or local_today()
+    end = campaign.ends_on or max(today, campaign.starts_on)
+    return campaign.starts_on, end
+
+
+def check_period(start: date, end: date) -> None:
+    """Raise ReportError unless start to end is a period a recap can cover."""
+    if end < start:
+        raise ReportError(
+            _("The period ends before it starts: pick an end date on or after the start."), "to"
+        )
+    if len(months_between(start, end)) > MAX_MONTHS:
+        raise ReportError(
+            _("A recap covers at most %(n)d months: choose a shorter period.", n=MAX_MONTHS), "to"
+        )
+
+
+# --- The data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of a breakdown: a theme, sub-unit, month, group or station, with its figures."""
+
+    key: str
+    name: str
+    activities: int = 0
+    planned: int = 0
+    served: int = 0
+    stations: int = 0
+    share: float = 0.0  # of the recap's served, in percent
+    colour: str = ""
+    detail: str = ""  # a station's unit, a sub-unit's level
+
+    @property
+    def per_activity(self) -> int:
+        """Served per activity held, rounded."""
+        return round(self.served / self.activities) if self.activities else 0
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The big figures at the top of the recap."""
+
+    activities: int = 0
+    planned: int = 0
+    served: int = 0
+    people: int = 0
+    stations: int = 0
+    new_stations: int = 0
+    registered_stations: int = 0
+    sponsors: int = 0
+    donations: int = 0
+    value: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """A unit's targets for the campaign against the recap's actual figures."""
+
+    unit_id: int
+    name: str
+    activities: Measure
+    served: Measure
+    stations: Measure
+    is_own: bool = False
+
+    @property
+    def has_target(self) -> bool:
+        """True when any figure has a target."""
+        return any(m.target is not None for m in (self.activities, self.served, self.stations))
+
+    @property
+    def measures(self) -> list[tuple[str, Measure]]:
+        """(name, measure) in display order."""
+        return [
+            ("activities", self.activities),
+            ("served", self.served),
+            ("stations", self.stations),
+        ]
+
+
+@dataclass(frozen=True)
+class Recap:
+    """Everything a recap shows, as plain values in one language."""
+
+    scope: RecapScope
+    campaign_name: str
+    campaign_starts_on: date
+    campaign_ends_on: date | None
+    whole_campaign: bool
+    unit_name: str
+    unit_level: str
+    unit_code: str
+    unit_path: str
+    generated_on: date
+    headline: Headline
+    themes: list[Line] = field(default_factory=list)
+    units: list[Line] = field(default_factory=list)
+    months: list[Line] = field(default_factory=list)
+    groups: list[Line] = field(default_factory=list)
+    stations: list[Line] = field(default_factory=list)
+    targets: list[TargetLine] = field(default_factory=list)
+    honour: list[HonourLine] = field(default_factory=list)
+
+    @property
+    def has_targets(self) -> bool:
+        """True when any unit in the recap has a target."""
+        return any(t.has_target for t in self.targets)
+
+
+def analytic_transaction() -> None:
+    """Tune the current transaction for a report's few large aggregates: on PostgreSQL, no
+    JIT compilation, which costs about half a second per statement at province scale and
+    saves nothing on queries that run once. Ends with the transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
+def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
+    """The recap of `scope`, labelled in the current language (a constant number of queries).
+
+    The caller has checked the user's access to the campaign and unit, and the period.
+    """
+    now = now or utcnow()
+    campaign = db.session.get(Campaign, scope.campaign_id)
+    unit = db.session.get(Unit, scope.unit_id)
+    if campaign is None or unit is None:
+        raise LookupError("unknown campaign or unit")
+    months = months_between(scope.start, scope.end)
+    activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
+    analytic_transaction()
+    children = _children(unit)
+    rows = _breakdowns(activity_scope, unit, months, now)
+    total = rows.get(("total", None)) or (0, 0, 0, 0)
+    served = total[2]
+    built, registered = _station_registry(unit.path, scope.start, scope.end)
+    giving_scope = GivingScope(scope.campaign_id, unit.path, scope.start, scope.end)
+    given = giving(giving_scope)
+    headline = Headline(
+        activities=total[0],
+        planned=total[1],
+        served=served,
+        people=unique_people(activity_scope),
+        stations=total[3],
+        new_stations=built,
+        registered_stations=registered,
+        sponsors=given.sponsors,
+        donations=given.donations,
+        value=given.value,
+    )
+    unit_lines = _unit_lines(unit, children, rows, served)
+    return Recap(
+        scope=scope,
+        campaign_name=campaign.name,
+        campaign_starts_on=campaign.starts_on,
+        campaign_ends_on=campaign.ends_on,
+        whole_campaign=(scope.start, scope.end) == default_period(campaign),
+        unit_name=unit.name,
+        unit_level=unit.level.label,
+        unit_code=unit.code or "",
+        unit_path=unit.path,
+        generated_on=now.astimezone(DEFAULT_ZONE).date(),
+        headline=headline,
+        themes=_theme_lines(rows, served),
+        units=unit_lines,
+        months=[
+            _line(str(i), month_name(m), rows.get(("month", str(i))), served)
+            for i, m in enumerate(months)
+        ],
+        groups=_group_lines(rows, served),
+        stations=_station_lines(rows, served),
+        targets=_target_lines(campaign, unit, children, headline, unit_lines),
+        honour=honour_roll(giving_scope, limit=HONOUR_LIMIT),
+    )
+
+
+def recap_activity_scope(campaign_id: int, unit_path: str, start: date, end: date) -> list:
+    """The activities a recap counts: the campaign's, at the subtree's stations, starting in
+    the local days start to end."""
+    return [
+        Activity.campaign_id == campaign_id,
+        Activity.station_id.in_(stations_under(unit_path)),
+        *in_period(*days_utc_range(start, end)),
+    ]
+
+
+def stations_under(path: str):
+    """SELECT the ids of the stations in the subtree at `path`."""
+    return select(Station.id).join(Unit, Unit.id == Station.unit_id).where(under(Unit.path, path))
+
+
+def station_child(unit: Unit):
+    """SELECT (station_id, child_id): each station of `unit`'s subtree with the immediate
+    sub-unit whose subtree holds it, or `unit` itself for its own stations; one join on the
+    tree paths, however many stations."""
+    own = aliased(Unit)
+    child = aliased(Unit)
+    # A child's subtree is every path in [child.path, child.path with its last "/" as "0").
+    upper = func.substr(child.path, 1, func.length(child.path) - 1).concat("0")
+    below = (
+        select(Station.id.label("station_id"), child.id.label("child_id"))
+        .join(own, own.id == Station.unit_id)
+        .join(child, and_(child.parent_id == unit.id, own.path >= child.path, own.path < upper))
+    )
+    direct = select(Station.id, literal(unit.id)).where(Station.unit_id == unit.id)
+    return union_all(below, direct)
+
+
+def activity_rows(scope: list, unit: Unit, months: Sequence[Month], now: datetime):
+    """CTEs for reports to group in SQL: `parts`, the served rows of the scope (see
+    attendance.queries.served_parts), and `acts`, one row per activity of the scope with its
+    station, theme, month (index in `months`), sub-unit of `unit`, whether it was held or is
+    planned at `now`, and its served."""
+    parts = served_parts(scope).cte("parts")
+    per_activity = (
+        select(parts.c.activity_id, func.sum(parts.c.n).label("served"))
+        .group_by(parts.c.activity_id)
+        .subquery("per_activity")
+    )
+    children = station_child(unit).subquery("station_child")
+    held = and_(not_cancelled(), Activity.starts_at <= now)
+    planned = and_(not_cancelled(), Activity.starts_at > now)
+    acts = (
+        select(
+            Activity.station_id.label("station_id"),
+            Activity.theme_id.label("theme_id"),
+            month_index(Activity.starts_at, months).label("month"),
+            children.c.child_id.label("child_id"),
+            case((held, 1), else_=0).label("held"),
+            case((planned, 1), else_=0).label("planned"),
+            case((held, Activity.station_id)).label("held_station"),
+            func.coalesce(per_activity.c.served, 0).label("served"),
+        )
+        .select_from(Activity)
+        .outerjoin(per_activity, per_activity.c.activity_id == Activity.id)
+        .outerjoin(children, children.c.station_id == Activity.station_id)
+        .where(*scope)
+        .cte("acts")
+    )
+    return parts, acts
+
+
+def _breakdowns(scope: list, unit: Unit, months: Sequence[Month], now: datetime) -> dict:
+    """{(dimension, key): (held, planned, served, stations)} for the whole scope ("total"),
+    by theme, month (index), sub-unit, beneficiary group and the top stations, from one
+    statement: the served rows are read once, summed per activity, then grouped each way."""
+    parts, acts = activity_rows(scope, unit, months, now)
+    sums = (
+        func.sum(acts.c.held),
+        func.sum(acts.c.planned),
+        func.sum(acts.c.served),
+        func.count(distinct(acts.c.held_station)),
+    )
+
+    def by(dimension: str, key, stations: bool = False):
+        # Counting distinct stations makes the database sort; only sub-units need them.
+        figures = sums if stations else (*sums[:3], literal(0))
+        return select(literal(dimension), cast(key, String), *figures).group_by(key)
+
+    top = (
+        select(acts.c.station_id, *(s.label(f"s{i}") for i, s in enumerate(sums[:3])))
+        .group_by(acts.c.station_id)
+        .having(func.sum(acts.c.held) + func.sum(acts.c.served) > 0)
+        .order_by(func.sum(acts.c.served).desc(), func.sum(acts.c.held).desc(), acts.c.station_id)
+        .limit(TOP_STATIONS)
+        .subquery("top")
+    )
+    zero = literal(0)
+    statement = union_all(
+        select(literal("total"), cast(literal(None), String), *sums),
+        by("theme", acts.c.theme_id),
+        by("month", acts.c.month),
+        by("unit", acts.c.child_id, stations=True),
+        select(literal("station"), cast(top.c.station_id, String), *top.c[1:], literal(1)),
+        select(
+            literal("group"), cast(parts.c.group, String), zero, zero, func.sum(parts.c.n), zero
+        ).group_by(parts.c.group),
+    )
+    return {
+        (dimension, key): tuple(int(v or 0) for v in values)
+        for dimension, key, *values in db.session.execute(statement)
+    }
+
+
+def _children(unit: Unit) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.parent_id == unit.id)
+            .order_by(Unit.code.is_(None), Unit.code, Unit.name, Unit.id)
+        )
+    )
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 1) if whole else 0.0
+
+
+def _line(key: str, name: str, figures, whole: int, **extra) -> Line:
+    held, planned, served, stations = figures or (0, 0, 0, 0)
+    return Line(key, name, held, planned, served, stations, _share(served, whole), **extra)
+
+
+def month_name(month: Month, width: str = "yMMM") -> str:
+    """ "Jan 2024" / "2024年1月" (width "yMMMM": "January 2024") in the current language."""
+    return format_skeleton(width, month.first_day, locale=get_locale())
+
+
+def _theme_lines(rows: dict, whole: int) -> list[Line]:
+    keyed = {int(key): figures for (dim, key), figures in rows.items() if dim == "theme"}
+    if not keyed:
+        return []
+    english = (get_locale() is not None) and get_locale().language == "en"
+    themes = db.session.execute(
+        select(Theme.id, Theme.name_zh, Theme.name_en, Theme.colour).where(
+            Theme.id.in_(list(keyed))
+        )
+    ).all()
+    lines = [
+        _line(str(tid), en if english else zh, keyed[tid], whole, colour=colour)
+        for tid, zh, en, colour in themes
+    ]
+    return sorted(lines, key=lambda line: (-line.served, -line.activities, line.name))
+
+
+def _unit_lines(unit: Unit, children: list[Unit], rows: dict, whole: int) -> list[Line]:
+    lines = [
+        _line(str(c.id), c.name, rows.get(("unit", str(c.id))), whole, detail=c.level.label)
+        for c in children
+    ]
+    own = rows.get(("unit", str(unit.id)))
+    if own and any(own):
+        lines.append(
+            _line(
+                str(unit.id),
+                _("%(unit)s (its own stations)", unit=unit.name),
+                own,
+                whole,
+                detail=unit.level.label,
+            )
+        )
+    return lines
+
+
+def _group_lines(rows: dict, whole: int) -> list[Line]:
+    lines = [
+        _line(g.value, g.label, rows.get(("group", g.value)), whole)
+        for g in BeneficiaryGroup
+        if rows.get(("group", g.value))
+    ]
+    return sorted(lines, key=lambda line: -line.served)
+
+
+def _station_lines(rows: dict, whole: int) -> list[Line]:
+    keyed = {int(key): figures for (dim, key), figures in rows.items() if dim == "station"}
+    if not keyed:
+        return []
+    names = {
+        sid: (code, name, unit_name)
+        for sid, code, name, unit_name in db.session.execute(
+            select(Station.id, Station.code, Station.name, Unit.name)
+            .join(Unit, Unit.id == Station.unit_id)
+            .where(Station.id.in_(list(keyed)))
+        )
+    }
+    lines = [
+        _line(names[sid][0], names[sid][1], figures, whole, detail=names[sid][2])
+        for sid, figures in keyed.items()
+    ]
+    return sorted(lines, key=lambda line: (-line.served, -line.activities, line.key))
+
+
+def _station_registry(path: str, start: date, end: date) -> tuple[int, int]:
+    """Stations of the subtree registered in the period, and those registered by its end
+    that are not closed."""
+    first, after = days_utc_range(start, end)
+    built, registered = db.session.execute(
+        select(
+            func.count(Station.id).filter(Station.created_at >= first, Station.created_at < after),
+            func.count(Station.id).filter(
+                Station.created_at < after, Station.status != StationStatus.CLOSED
+            ),
+        )
+        .join(Unit, Unit.id == Station.unit_id)
+        .where(under(Unit.path, path))
+    ).one()
+    return int(built), int(registered)
+
+
+def _target_lines(
+    campaign: Campaign,
+    unit: Unit,
+    children: list[Unit],
+    headline: Headline,
+    unit_lines: list[Line],
+) -> list[TargetLine]:
+    """The unit's and each sub-unit's targets against the recap's figures (one query)."""
+    stored = targets_of(campaign, [unit.id, *(c.id for c in children)])
+    by_id = {line.key: line for line in unit_lines}
+
+    def target_line(unit_id: int, name: str, figures: Line, is_own: bool) -> TargetLine:
+        t = TargetValues.of(stored.get(unit_id))
+        return TargetLine(
+            unit_id,
+            name,
+            Measure(figures.activities, t.activities, figures.planned),
+            Measure(figures.served, t.served),
+            Measure(figures.stations, t.stations),
+            is_own,
+        )
+
+    own = Line(
+        str(unit.id),
+        unit.name,
+        headline.activities,
+        headline.planned,
+        headline.served,
+        headline.stations,
+    )
+    lines = [target_line(unit.id, unit.name, own, True)]
+    lines += [
+        target_line(c.id, c.name, by_id.get(str(c.id)) or Line(str(c.id), c.name), False)
+        for c in children
+    ]
+    return lines
+
+
+def station_lines(scope: RecapScope, now: datetime | None = None) -> list[Line]:
+    """Every station of the recap that held or planned an activity, with its figures, most
+    served first (one query; for the spreadsheet, where long lists belong)."""
+    now = now or utcnow()
+    unit = db.session.get(Unit, scope.unit_id)
+    activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
+    months = months_between(scope.start, scope.end)
+    analytic_transaction()
+    _parts, acts = activity_rows(activity_scope, unit, months, now)
+    per_station = (
+        select(
+            acts.c.station_id,
+            func.sum(acts.c.held).label("held"),
+            func.sum(acts.c.planned).label("planned"),
+            func.sum(acts.c.served).label("served"),
+        )
+        .group_by(acts.c.station_id)
+        .subquery("per_station")
+    )
+    rows = db.session.execute(
+        select(
+            Station.code,
+            Station.name,
+            Unit.name,
+            per_station.c.held,
+            per_station.c.planned,
+            per_station.c.served,
+        )
+        .join(Station, Station.id == per_station.c.station_id)
+        .join(Unit, Unit.id == Station.unit_id)
+        .order_by(per_station.c.served.desc(), per_station.c.held.desc(), Station.code)
+    ).all()
+    whole = sum(int(served or 0) for *_rest, served in rows)
+    return [
+        Line(
+            code,
+            name,
+            int(held or 0),
+            int(planned or 0),
+            int(served or 0),
+            1 if held else 0,
+            _share(int(served or 0), whole),
+            detail=unit_name,
+        )
+        for code, name, unit_name, held, planned, served in rows
+    ]
