@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app inclusive_day
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Chinese glyphs in PDFs (fonts-noto-cjk), fast font subsetting (libharfbuzz-subset0) and the
-# browser that the browser tests in tests/e2e drive (chromium; Playwright never downloads one).
-DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium
+# Chinese glyphs in PDFs (fonts-noto-cjk), fast font subsetting (libharfbuzz-subset0), the
+# browser that the browser tests in tests/e2e drive (chromium; Playwright never downloads one)
+# and pdftotext, with which the tests read the PDFs' text (poppler-utils).
+DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils
 CATALOGUES := $(wildcard inclusive_day/translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: run test setup system-packages translations upgrade demo lint format messages clean

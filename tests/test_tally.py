@@ -78,7 +78,7 @@ def test_the_service_worker_is_served_for_the_activities_scope(client):
     assert answer.mimetype == "text/javascript"
     assert answer.headers["Service-Worker-Allowed"] == "/activities/"
     body = answer.get_data(as_text=True)
-    assert "inclusive-day-tally-v1" in body and 'addEventListener("fetch"' in body
+    assert "inclusive-day-tally-v2" in body and 'addEventListener("fetch"' in body
 
 
 def test_taps_are_counted_and_a_retried_upload_adds_nothing(client, db, activity, manager):

@@ -9,7 +9,6 @@
   if (!configEl) return;
   var cfg = JSON.parse(configEl.textContent);
   var KEY = "inclusive-day:tally:" + cfg.activity;
-  var CACHE = "inclusive-day-tally-v1"; // the same name as in tally_sw.js
   var BATCH = 500; // taps per upload (the server takes a few thousand)
   var RETRY_MS = 15000; // retry a failed upload this often
   var REFRESH_MS = 30000; // with nothing queued, fetch the other staff's counts this often
@@ -196,15 +195,14 @@
       });
   }
 
-  function keepForOffline() {
-    if (!window.caches) return;
-    var urls = [location.pathname];
+  // The service worker's address names the stylesheets and scripts of this page, which it
+  // keeps as it installs (so before it is ready); it keeps the page itself too.
+  function workerUrl() {
+    var assets = [];
     document.querySelectorAll('link[rel="stylesheet"][href], script[src]').forEach(function (el) {
-      urls.push(el.getAttribute("href") || el.getAttribute("src"));
+      assets.push("asset=" + encodeURIComponent(el.getAttribute("href") || el.getAttribute("src")));
     });
-    caches.open(CACHE).then(function (cache) {
-      urls.forEach(function (url) { cache.add(url).catch(function () {}); });
-    }).catch(function () {});
+    return cfg.workerUrl + (assets.length ? "?" + assets.join("&") : "");
   }
 
   document.querySelectorAll(".tally-button[data-group]").forEach(function (button) {
@@ -225,9 +223,7 @@
 
   if ("serviceWorker" in navigator && cfg.workerUrl) {
     navigator.serviceWorker
-      .register(cfg.workerUrl, { scope: cfg.workerScope })
-      .then(function () { return navigator.serviceWorker.ready; })
-      .then(keepForOffline)
+      .register(workerUrl(), { scope: cfg.workerScope })
       .catch(function () { /* no worker (plain http, or refused): the open page still works */ });
   }
 

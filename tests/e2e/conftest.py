@@ -73,6 +73,10 @@ class E2EConfig(TestConfig):
 
     TESTING = False
     WTF_CSRF_ENABLED = True
+    # Reports render in the request, and rate limits count in memory, whatever the shell's
+    # REDIS_URL: the browser tests need nothing running besides themselves.
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
 
 
 # --- The live server ---------------------------------------------------------------------------
@@ -199,6 +203,8 @@ class Serving:
 def live(tmp_path_factory) -> Iterator[LiveServer]:
     """The app served over HTTP on a free port, on a migrated database with the demo."""
     app = create_app(E2EConfig(_database_url(tmp_path_factory)))
+    # Report PDFs are cached in a folder of this run's own, not the instance folder.
+    app.config["REPORT_CACHE_DIR"] = str(tmp_path_factory.mktemp("report-cache"))
     campaign_id, managed = _prepare(app)
     requests: list[str] = []
 

@@ -1,13 +1,17 @@
-"""What the browser tests share besides fixtures: signing in, layout checks, axe-core."""
+"""What the browser tests share besides fixtures: signing in, layout checks, axe-core, PDFs."""
 
 from __future__ import annotations
 
 import re
 import secrets
+import shutil
+import subprocess
+import tempfile
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from inclusive_day.demo.kunming import DEMO_PASSWORD
@@ -73,3 +77,22 @@ def describe(violations: list[dict]) -> str:
             summary = " ".join((node["summary"] or "").split())
             lines.append(f"    {node['target']}  {summary[:300]}")
     return "\n".join(lines)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF as poppler's pdftotext reads it (layout kept, so a row of figures
+    stays on one line); the test fails, saying so, where poppler-utils is missing."""
+    if shutil.which("pdftotext") is None:
+        pytest.fail(
+            "pdftotext is missing: install the Debian package poppler-utils (make setup does)"
+        )
+    assert data.startswith(b"%PDF-"), f"not a PDF: {data[:40]!r}"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "read.pdf"
+        path.write_bytes(data)
+        return subprocess.run(
+            ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout

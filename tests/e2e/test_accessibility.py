@@ -1,8 +1,8 @@
 """axe-core on the main pages in Chromium: no serious or critical violation.
 
-Each page is checked as its users meet it: organisers' pages on a desktop, the check-in and
-tally pages on a phone, all in Chinese (the interface's own language). Moderate and minor
-findings are printed with the test's output but do not fail it.
+Each page is checked as its users meet it: organisers', sponsors' and the public's pages on a
+desktop, the check-in and tally pages on a phone, all in Chinese (the interface's own
+language). Moderate and minor findings are printed with the test's output but do not fail it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import select  # noqa: E402
 
 from inclusive_day.activities.models import Activity, Series  # noqa: E402
 from inclusive_day.demo.kunming import find_campaign  # noqa: E402
+from inclusive_day.sponsors.models import Donation, DonationStatus, Sponsor  # noqa: E402
 from inclusive_day.stations.models import Station  # noqa: E402
 
 from .support import (  # noqa: E402
@@ -44,6 +45,9 @@ class Ids:
     laba_series: int
     station: int
     station_code: str
+    sponsor: int  # the one the demo's `sponsor` user represents, with a gift handed out
+    received_donation: int  # its gift, received and partly handed out
+    pledged_donation: int  # a gift pledged, not yet received
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,23 @@ def ids(live) -> Ids:
             select(Activity).where(Activity.series_id == series.id).order_by(Activity.id)
         )
         station = session.scalar(select(Station).where(Station.code == live.station_user_station))
-        return Ids(campaign.id, activity.id, series.id, station.id, station.code)
+        sponsor = session.scalar(select(Sponsor).where(Sponsor.name == "中国石化云南石油分公司"))
+        received = session.scalar(select(Donation.id).where(Donation.sponsor_id == sponsor.id))
+        pledged = session.scalar(
+            select(Donation.id)
+            .where(Donation.status == DonationStatus.PLEDGED)
+            .order_by(Donation.id)
+        )
+        return Ids(
+            campaign.id,
+            activity.id,
+            series.id,
+            station.id,
+            station.code,
+            sponsor.id,
+            received,
+            pledged,
+        )
 
 
 def check(page: Page) -> None:
@@ -84,6 +104,17 @@ DESKTOP_PAGES = [
     ("series", "kunming", lambda ids: f"/activities/series/{ids.laba_series}"),
     ("series form", "guandu", lambda ids: "/activities/series/new"),
     ("attendance", "station", lambda ids: f"/activities/{ids.laba_activity}/attendance"),
+    ("sponsor sign-up", None, lambda ids: "/sponsors/register"),
+    ("honour rolls", None, lambda ids: "/sponsors/honour"),
+    ("campaign honour roll", None, lambda ids: f"/sponsors/honour/campaign/{ids.campaign}"),
+    ("sponsors", "kunming", lambda ids: "/sponsors/"),
+    ("sponsor", "kunming", lambda ids: f"/sponsors/{ids.sponsor}"),
+    ("donation received", "kunming", lambda ids: f"/sponsors/donations/{ids.received_donation}"),
+    ("donation pledged", "kunming", lambda ids: f"/sponsors/donations/{ids.pledged_donation}"),
+    ("sponsor's own page", "sponsor", lambda ids: "/sponsors/mine"),
+    ("pledge form", "sponsor", lambda ids: f"/sponsors/{ids.sponsor}/donations/new"),
+    ("recap", "kunming", lambda ids: f"/reports/recap?campaign={ids.campaign}"),
+    ("league table", "kunming", lambda ids: "/reports/league?month=2024-01"),
 ]
 
 

@@ -21,13 +21,15 @@ from inclusive_day.attendance.models import (  # noqa: E402
     HeadcountChange,
     HeadcountSource,
 )
-from inclusive_day.campaigns.models import Theme  # noqa: E402
+from inclusive_day.campaigns.models import Campaign, Theme  # noqa: E402
+from inclusive_day.demo.kunming import find_campaign  # noqa: E402
 from inclusive_day.reports.periods import Month, local_today  # noqa: E402
 from inclusive_day.stations.models import Station, StationStatus  # noqa: E402
 from inclusive_day.units.models import Unit  # noqa: E402
 
 from .support import (  # noqa: E402
     fits_the_screen,
+    pdf_text,
     short_id,
     sign_in,
     unique_phone,
@@ -172,22 +174,27 @@ def test_a_door_scan_during_an_activity_counts_the_worker_for_it(phone, live):
 # --- Station staff tally offline ---------------------------------------------------------------
 
 
-# Wait (up to 15 s) until the tally page and every stylesheet and script it loads are in the
-# service worker's cache. (page.wait_for_function would take the pending promise for true.)
-KEPT_FOR_OFFLINE = """async () => {
+# Run in the tally page before its own script: the moment its service worker is ready
+# (installed and active), note whether the page itself and each stylesheet and script it
+# loads are in the worker's cache, whatever its version. (This callback on the `ready`
+# promise runs before the page's own.)
+KEPT_WHEN_READY = """window.keptWhenReady = navigator.serviceWorker.ready.then(async () => {
     const urls = [location.pathname, ...Array.from(
         document.querySelectorAll('link[rel="stylesheet"][href], script[src]'),
         el => el.getAttribute("href") || el.getAttribute("src"))];
-    for (const deadline = Date.now() + 15000; Date.now() < deadline;) {
-        if (navigator.serviceWorker.controller) {
-            const cache = await caches.open("inclusive-day-tally-v1");
-            const kept = await Promise.all(urls.map(url => cache.match(url)));
-            if (kept.every(Boolean)) return true;
-        }
-        await new Promise(resolve => setTimeout(resolve, 100));
+    const names = (await caches.keys()).filter(name => name.startsWith("inclusive-day-tally-"));
+    const caches_ = await Promise.all(names.map(name => caches.open(name)));
+    const kept = {};
+    for (const url of urls) {
+        kept[url] = (await Promise.all(caches_.map(cache => cache.match(url)))).some(Boolean);
     }
-    return false;
-}"""
+    return kept;
+});"""
+
+
+# Resolves once a service worker controls the page (it is activated and has claimed it).
+TAKEN_OVER = """() => navigator.serviceWorker.controller ? true : new Promise(resolve =>
+    navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true)))"""
 
 
 def _tally_state(page, activity_id: int) -> dict:
@@ -270,15 +277,19 @@ def test_station_staff_tally_with_the_network_off_and_the_counts_arrive_once(bro
     expect(page.locator("#tally-total")).to_have_text("5")
 
 
-def test_the_tally_reopens_with_no_network_and_syncs_when_it_is_back(browse, live, unpluggable):
-    """The tally's service worker keeps the page: with the network gone the staff reopen it,
-    their taps are still there, and they arrive once the network is back."""
+def test_the_tally_reopens_with_no_network_right_after_it_first_opened(browse, live, unpluggable):
+    """The tally's service worker keeps the page and everything it loads as it installs: the
+    moment it is ready the network may go, and the staff reopen the page whole (its styles,
+    its script counting taps), their taps are still there and more can be added, and they
+    all arrive once the network is back."""
     activity = live.activity_now("KM-XS-003", "普惠日·送清凉 绿茶进驿站", "cooling_drinks")
     context = browse.context("phone", "admin", base_url=unpluggable.url)
     page = context.new_page()
+    page.add_init_script(KEPT_WHEN_READY)
     page.goto(f"/activities/{activity.id}/tally")
+    kept = page.evaluate("window.keptWhenReady")
+    assert len(kept) >= 4 and all(kept.values()), f"not kept when the worker was ready: {kept}"
     expect(page.locator("#tally-status")).to_have_attribute("data-state", "synced")
-    assert page.evaluate(KEPT_FOR_OFFLINE), "the service worker did not keep the page"
 
     context.set_offline(True)
     unpluggable.unplug()  # and the server is out of reach, for the service worker too
@@ -289,15 +300,209 @@ def test_the_tally_reopens_with_no_network_and_syncs_when_it_is_back(browse, liv
     reopened = page.reload()
     assert reopened is not None and reopened.from_service_worker
     expect(page.get_by_role("heading", level=1)).to_have_text(activity.title)
+    # The kept page says 0; only its script, back from the cache, shows the phone's taps.
     expect(page.locator('[data-count="rider"]')).to_have_text("2")
     expect(page.locator("#tally-total")).to_have_text("2")
+    expect(page.locator(".tally-grid")).to_have_css("display", "grid")  # tally.css is there
+    rider.tap()
+    expect(page.locator('[data-count="rider"]')).to_have_text("3")
+    expect(page.locator("#tally-status")).to_have_attribute("data-state", "offline")
+    expect(page.locator("#tally-status-text")).to_contain_text("离线：3 次计数已保存在本机")
     assert _headcounts(live, activity.id) == ({}, 0)
 
     unpluggable.plug()
     context.set_offline(False)
     expect(page.locator("#tally-status")).to_have_attribute("data-state", "synced")
-    expect(page.locator('[data-count="rider"]')).to_have_text("2")
-    assert _headcounts(live, activity.id) == ({BeneficiaryGroup.RIDER.value: 2}, 2)
+    expect(page.locator('[data-count="rider"]')).to_have_text("3")
+    assert _headcounts(live, activity.id) == ({BeneficiaryGroup.RIDER.value: 3}, 3)
+
+
+def test_a_new_version_of_the_tally_worker_replaces_the_older_cache_keeping_its_pages(browse, live):
+    """A phone holds the cache of an older version of the tally's worker: the new one keeps
+    the tally pages it held, fetches the assets afresh and deletes the older cache."""
+    activity = live.activity_now("KM-XS-002", "普惠日·爱心礼包发放", "gift_bags")
+    page = browse.context("phone", "admin").new_page()
+    page.goto("/activities/calendar")  # the site, before any worker of the tally
+    page.evaluate(
+        """async () => {
+            const old = await caches.open("inclusive-day-tally-v1");
+            await old.put("/activities/999999/tally", new Response("<h1>kept offline</h1>"));
+            await old.put("/static/js/tally.js", new Response("/* an older tally.js */"));
+        }"""
+    )
+    page.goto(f"/activities/{activity.id}/tally")
+    assert page.evaluate(TAKEN_OVER), "the new worker did not take over"
+    held = page.evaluate(
+        """async () => {
+            const held = {};
+            for (const name of await caches.keys()) {
+                const cache = await caches.open(name);
+                held[name] = {};
+                for (const request of await cache.keys()) {
+                    held[name][new URL(request.url).pathname] =
+                        (await (await cache.match(request)).text()).slice(0, 40);
+                }
+            }
+            return held;
+        }"""
+    )
+    assert list(held) == ["inclusive-day-tally-v2"], held
+    kept = held["inclusive-day-tally-v2"]
+    assert kept["/activities/999999/tally"] == "<h1>kept offline</h1>"
+    assert f"/activities/{activity.id}/tally" in kept
+    assert "older" not in kept["/static/js/tally.js"]
+    assert {"/static/css/tally.css", "/static/css/app.css"} <= set(kept)
+
+
+# --- A sponsor gives ----------------------------------------------------------------------------
+
+
+def _honour_roll(page, campaign_name: str):
+    """Open the public honour roll of a campaign the way the public finds it; its list."""
+    page.goto("/sponsors/honour")
+    page.get_by_role("link", name=re.compile(re.escape(campaign_name))).click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("爱心榜")
+    expect(heading).to_contain_text(campaign_name)
+    return page.locator("ol.honour-list")
+
+
+def test_a_sponsor_signs_up_pledges_a_gift_and_is_thanked_once_it_arrives(browse, live):
+    """A water company signs up with the city union; Kunming's organiser approves it; its
+    representative signs in, pledges 200 cases of water and sees the pledge on their own
+    dashboard, while the public honour roll does not name them yet. The organiser confirms
+    the gift arrived: the receipt PDF carries the number the page shows, and the honour roll
+    now thanks the company for "爱心矿泉水 200箱"."""
+    tag = short_id()
+    name, username, password = f"滇池爱心饮品有限公司{tag}", f"water-{tag}", f"clear-water-{tag}"
+    gift = "爱心矿泉水 200箱"
+    with live.database() as session:
+        city_id = session.scalar(select(Unit.id).where(Unit.code == "530100"))
+        campaign_name = session.get(Campaign, live.campaign_id).name
+
+    # The company signs itself up on the public form.
+    public = browse.page("desktop")
+    public.goto("/sponsors/register")
+    public.fill("#name", name)
+    public.select_option("#unit", str(city_id))
+    public.get_by_label("企业", exact=True).check()
+    public.fill("#contact_name", "李经理")
+    public.fill("#contact_phone", "0871-6300 0000")
+    expect(public.get_by_label("在公开的爱心榜上展示我们的捐赠")).to_be_checked()
+    public.fill("#username", username)
+    public.fill("#password", password)
+    public.fill("#confirm", password)
+    public.get_by_role("button", name="报名").click()
+    expect(public).to_have_url(re.compile(r"/sponsors/register/done"))
+    expect(public.get_by_role("heading", level=1)).to_have_text("感谢您的报名")
+    expect(public.locator("main")).to_contain_text("昆明市总工会")
+
+    # The city's organiser finds the sign-up among the sponsors and approves it.
+    organiser = browse.page("desktop", "kunming")
+    organiser.goto("/sponsors/")
+    organiser.get_by_role("link", name=name, exact=True).click()
+    expect(organiser.get_by_role("heading", level=1)).to_contain_text("待审核")
+    organiser.get_by_role("button", name="通过", exact=True).click()
+    expect(organiser.get_by_role("alert")).to_contain_text(f"{name} 已审核通过，可以登录了。")
+    expect(organiser.get_by_role("heading", level=1)).to_have_text(name)
+
+    # The representative signs in, lands on their own page and pledges the water.
+    sponsor = browse.page("desktop")
+    sign_in(sponsor, username, password)
+    expect(sponsor).to_have_url(re.compile(r"/sponsors/mine$"))
+    expect(sponsor.get_by_role("heading", level=1)).to_have_text(name)
+    sponsor.get_by_role("link", name="认捐", exact=True).click()
+    expect(sponsor.get_by_role("heading", level=1)).to_have_text("认捐")
+    sponsor.get_by_label("实物", exact=True).check()
+    sponsor.fill("#description", "爱心矿泉水")
+    sponsor.fill("#quantity", "200")
+    sponsor.fill("#unit_label", "箱")
+    sponsor.fill("#unit_value", "30")
+    sponsor.select_option("#campaign", str(live.campaign_id))
+    sponsor.fill("#pledged_on", local_today().isoformat())
+    sponsor.get_by_role("button", name="认捐", exact=True).click()
+    expect(sponsor.get_by_role("alert")).to_contain_text("感谢您的爱心，认捐已登记。")
+    expect(sponsor).to_have_url(re.compile(r"/sponsors/donations/\d+$"))
+    donation_url = sponsor.url
+    expect(sponsor.get_by_role("heading", level=1)).to_have_text(f"{gift} 认捐")
+
+    # Their dashboard (where / leads a sponsor) lists it as pledged.
+    sponsor.goto("/")
+    expect(sponsor).to_have_url(re.compile(r"/sponsors/mine$"))
+    row = sponsor.locator("tbody tr").filter(has_text=gift)
+    expect(row).to_have_count(1)
+    expect(row.locator(".badge")).to_have_text("认捐")
+    expect(row).to_contain_text(campaign_name)
+    expect(row).to_contain_text("6,000")
+
+    # A pledge is not thanked in public yet.
+    _honour_roll(public, campaign_name)
+    expect(public.locator("main")).not_to_contain_text(name)
+
+    # The organiser confirms the water arrived; the receipt is numbered and downloadable.
+    organiser.goto(donation_url)
+    organiser.fill("#received_on", local_today().isoformat())
+    organiser.get_by_role("button", name="确认接收").click()
+    expect(organiser.get_by_role("alert")).to_contain_text("已确认接收，收据")
+    number = organiser.locator("dt", has_text="收据编号").locator("+ dd")
+    expect(number).not_to_be_empty()
+    receipt_number = number.inner_text().strip()
+    expect(organiser.get_by_role("alert")).to_contain_text(receipt_number)
+    expect(organiser.get_by_role("heading", level=1)).to_have_text(f"{gift} 已接收")
+    link = organiser.get_by_role("link", name="收据（PDF）")
+    expect(link).to_be_visible()
+    response = organiser.request.get(link.get_attribute("href"))
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    receipt = pdf_text(response.body())
+    assert receipt_number in receipt, receipt
+    assert name in receipt and "爱心矿泉水" in receipt
+
+    # Now the public honour roll names the company and what it gave.
+    roll = _honour_roll(public, campaign_name)
+    thanked = roll.locator("li.card").filter(has=public.get_by_role("heading", name=name))
+    expect(thanked).to_have_count(1)
+    expect(thanked.locator("ul li")).to_have_text([gift])
+    expect(thanked).to_contain_text("¥6,000")
+
+
+# --- An organiser reports -----------------------------------------------------------------------
+
+
+def test_an_organiser_downloads_the_recap_pdf_and_it_holds_the_figures_the_dashboard_shows(
+    browse, live
+):
+    """Kunming's organiser reads the demo campaign's line on the dashboard (activities held,
+    served, people), opens its recap, which shows the same figures, and downloads the recap
+    as a PDF in Chinese: its text holds them too, as the dashboard writes them."""
+    with live.database():
+        demo = find_campaign()
+        demo_id, demo_name = demo.id, demo.name
+    page = browse.page("desktop", "kunming")
+    page.goto("/")
+    row = page.locator("tbody tr").filter(has=page.get_by_role("link", name=demo_name, exact=True))
+    expect(row).to_have_count(1)
+    figures = [text.strip() for text in row.locator("td.text-end").all_inner_texts()]
+    # The demo as it is loaded (the journeys plan in a campaign of their own).
+    assert figures == ["256", "76,800", "6,145"]
+    activities, served, people = figures
+
+    row.locator(f'a[href$="/reports/recap?campaign={demo_id}"]').click()
+    expect(page).to_have_url(re.compile(rf"/reports/recap\?campaign={demo_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("昆明市总工会")
+    expect(page.locator(".figure-value").nth(0)).to_have_text(activities)
+    expect(page.locator(".figure-value").nth(1)).to_have_text(served)
+    expect(page.locator(".figure-value").nth(2)).to_have_text(people)
+
+    link = page.locator('a[href*="/reports/recap.pdf"][href*="lang=zh"]')
+    expect(link).to_have_count(1)
+    response = page.request.get(link.get_attribute("href"))
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    text = pdf_text(response.body())
+    assert demo_name in text and "昆明市总工会" in text
+    for figure in (activities, served, people):
+        assert re.search(rf"(?<![\d,]){re.escape(figure)}(?![\d,])", text), figure
+    # The headline figures, or the totals of a table, hold activities and served on one line.
+    assert re.search(rf"(?m)^.*\b{activities}\b.*\b{re.escape(served)}\b", text), text[:2000]
 
 
 # --- Switching language ------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Run only when asked:
 
     E2E_SCREENSHOTS=1 .venv/bin/pytest tests/e2e/test_screenshots.py
 
-writes docs/screenshots/dashboard.png and month.png (desktop, 1280 × 800) and
-phone-checkin.png (a phone, 390 × 844), as PNGs reduced to a 256-colour palette.
+writes docs/screenshots/dashboard.png, month.png, recap.png and honour.png (desktop,
+1280 × 800) and phone-checkin.png (a phone, 390 × 844), as PNGs reduced to a 256-colour
+palette.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ pytest.importorskip("playwright.sync_api", reason="the Python package playwright
 from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402
 
+from inclusive_day.demo.kunming import find_campaign  # noqa: E402
 from inclusive_day.reports.periods import DEFAULT_ZONE, local_today  # noqa: E402
 
 from .support import ROOT  # noqa: E402
@@ -81,3 +83,25 @@ def test_the_phone_check_in(browse, live):
     phone.get_by_label("手机号码").fill("138 7101 2024")
     phone.evaluate("document.activeElement.blur()")
     save(phone, "phone-checkin.png")
+
+
+def _demo_campaign(live) -> int:
+    with live.database():
+        return find_campaign().id
+
+
+def test_the_recap(browse, live):
+    """The recap of the demo campaign across Kunming: its figures and the months' chart."""
+    page = browse.page("desktop", "kunming")
+    page.goto(f"/reports/recap?campaign={_demo_campaign(live)}")
+    expect(page.locator(".figure-value").first).to_be_visible()
+    page.evaluate("window.scrollTo(0, document.querySelector('main').offsetTop)")
+    save(page, "recap.png")
+
+
+def test_the_honour_roll(browse, live):
+    """The public honour roll of the demo campaign, as anyone reads it."""
+    page = browse.page("desktop")
+    page.goto(f"/sponsors/honour/campaign/{_demo_campaign(live)}")
+    expect(page.locator(".honour-list li").first).to_be_visible()
+    save(page, "honour.png")
