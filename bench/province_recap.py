@@ -46,7 +46,8 @@ MEMORY_GOAL_MB = 300
 # :path and :path_end (the unit's subtree as a byte range), :start and :end (UTC instants of
 # the period), :now, :offset (characters of the unit's path, to find its sub-unit).
 
-PG_BREAKDOWNS = """
+# Served per activity by the counting rule (headcounts + standing check-ins), for both databases.
+SERVED_CTE = """
 WITH served AS (
   SELECT x.activity_id, sum(x.n) AS n FROM (
     SELECT h.activity_id, h.count AS n
@@ -63,7 +64,11 @@ WITH served AS (
     GROUP BY c.activity_id
   ) x GROUP BY x.activity_id
 ),
-per_activity AS (
+"""
+
+PG_BREAKDOWNS = (
+    SERVED_CTE
+    + """per_activity AS (
   SELECT a.station_id, a.theme_id,
          to_char(a.starts_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month,
          split_part(substr(u.path, :offset + 1), '/', 1) AS child,
@@ -84,25 +89,11 @@ SELECT CASE WHEN GROUPING(theme_id) = 0 THEN 'theme' WHEN GROUPING(month) = 0 TH
 FROM per_activity
 GROUP BY GROUPING SETS ((), (theme_id), (month), (child), (station_id))
 """
+)
 
-SQLITE_BREAKDOWNS = """
-WITH served AS (
-  SELECT x.activity_id, sum(x.n) AS n FROM (
-    SELECT h.activity_id, h.count AS n
-    FROM headcounts h JOIN activities a ON a.id = h.activity_id
-    JOIN stations s ON s.id = a.station_id JOIN units u ON u.id = s.unit_id
-    WHERE a.campaign_id = :campaign AND u.path >= :path AND u.path < :path_end
-      AND a.starts_at >= :start AND a.starts_at < :end
-    UNION ALL
-    SELECT c.activity_id, count(*) AS n
-    FROM checkins c JOIN activities a ON a.id = c.activity_id
-    JOIN stations s ON s.id = a.station_id JOIN units u ON u.id = s.unit_id
-    WHERE a.campaign_id = :campaign AND u.path >= :path AND u.path < :path_end
-      AND a.starts_at >= :start AND a.starts_at < :end AND c.annulled_at IS NULL
-    GROUP BY c.activity_id
-  ) x GROUP BY x.activity_id
-),
-per_activity AS (
+SQLITE_BREAKDOWNS = (
+    SERVED_CTE
+    + """per_activity AS (
   SELECT a.station_id, a.theme_id,
          strftime('%Y-%m', a.starts_at, '+8 hours') AS month,
          substr(substr(u.path, :offset + 1), 1, instr(substr(u.path, :offset + 1), '/') - 1)
@@ -130,6 +121,7 @@ UNION ALL
 SELECT 'station', CAST(station_id AS TEXT), sum(held), sum(planned), sum(served),
        count(DISTINCT CASE WHEN held THEN station_id END) FROM per_activity GROUP BY station_id
 """
+)
 
 SCOPE = """
   JOIN activities a ON a.id = {table}.activity_id
