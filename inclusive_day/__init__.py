@@ -76,6 +76,7 @@ BLUEPRINTS = (
     ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
     ("reports", "/reports"),  # recaps, league tables and their PDFs and spreadsheets
+    ("audit", "/audit"),  # who changed what, for the organisers of each subtree
 )
 
 

@@ -1,6 +1,7 @@
 """Every model, imported in one place so that Alembic and the tests see the whole schema."""
 
 from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
@@ -10,6 +11,7 @@ from inclusive_day.attendance.models import (
     HeadcountSource,
     StationVisit,
 )
+from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.calendar.models import FeedKind, FeedToken
 from inclusive_day.campaigns.models import Campaign, Theme
@@ -38,6 +40,8 @@ __all__ = [
     "Activity",
     "ActivityStatus",
     "Amenity",
+    "ApiToken",
+    "AuditEvent",
     "BeneficiaryGroup",
     "Campaign",
     "CheckIn",
@@ -66,6 +70,7 @@ __all__ = [
     "StationStatus",
     "StationVisit",
     "Theme",
+    "TokenScope",
     "Unit",
     "User",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -49,6 +49,12 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the session's user id (see get_id): raising it signs the user out everywhere,
+    # remember-me cookies included, on sign-out, password change, reset and disabling.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set by an administrator's reset: the temporary password must be replaced at sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RoleGrant.id"
@@ -60,6 +66,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login asks this before it logs anyone in
         return self.active
+
+    def get_id(self) -> str:
+        """The id Flask-Login stores in the session: "<user id>-<session version>"."""
+        return f"{self.id}-{self.session_version}"
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of `password`."""
