@@ -4,6 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from inclusive_day.auth.models import Role
+from inclusive_day.auth.passwords import password_problem
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.extensions import db
 
@@ -15,8 +16,9 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 @click.password_option()
 def create_admin(username: str, password: str) -> None:
     """Create an administrator who may do everything."""
-    if len(password) < 10:
-        raise click.ClickException("The password must have at least 10 characters.")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     user = create_user(username, password)
     grant(user, Role.ADMIN)
     db.session.commit()

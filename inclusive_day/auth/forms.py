@@ -1,9 +1,23 @@
-"""Sign-in form."""
+"""Forms for signing in, changing a password and administering users."""
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from inclusive_day.auth.models import Role
+from inclusive_day.auth.passwords import PASSWORD_HINT, PASSWORD_MAX, StrongPassword
+
+NONE = 0  # the value of "none chosen" in a select
+GRANTABLE_ON_TARGET = (Role.ORGANISER, Role.VIEWER, Role.STATION_MANAGER, Role.SPONSOR_REP)
 
 
 class LoginForm(FlaskForm):
@@ -13,3 +27,94 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me signed in"))
     submit = SubmitField(_l("Sign in"))
+
+
+class PasswordChangeForm(FlaskForm):
+    """The signed-in user's current password and the new one, twice."""
+
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            StrongPassword(username=lambda: current_user.username),
+        ],
+        description=PASSWORD_HINT,
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+    def validate_password(self, field) -> None:
+        """The new password must differ from the current one."""
+        if field.data and field.data == self.current.data:
+            raise ValidationError(_l("Choose a password different from the current one."))
+
+
+class UserCreateForm(FlaskForm):
+    """An administrator adds an account."""
+
+    username = StringField(
+        _l("User name"),
+        validators=[
+            DataRequired(),
+            Length(min=3, max=80),
+            Regexp(
+                r"^[\w.@+-]+$",
+                message=_l("Use letters, digits and . @ + - _ only, without spaces."),
+            ),
+        ],
+    )
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), StrongPassword(username_field="username")],
+        description=PASSWORD_HINT,
+    )
+    confirm = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    must_change = BooleanField(_l("Ask for a new password at the first sign-in"), default=True)
+    submit = SubmitField(_l("Create user"))
+
+
+class GrantForm(FlaskForm):
+    """A role to give, and what it is given over (by role: a unit, a station or a sponsor)."""
+
+    # The widest role last, and not preselected.
+    role = SelectField(
+        _l("Role"),
+        choices=lambda: [(r.value, r.label) for r in (*GRANTABLE_ON_TARGET, Role.ADMIN)],
+        default=Role.ORGANISER.value,
+    )
+    unit = SelectField(
+        _l("Union unit"),
+        coerce=int,
+        choices=[],
+        default=NONE,
+        description=_l("For organisers and viewers: the role covers the unit's whole subtree."),
+    )
+    station_code = StringField(
+        _l("Station code"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("For station managers."),
+    )
+    sponsor = SelectField(
+        _l("Sponsor"),
+        coerce=int,
+        choices=[],
+        default=NONE,
+        description=_l("For sponsor representatives: an approved sponsor."),
+    )
+    submit = SubmitField(_l("Grant role"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token and the button."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -17,9 +17,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
+from inclusive_day.auth.passwords import PASSWORD_HINT, StrongPassword
 from inclusive_day.sponsors.models import DonationKind, SponsorKind
 
-PASSWORD_MIN = 10
 NONE = 0  # the value of "no campaign" / "no activity" in a select
 
 
@@ -59,15 +59,8 @@ class SignUpForm(SponsorForm):
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=120)])
     password = PasswordField(
         _l("Password"),
-        validators=[
-            DataRequired(),
-            Length(
-                min=PASSWORD_MIN,
-                max=200,
-                message=_l("Use at least %(count)s characters.", count=PASSWORD_MIN),
-            ),
-        ],
-        description=_l("At least %(count)s characters.", count=PASSWORD_MIN),
+        validators=[DataRequired(), StrongPassword(username_field="username")],
+        description=PASSWORD_HINT,
     )
     confirm = PasswordField(
         _l("Password again"),
