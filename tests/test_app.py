@@ -61,7 +61,8 @@ def test_unknown_api_path_answers_json(client):
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
     assert response.get_json() == {
-        "error": {"code": 404, "message": "There is nothing here, or you may not see it."}
+        "error": "There is nothing here, or you may not see it.",
+        "code": "not_found",
     }
 
 

@@ -1,60 +1,64 @@
-"""API v1 routes. Every answer is JSON; errors are {"error": message, "field": name}."""
+"""The user's API tokens: make one (shown once), see when each was used, revoke."""
 
-from flask import current_app, jsonify, request
+from flask import abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from inclusive_day.api import bp
-from inclusive_day.attendance.models import CheckIn
-from inclusive_day.attendance.services import AttendanceError, check_in
-from inclusive_day.extensions import csrf, db, limiter
+from inclusive_day.api.forms import TokenForm
+from inclusive_day.api.models import ApiToken, TokenScope
+from inclusive_day.api.tokens import issue_token, revoke_token, user_tokens
+from inclusive_day.extensions import db
 
-# Scanners post JSON without a browser session, so there is no CSRF token to check.
-csrf.exempt(bp)
-
-
-def checkin_json(checkin: CheckIn) -> dict:
-    """A check-in as the API shows it: never the identity hash, never a phone number."""
-    return {
-        "id": checkin.id,
-        "activity_id": checkin.activity_id,
-        "group": checkin.group.value,
-        "nonce": checkin.nonce,
-        "source": checkin.source.value,
-        "checked_in_at": checkin.checked_in_at.isoformat(),
-        "annulled": checkin.is_annulled,
-    }
+# The session key that carries a new raw token to the page that shows it, once.
+NEW_TOKEN_KEY = "api_new_token"
 
 
-def error(message, status: int, field: str | None = None):
-    body = {"error": str(message)}
-    if field:
-        body["field"] = field
-    return jsonify(body), status
-
-
-@bp.errorhandler(AttendanceError)
-def attendance_error(e: AttendanceError):
-    db.session.rollback()
-    return error(e.message, e.status, e.field)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(e: HTTPException):
-    return error(e.description, e.code or 500)
-
-
-@bp.post("/checkins")
-@limiter.limit(lambda: current_app.config["CHECKIN_RATE_LIMIT"])
-def create_checkin():
-    """Check a person in: 201 with the new record, 200 with the existing one for a repeat."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return error(_("Send a JSON object."), 400)
-    checkin, created = check_in(
-        data.get("activity_id"), data.get("phone"), data.get("group"), data.get("nonce")
+def _page(form: TokenForm, status: int = 200):
+    new = session.pop(NEW_TOKEN_KEY, None)
+    response = make_response(
+        render_template(
+            "api/tokens.html", form=form, tokens=user_tokens(current_user), new_token=new
+        ),
+        status,
     )
-    db.session.flush()
-    answer = checkin_json(checkin)  # before the commit expires it
+    # The page may hold a raw token: no browser or proxy should keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/account/tokens")
+@login_required
+def tokens():
+    """The user's API tokens and the form to make one; a token just made is shown once."""
+    return _page(TokenForm())
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    """Make a token and show it once, on the next page."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    token, raw = issue_token(current_user, form.name.data, TokenScope(form.scope.data))
     db.session.commit()
-    return jsonify(answer), 201 if created else 200
+    session[NEW_TOKEN_KEY] = {"name": token.name, "raw": raw}
+    flash(_("The token %(name)s is made.", name=token.name), "success")
+    return redirect(url_for("api.tokens"))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    """Stop one of the user's tokens from working, at once."""
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id)
+    )
+    if token is None:
+        abort(404)
+    revoke_token(token)
+    db.session.commit()
+    flash(_("The token %(name)s no longer works.", name=token.name), "success")
+    return redirect(url_for("api.tokens"))

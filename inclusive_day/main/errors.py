@@ -1,9 +1,11 @@
 """Error pages in the user's language, and JSON errors for the API."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from inclusive_day.api.errors import error_response, http_error_response
 
 
 def _messages() -> dict[int, str]:
@@ -21,10 +23,12 @@ def _messages() -> dict[int, str]:
 def register(app: Flask) -> None:
     """Install the handlers on `app`."""
 
-    def render(code: int, message: str | None = None):
+    def render(code: int, message: str | None = None, error: HTTPException | None = None):
+        if request.path.startswith("/api/"):  # the API's one error shape: api/errors.py
+            if error is not None:
+                return http_error_response(error, message)
+            return error_response(code, message)
         text = message or _messages().get(code) or _("Error")
-        if request.path.startswith("/api/"):
-            return jsonify(error={"code": code, "message": text}), code
         return render_template("errors/error.html", code=code, message=text), code
 
     @app.errorhandler(CSRFError)
@@ -35,4 +39,4 @@ def register(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render(error.code)
+        return render(error.code, error=error)

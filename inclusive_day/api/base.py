@@ -1,0 +1,107 @@
+"""What every API resource shares: bearer authentication, scopes, lookups, pagination.
+
+Every resource but the public check-in asks for `Authorization: Bearer <token>`. A token
+reads with any method; changes (POST, PATCH) need a write token. The token's user then goes
+through the one access rule (auth.access): lists show only what the user may see, and a row
+the user may not see answers 404, like a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import g, request
+from flask_babel import gettext as _
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from inclusive_day.api.errors import ApiError
+from inclusive_day.api.models import ApiToken, TokenScope
+from inclusive_day.api.schemas import ID_MAX
+from inclusive_day.api.tokens import authenticate
+from inclusive_day.auth.access import Action, visible
+from inclusive_day.auth.models import User
+from inclusive_day.extensions import db
+
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ApiBlueprint(Blueprint):
+    """A smorest blueprint whose operations are tagged `tag` in the OpenAPI document."""
+
+    def __init__(self, tag: str, import_name: str, *, description: str = "", public=False):
+        super().__init__(f"api_{tag}", import_name, description=description)
+        self.tag = tag
+        if not public:
+            self.before_request(require_token)
+
+    def route(self, rule, *, parameters=None, tags=None, **options):
+        """Like smorest's, tagging the operation with the blueprint's tag."""
+        return super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+
+    def errors(self, *codes: int):
+        """Document the error responses an operation may give, each in the Error shape."""
+
+        def decorate(func):
+            for code in codes:
+                func = self.alt_response(code, response=HTTPStatus(code).name)(func)
+            return func
+
+        return decorate
+
+
+def require_token() -> None:
+    """Authenticate the request's bearer token (401), and its scope for a change (403)."""
+    scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+    token = authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        db.session.rollback()
+        raise ApiError(401, _("Send a valid API token: Authorization: Bearer <token>."))
+    db.session.commit()  # keeps last_used_at
+    if request.method not in READING and token.scope is not TokenScope.WRITE:
+        raise ApiError(403, _("This token may only read. Make a read and write token."))
+    g.api_token = token
+    # The token's user is the request's user (the audit log's actor, the language), without a
+    # session: Flask-Login reads g._login_user before it would look at any cookie.
+    g._login_user = token.user
+
+
+def api_user() -> User:
+    """The user the request's token acts for."""
+    token: ApiToken = g.api_token
+    return token.user
+
+
+def one(action: Action, model, ident: int, *options):
+    """The row of `model` with id `ident` that the token's user may `action`, else 404."""
+    if not 0 < ident <= ID_MAX:
+        raise ApiError(404)
+    stmt = select(model).where(model.id == ident, visible(api_user(), action, model))
+    if options:
+        stmt = stmt.options(*options)
+    row = db.session.scalar(stmt)
+    if row is None:
+        raise ApiError(404)
+    return row
+
+
+def filter_row(action: Action, model, ident: int | None, field: str):
+    """The row a list is filtered by (None when no filter): one the user may see, else 404."""
+    if ident is None:
+        return None
+    try:
+        return one(action, model, ident)
+    except ApiError as error:
+        error.field = field
+        raise
+
+
+def paginated(stmt, args: dict) -> dict:
+    """One page of `stmt` in the list envelope."""
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    return {
+        "items": list(page.items),
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": page.total or 0,
+    }

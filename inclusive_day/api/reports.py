@@ -1,0 +1,77 @@
+"""Report figures: a campaign's recap over a unit's subtree and a period, as numbers."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import joinedload
+
+from inclusive_day.api.base import ApiBlueprint, api_user, one
+from inclusive_day.api.errors import ApiError
+from inclusive_day.api.schemas import SummaryArgs, SummarySchema
+from inclusive_day.auth.access import Action
+from inclusive_day.campaigns.models import Campaign
+from inclusive_day.campaigns.targets import focus_units
+from inclusive_day.reports.recap import (
+    RecapScope,
+    ReportError,
+    build_recap,
+    check_period,
+    default_period,
+)
+from inclusive_day.units.models import Unit
+
+reports = ApiBlueprint("reports", __name__, description="Report figures.")
+
+
+def _lines(lines) -> list[dict]:
+    return [
+        {
+            "key": line.key,
+            "name": line.name,
+            "activities": line.activities,
+            "served": line.served,
+            "stations": line.stations,
+        }
+        for line in lines
+    ]
+
+
+@reports.route("/summary")
+@reports.arguments(SummaryArgs, location="query")
+@reports.response(200, SummarySchema)
+@reports.errors(401, 404)
+def summary(args: dict):
+    """The recap's figures: activities held and planned, served, unique people, stations,
+    and the same by theme, beneficiary group and sub-unit (the recap page's numbers)."""
+    user = api_user()
+    campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
+    if args.get("unit") is None:
+        units = focus_units(user, campaign)
+        if not units:
+            raise ApiError(404, field="unit")
+        unit = units[0]
+    else:
+        unit = one(Action.VIEW, Unit, args["unit"])
+        if not unit.is_within(campaign.unit):
+            raise ApiError(404, field="unit")
+    start, end = default_period(campaign)
+    start, end = args.get("start") or start, args.get("end") or end
+    try:
+        check_period(start, end)
+    except ReportError as error:
+        raise ApiError(422, error.message, field=error.field) from None
+    recap = build_recap(RecapScope(campaign.id, unit.id, start, end))
+    head = recap.headline
+    return {
+        "campaign_id": campaign.id,
+        "unit_id": unit.id,
+        "start": start,
+        "end": end,
+        "activities": head.activities,
+        "planned": head.planned,
+        "served": head.served,
+        "people": head.people,
+        "stations": head.stations,
+        "by_theme": _lines(recap.themes),
+        "by_group": _lines(recap.groups),
+        "by_unit": _lines(recap.units),
+    }

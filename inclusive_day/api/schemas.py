@@ -1,0 +1,414 @@
+"""What the API reads and writes, as marshmallow schemas (and so as the OpenAPI document).
+
+Dates are ISO 8601 days; moments are ISO 8601 with their offset, in the units' zone (China
+Standard Time, +08:00); money and quantities are decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import marshmallow as ma
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+
+from inclusive_day.activities.models import ActivityStatus
+from inclusive_day.attendance.models import BeneficiaryGroup
+from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.sponsors.models import DonationKind, DonationStatus
+from inclusive_day.sponsors.services import AMOUNT_MAX
+from inclusive_day.stations.models import Amenity, StationStatus
+from inclusive_day.units.models import Level
+
+GROUP_CODES = [g.value for g in BeneficiaryGroup]
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+# Ids are 32-bit integers in the database: larger ones name nothing.
+ID_MAX = 2**31 - 1
+# Dates the API takes: wide enough for any campaign, narrow enough for date arithmetic.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+def _readable(text: str) -> bool:
+    """No NUL and no lone surrogates: neither database can store them."""
+    return "\x00" not in text and not any(unicodedata.category(c) == "Cs" for c in text)
+
+
+class Text(fields.String):
+    """A string a database can store."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _readable(text):
+            raise ma.ValidationError(_("This text cannot be stored."))
+        return text
+
+
+class Id(fields.Integer):
+    """A row id."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("validate", validate.Range(min=1, max=ID_MAX))
+        super().__init__(**kwargs)
+
+
+class Day(fields.Date):
+    """A calendar day from 2000 to 2099."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("validate", validate.Range(min=FIRST_DAY, max=LAST_DAY))
+        super().__init__(**kwargs)
+
+
+class LocalTime(fields.Time):
+    """A wall-clock time in the units' zone, such as 09:00, without an offset."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is not None:
+            raise ma.ValidationError(_("Send the local time without an offset, such as 09:00."))
+        return moment
+
+
+class LocalDateTime(fields.DateTime):
+    """A moment, shown with the units' offset (+08:00)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None:
+            value = value.astimezone(DEFAULT_ZONE)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+DECIMAL_DOC = {"type": "string", "format": "decimal", "example": "12.50"}
+
+
+def _in_money_range(value) -> None:
+    if not 0 <= value <= AMOUNT_MAX:
+        raise ma.ValidationError(_("Enter a number from 0 to %(max)s.", max=AMOUNT_MAX))
+
+
+def Money(**kwargs) -> fields.Decimal:  # noqa: N802 - a field factory reads like a field
+    """A sum in yuan (or a quantity) as a decimal string ("12.50"), from 0 to the columns'
+    maximum; a JSON number is taken too."""
+    return fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        validate=_in_money_range,
+        metadata={**DECIMAL_DOC, "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"},
+        **kwargs,
+    )
+
+
+def Amount(**kwargs) -> fields.Decimal:  # noqa: N802
+    """A decimal shown as a string, never a float."""
+    return fields.Decimal(as_string=True, metadata=DECIMAL_DOC, **kwargs)
+
+
+class Schema(ma.Schema):
+    """Every API schema: messages in the request's language."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        """Translate the common validation messages."""
+        common = {
+            "required": _l("This field is required."),
+            "null": _l("This field may not be empty."),
+            "invalid": _l("This value is not valid."),
+        }
+        for key, message in common.items():
+            if key in field_obj.error_messages:
+                field_obj.error_messages[key] = message
+
+
+# ---- pagination ----------------------------------------------------------------------------
+
+
+class PageArgs(Schema):
+    """Which page of a list: `page` from 1, `per_page` up to 200."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=ID_MAX))
+    per_page = fields.Integer(
+        load_default=PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The envelope of a list: {"items": [...], "page": n, "per_page": n, "total": n}."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(
+                required=True, metadata={"description": "Items over all pages."}
+            ),
+        },
+        name=name,
+    )
+
+
+# ---- units, stations, campaigns ------------------------------------------------------------
+
+
+class UnitSchema(Schema):
+    id = fields.Integer(required=True)
+    parent_id = fields.Integer(allow_none=True)
+    name = fields.String(required=True)
+    level = fields.Enum(Level, by_value=True, required=True)
+    code = fields.String(allow_none=True)
+    path = fields.String(
+        required=True, metadata={"description": "The ids from the root, e.g. /1/7/42/."}
+    )
+    timezone = fields.String()
+
+
+class UnitArgs(PageArgs):
+    under = Id(metadata={"description": "Only this unit and the units below it."})
+    level = fields.Enum(Level, by_value=True)
+
+
+class StationSchema(Schema):
+    id = fields.Integer(required=True)
+    unit_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    address = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    phone = fields.String()
+    opening_hours = fields.String()
+    partner = fields.String()
+    status = fields.Enum(StationStatus, by_value=True, required=True)
+    amenities = fields.List(fields.Enum(Amenity, by_value=True))
+
+
+class StationArgs(PageArgs):
+    unit = Id(metadata={"description": "Only stations of this unit's subtree."})
+    status = fields.Enum(StationStatus, by_value=True)
+    q = Text(
+        validate=validate.Length(max=120),
+        metadata={"description": "In name or code, ignoring case."},
+    )
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer(required=True)
+    unit_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(allow_none=True)
+    description = fields.String()
+    is_public = fields.Boolean()
+
+
+class CampaignArgs(PageArgs):
+    unit = Id(metadata={"description": "Only campaigns owned by this unit or units below it."})
+    active_on = Day(metadata={"description": "Only campaigns running on this day."})
+
+
+# ---- activities ----------------------------------------------------------------------------
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer(required=True)
+    uid = fields.String(required=True)
+    sequence = fields.Integer()
+    campaign_id = fields.Integer(required=True)
+    station_id = fields.Integer(required=True)
+    theme_id = fields.Integer(required=True)
+    series_id = fields.Integer(allow_none=True)
+    title = fields.String(required=True)
+    starts_at = LocalDateTime(required=True)
+    ends_at = LocalDateTime(required=True)
+    status = fields.Enum(ActivityStatus, by_value=True, required=True)
+    capacity = fields.Integer(allow_none=True)
+    groups = fields.Function(
+        lambda a: [g for g in a.target_groups.split(",") if g],
+        metadata={"type": "array", "items": {"type": "string", "enum": GROUP_CODES}},
+    )
+    donation_ids = fields.Function(
+        lambda a: [d.id for d in a.donations],
+        metadata={"type": "array", "items": {"type": "integer"}},
+    )
+    description = fields.String()
+    cancel_reason = fields.String(allow_none=True)
+
+
+class ActivityArgs(PageArgs):
+    unit = Id(metadata={"description": "Only activities at stations of this unit's subtree."})
+    campaign = Id()
+    station = Id()
+    start = Day(data_key="from", metadata={"description": "Starting on or after this local day."})
+    end = Day(data_key="to", metadata={"description": "Starting on or before this local day."})
+    status = fields.Enum(ActivityStatus, by_value=True)
+
+    @ma.validates_schema
+    def _period(self, data: dict, **_kwargs) -> None:
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ma.ValidationError(_("The period ends before it starts."), "to")
+
+
+class ActivityPatch(Schema):
+    """The fields of an activity an organiser sets; times are local (+08:00) on `day`."""
+
+    campaign_id = Id()
+    station_id = Id()
+    theme_id = Id()
+    title = Text(validate=validate.Length(min=1, max=200))
+    day = Day()
+    starts_time = LocalTime(metadata={"description": "Local time (+08:00), e.g. 09:00."})
+    ends_time = LocalTime(metadata={"description": "Local time, after starts_time."})
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
+    groups = fields.List(fields.String(validate=validate.OneOf(GROUP_CODES)))
+    donation_ids = fields.List(Id())
+    description = Text(validate=validate.Length(max=4000))
+    keep_conflicts = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Save even if the station is busy at that time."},
+    )
+
+
+class ActivityIn(ActivityPatch):
+    """A new activity."""
+
+    campaign_id = Id(required=True)
+    station_id = Id(required=True)
+    theme_id = Id(required=True)
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    day = Day(required=True)
+    starts_time = LocalTime(required=True)
+    ends_time = LocalTime(required=True)
+    uid = fields.String(
+        validate=validate.Length(max=80),
+        metadata={"description": "The client's id for this plan: sending it twice makes one."},
+    )
+
+
+# ---- attendance ---------------------------------------------------------------------------
+
+GroupCounts = Schema.from_dict(
+    {g.value: fields.Integer(validate=validate.Range(min=0)) for g in BeneficiaryGroup},
+    name="GroupCounts",
+)
+
+
+class HeadcountIn(Schema):
+    counts = fields.Nested(
+        GroupCounts,
+        required=True,
+        metadata={"description": "The new headcount per beneficiary group."},
+    )
+    expected = fields.Nested(
+        GroupCounts,
+        metadata={"description": "The counts the client last saw; if they moved, 409."},
+    )
+
+
+class AttendanceSchema(Schema):
+    activity_id = fields.Integer(required=True)
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
+    headcount = fields.Integer(required=True)
+    checkins = fields.Integer(required=True)
+    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    by_group = fields.Nested(GroupCounts, required=True)
+    headcounts = fields.Nested(GroupCounts, required=True)
+
+
+class CheckInIn(Schema):
+    activity_id = fields.Integer(required=True)
+    phone = fields.String(required=True, metadata={"description": "11-digit mobile number."})
+    group = fields.String(required=True, validate=validate.OneOf(GROUP_CODES))
+    nonce = fields.String(
+        required=True, metadata={"description": "8 to 64 of A-Z a-z 0-9 - _; sent again on retry."}
+    )
+
+
+class CheckInSchema(Schema):
+    id = fields.Integer(required=True)
+    activity_id = fields.Integer(required=True)
+    group = fields.String(required=True)
+    nonce = fields.String(required=True)
+    source = fields.String(required=True)
+    checked_in_at = fields.String(required=True, metadata={"format": "date-time"})
+    annulled = fields.Boolean(required=True)
+
+
+# ---- donations -----------------------------------------------------------------------------
+
+
+class DonationSchema(Schema):
+    id = fields.Integer(required=True)
+    sponsor_id = fields.Integer(required=True)
+    campaign_id = fields.Integer(allow_none=True)
+    station_id = fields.Integer(allow_none=True)
+    kind = fields.Enum(DonationKind, by_value=True, required=True)
+    description = fields.String(required=True)
+    quantity = Amount(allow_none=True)
+    unit_label = fields.String()
+    unit_value = Amount(allow_none=True)
+    value = Amount(required=True)
+    status = fields.Enum(DonationStatus, by_value=True, required=True)
+    pledged_on = fields.Date(required=True)
+    received_on = fields.Date(allow_none=True)
+    distributed = Amount()
+    receipt_number = fields.String(allow_none=True)
+
+
+class DonationArgs(PageArgs):
+    campaign = Id()
+    status = fields.Enum(DonationStatus, by_value=True)
+
+
+class DonationIn(Schema):
+    """A pledge: cash (`value`), goods (`quantity`, `unit_label`, a worth) or a service."""
+
+    sponsor_id = Id(required=True)
+    kind = fields.Enum(DonationKind, by_value=True, required=True)
+    description = Text(required=True, validate=validate.Length(min=1, max=200))
+    quantity = Money(allow_none=True)
+    unit_label = Text(validate=validate.Length(max=20))
+    unit_value = Money(allow_none=True)
+    value = Money(allow_none=True)
+    campaign_id = Id(allow_none=True)
+    station_id = Id(allow_none=True)
+    pledged_on = Day(metadata={"description": "Default: today."})
+    note = Text(validate=validate.Length(max=2000))
+    uid = fields.String(
+        validate=validate.Length(max=32),
+        metadata={"description": "32 hex digits of the client's choosing: a retry makes one."},
+    )
+
+
+# ---- reports -------------------------------------------------------------------------------
+
+
+class SummaryArgs(Schema):
+    campaign = Id(required=True)
+    unit = Id(metadata={"description": "Default: the highest unit you follow it from."})
+    start = Day(data_key="from", metadata={"description": "Default: the campaign's start."})
+    end = Day(data_key="to", metadata={"description": "Default: its end, or today."})
+
+
+class SummaryLine(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    activities = fields.Integer(required=True)
+    served = fields.Integer(required=True)
+    stations = fields.Integer(required=True)
+
+
+class SummarySchema(Schema):
+    campaign_id = fields.Integer(required=True)
+    unit_id = fields.Integer(required=True)
+    start = fields.Date(required=True, data_key="from")
+    end = fields.Date(required=True, data_key="to")
+    activities = fields.Integer(required=True, metadata={"description": "Held so far."})
+    planned = fields.Integer(required=True, metadata={"description": "Still to come."})
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
+    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    stations = fields.Integer(required=True, metadata={"description": "Stations involved."})
+    by_theme = fields.List(fields.Nested(SummaryLine), required=True)
+    by_group = fields.List(fields.Nested(SummaryLine), required=True)
+    by_unit = fields.List(fields.Nested(SummaryLine), required=True)

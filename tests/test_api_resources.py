@@ -1,0 +1,386 @@
+"""The API's resources: what each user sees (404 for the rest), filters, pagination, and the
+writes (activities, headcounts, pledges) going through the same rules as the web pages."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from inclusive_day.activities.models import Activity
+from inclusive_day.api.models import TokenScope
+from inclusive_day.api.tokens import issue_token
+from inclusive_day.attendance.models import HeadcountChange
+from inclusive_day.audit.models import AuditEvent
+from inclusive_day.auth.models import Role
+from inclusive_day.reports.recap import RecapScope, build_recap
+from inclusive_day.sponsors.models import Donation
+from inclusive_day.units.models import Level
+
+
+class World:
+    """A city with two districts (a street under the first), their stations, one campaign of
+    the city, activities in both districts, and a user for each role."""
+
+
+@pytest.fixture
+def world(db, make_unit, make_station, make_campaign, make_activity, make_user, make_sponsor):
+    w = World()
+    w.province = make_unit("Yunnan")
+    w.city = make_unit("Kunming", w.province)
+    w.d1 = make_unit("Wuhua", w.city)
+    w.d2 = make_unit("Panlong", w.city)
+    w.street = make_unit("Huashan", w.d1)
+    w.st1 = make_station(w.d1, "Wuhua One", code="WH-001")
+    w.st1b = make_station(w.street, "Huashan Gate", code="HS-001")
+    w.st2 = make_station(w.d2, "Panlong Bridge", code="PL-001")
+    w.campaign = make_campaign(w.city, "Inclusive Day")
+    w.a1 = make_activity(w.st1, w.campaign, datetime(2024, 1, 18, 1, 0, tzinfo=UTC))
+    # 01:00 on 19 January in China, still the 18th in UTC.
+    w.a2 = make_activity(w.st1b, w.campaign, datetime(2024, 1, 18, 17, 0, tzinfo=UTC))
+    w.a3 = make_activity(w.st2, w.campaign, datetime(2024, 1, 18, 1, 0, tzinfo=UTC))
+    w.sponsor1 = make_sponsor(w.d1, "Dianchi Tea")
+    w.sponsor2 = make_sponsor(w.d2, "Panlong Bakery")
+    w.org1 = make_user(Role.ORGANISER, on=w.d1)
+    w.org2 = make_user(Role.ORGANISER, on=w.d2)
+    w.viewer = make_user(Role.VIEWER, on=w.d1)
+    w.manager = make_user(Role.STATION_MANAGER, on=w.st1)
+    w.rep = make_user(Role.SPONSOR_REP, on=w.sponsor1)
+    return w
+
+
+@pytest.fixture
+def as_(client, db):
+    """Call the API as `user` with a token of `scope`: as_(user).get(url)."""
+
+    class Caller:
+        def __init__(self, user, scope):
+            _token, raw = issue_token(user, "test", scope)
+            db.session.commit()
+            self.headers = {"Authorization": f"Bearer {raw}"}
+
+        def get(self, url, **kw):
+            return client.get(url, headers=self.headers, **kw)
+
+        def post(self, url, json, **kw):
+            return client.post(url, json=json, headers=self.headers, **kw)
+
+        def patch(self, url, json, **kw):
+            return client.patch(url, json=json, headers=self.headers, **kw)
+
+    return lambda user, scope=TokenScope.WRITE: Caller(user, scope)
+
+
+def ids(answer) -> set[int]:
+    assert answer.status_code == 200, answer.json
+    return {item["id"] for item in answer.json["items"]}
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# ---- units, stations, campaigns ------------------------------------------------------------
+
+
+def test_units_show_the_users_subtree_only(world, as_):
+    org1 = as_(world.org1)
+    assert ids(org1.get("/api/v1/units")) == {world.d1.id, world.street.id}
+    assert ids(org1.get(f"/api/v1/units?under={world.street.id}")) == {world.street.id}
+    assert ids(org1.get("/api/v1/units?level=street")) == {world.street.id}
+    one = org1.get(f"/api/v1/units/{world.d1.id}")
+    assert one.json["level"] == Level.DISTRICT.value and one.json["parent_id"] == world.city.id
+    for url in (f"/api/v1/units/{world.d2.id}", f"/api/v1/units?under={world.d2.id}"):
+        answer = org1.get(url)
+        assert answer.status_code == 404 and answer.json["code"] == "not_found"
+    assert ids(as_(world.org2).get("/api/v1/units")) == {world.d2.id}
+
+
+def test_stations_filter_by_subtree_status_and_text(world, as_):
+    org1 = as_(world.org1)
+    assert ids(org1.get("/api/v1/stations")) == {world.st1.id, world.st1b.id}
+    assert ids(org1.get(f"/api/v1/stations?unit={world.street.id}")) == {world.st1b.id}
+    assert ids(org1.get("/api/v1/stations?q=gate")) == {world.st1b.id}
+    assert ids(org1.get("/api/v1/stations?q=WH-")) == {world.st1.id}
+    assert ids(org1.get("/api/v1/stations?q=%25")) == set()
+    assert ids(org1.get("/api/v1/stations?status=closed")) == set()
+    assert org1.get(f"/api/v1/stations/{world.st2.id}").status_code == 404
+    assert org1.get(f"/api/v1/stations?unit={world.d2.id}").status_code == 404
+    assert ids(as_(world.manager).get("/api/v1/stations")) == {world.st1.id}
+
+
+def test_campaigns_filter_by_unit_and_day(world, as_, make_campaign):
+    own = make_campaign(world.d1, "Wuhua summer", starts_on=date(2024, 6, 1), ends_on=None)
+    org1 = as_(world.org1)
+    assert ids(org1.get("/api/v1/campaigns")) == {world.campaign.id, own.id}
+    assert ids(org1.get(f"/api/v1/campaigns?unit={world.d1.id}")) == {own.id}
+    assert ids(org1.get("/api/v1/campaigns?active_on=2024-01-18")) == {world.campaign.id}
+    assert ids(org1.get("/api/v1/campaigns?active_on=2030-01-01")) == {own.id}
+    assert as_(world.org2).get(f"/api/v1/campaigns/{own.id}").status_code == 404
+
+
+# ---- activities -----------------------------------------------------------------------------
+
+
+def test_activities_show_only_visible_ones_with_filters(world, as_):
+    org1 = as_(world.org1)
+    assert ids(org1.get("/api/v1/activities")) == {world.a1.id, world.a2.id}
+    assert ids(org1.get(f"/api/v1/activities?unit={world.street.id}")) == {world.a2.id}
+    assert ids(org1.get(f"/api/v1/activities?station={world.st1.id}")) == {world.a1.id}
+    assert ids(org1.get(f"/api/v1/activities?campaign={world.campaign.id}")) == {
+        world.a1.id,
+        world.a2.id,
+    }
+    # Days are China's: a2 starts at 01:00 on the 19th there.
+    assert ids(org1.get("/api/v1/activities?from=2024-01-19")) == {world.a2.id}
+    assert ids(org1.get("/api/v1/activities?to=2024-01-18")) == {world.a1.id}
+    assert ids(org1.get("/api/v1/activities?status=cancelled")) == set()
+    bad = org1.get("/api/v1/activities?from=2024-02-01&to=2024-01-01")
+    assert bad.status_code == 422 and bad.json["field"] == "to"
+    assert org1.get(f"/api/v1/activities/{world.a3.id}").status_code == 404
+    assert org1.get(f"/api/v1/activities?station={world.st2.id}").status_code == 404
+    answer = org1.get(f"/api/v1/activities/{world.a1.id}")
+    assert answer.json["starts_at"] == "2024-01-18T09:00:00+08:00"
+
+
+def test_lists_are_paginated_in_an_envelope(world, as_):
+    org1 = as_(world.org1)
+    first = org1.get("/api/v1/activities?per_page=1").json
+    second = org1.get("/api/v1/activities?per_page=1&page=2").json
+    assert first["total"] == second["total"] == 2
+    assert (first["page"], first["per_page"], second["page"]) == (1, 1, 2)
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == [world.a1.id, world.a2.id]
+    assert org1.get("/api/v1/activities?page=9").json["items"] == []
+    assert org1.get("/api/v1/activities").json["per_page"] == 50
+    assert org1.get("/api/v1/activities?per_page=201").status_code == 422
+
+
+def plan(world, **changes) -> dict:
+    body = {
+        "campaign_id": world.campaign.id,
+        "station_id": world.st1.id,
+        "theme_id": world.a1.theme_id,
+        "title": "Free haircuts",
+        "day": "2024-02-01",
+        "starts_time": "09:00",
+        "ends_time": "11:00",
+        "groups": ["rider", "courier"],
+    }
+    body.update(changes)
+    return body
+
+
+def test_an_organiser_plans_an_activity(world, as_, db):
+    answer = as_(world.org1).post("/api/v1/activities", plan(world))
+    assert answer.status_code == 201, answer.json
+    made = db.session.get(Activity, answer.json["id"])
+    assert made.title == "Free haircuts" and made.station_id == world.st1.id
+    assert answer.json["starts_at"] == "2024-02-01T09:00:00+08:00"
+    assert answer.json["groups"] == ["courier", "rider"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"ends_time": "08:00"}, 422, "ends_time"),
+        ({"starts_time": "09:00+08:00"}, 422, "starts_time"),
+        ({"day": "2024-06-01"}, 422, "day"),
+        ({"title": "   "}, 422, "title"),
+        ({"theme_id": 999_999}, 422, "theme_id"),
+        ({"groups": ["astronaut"]}, 422, "groups"),
+        ({"capacity": -1}, 422, "capacity"),
+        ({"donation_ids": [999_999]}, 422, "donation_ids"),
+        ({"title": None}, 422, "title"),
+        ({"colour": "red"}, 422, "colour"),
+        ({"day": "2024-01-18"}, 409, "conflict"),
+    ],
+)
+def test_a_bad_plan_answers_json_naming_the_field_and_writes_nothing(
+    world, as_, db, change, status, field
+):
+    before = count(db, Activity)
+    answer = as_(world.org1).post("/api/v1/activities", plan(world, **change))
+    assert answer.status_code == status, answer.json
+    assert answer.json["field"] == field and answer.json["error"]
+    assert answer.json["code"] == ("conflict" if status == 409 else "validation")
+    assert count(db, Activity) == before
+
+
+def test_nobody_plans_outside_their_units(world, as_, db):
+    before = count(db, Activity)
+    other = as_(world.org1).post("/api/v1/activities", plan(world, station_id=world.st2.id))
+    assert other.status_code == 422 and other.json["field"] == "station_id"
+    assert as_(world.viewer).post("/api/v1/activities", plan(world)).status_code == 403
+    manager = as_(world.manager).post("/api/v1/activities", plan(world))
+    assert manager.status_code == 403
+    assert as_(world.rep).post("/api/v1/activities", plan(world)).status_code == 403
+    assert count(db, Activity) == before
+
+
+def test_the_same_uid_plans_once(world, as_, db):
+    body = plan(world, uid="0f8fad5b-d9cb-469f-a165-70867728950e@inclusive-day")
+    first = as_(world.org1).post("/api/v1/activities", body)
+    again = as_(world.org1).post("/api/v1/activities", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["id"] == again.json["id"]
+
+
+def test_an_organiser_changes_an_activity(world, as_, db):
+    org1 = as_(world.org1)
+    answer = org1.patch(f"/api/v1/activities/{world.a1.id}", {"title": "Haircuts and tea"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["title"] == "Haircuts and tea"
+    assert answer.json["starts_at"] == "2024-01-18T09:00:00+08:00"
+    assert answer.json["sequence"] == 1
+    bad = org1.patch(f"/api/v1/activities/{world.a1.id}", {"ends_time": "08:00"})
+    assert bad.status_code == 422 and bad.json["field"] == "ends_time"
+    db.session.expire_all()
+    assert db.session.get(Activity, world.a1.id).title == "Haircuts and tea"
+    assert org1.patch(f"/api/v1/activities/{world.a3.id}", {"title": "x"}).status_code == 404
+    viewer = as_(world.viewer).patch(f"/api/v1/activities/{world.a1.id}", {"title": "x"})
+    assert viewer.status_code == 404
+
+
+def test_api_changes_are_logged_as_the_tokens_user(world, as_, db):
+    as_(world.org1).patch(f"/api/v1/activities/{world.a1.id}", {"title": "Haircuts and tea"})
+    event = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.object_type == "activity",
+            AuditEvent.object_id == world.a1.id,
+            AuditEvent.action != "create",
+        )
+    )
+    assert event is not None and event.user_id == world.org1.id
+
+
+# ---- attendance -----------------------------------------------------------------------------
+
+
+def test_a_station_manager_records_headcounts(world, as_, db):
+    manager = as_(world.manager)
+    url = f"/api/v1/activities/{world.a1.id}/headcounts"
+    answer = manager.post(url, {"counts": {"rider": 5, "courier": 2}})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["headcount"] == 7 and answer.json["served"] == 7
+    assert answer.json["headcounts"]["rider"] == 5 and answer.json["by_group"]["courier"] == 2
+    assert count(db, HeadcountChange) == 2
+    moved = manager.post(url, {"counts": {"rider": 6}, "expected": {"rider": 4}})
+    assert moved.status_code == 409 and moved.json["code"] == "conflict"
+    too_many = manager.post(url, {"counts": {"rider": 10_001}})
+    assert too_many.status_code == 422 and too_many.json["field"] == "rider"
+    negative = manager.post(url, {"counts": {"rider": -1}})
+    assert negative.status_code == 422
+    assert count(db, HeadcountChange) == 2
+    seen = as_(world.viewer, TokenScope.READ).get(f"/api/v1/activities/{world.a1.id}/attendance")
+    assert seen.status_code == 200 and seen.json["served"] == 7
+
+
+def test_headcounts_elsewhere_are_not_found(world, as_, db):
+    body = {"counts": {"rider": 5}}
+    assert (
+        as_(world.manager).post(f"/api/v1/activities/{world.a2.id}/headcounts", body).status_code
+        == 404
+    )
+    assert (
+        as_(world.viewer).post(f"/api/v1/activities/{world.a1.id}/headcounts", body).status_code
+        == 404
+    )
+    assert as_(world.org2).get(f"/api/v1/activities/{world.a1.id}/attendance").status_code == 404
+    assert count(db, HeadcountChange) == 0
+
+
+# ---- donations -------------------------------------------------------------------------------
+
+
+def pledge(world, **changes) -> dict:
+    body = {
+        "sponsor_id": world.sponsor1.id,
+        "kind": "in_kind",
+        "description": "Green tea",
+        "quantity": "200",
+        "unit_label": "bottles",
+        "unit_value": "3.50",
+        "campaign_id": world.campaign.id,
+        "pledged_on": "2024-01-10",
+    }
+    body.update(changes)
+    return body
+
+
+def test_a_representative_pledges_for_their_own_sponsor(world, as_, db):
+    rep = as_(world.rep)
+    answer = rep.post("/api/v1/donations", pledge(world))
+    assert answer.status_code == 201, answer.json
+    assert answer.json["value"] == "700.00" and answer.json["status"] == "pledged"
+    donation = db.session.get(Donation, answer.json["id"])
+    assert donation.sponsor_id == world.sponsor1.id and donation.pledged_by_id == world.rep.id
+    assert ids(rep.get("/api/v1/donations")) == {donation.id}
+    assert ids(rep.get("/api/v1/donations?status=received")) == set()
+    assert as_(world.org2).get(f"/api/v1/donations/{donation.id}").status_code == 404
+    assert ids(as_(world.org2).get("/api/v1/donations")) == set()
+    assert ids(as_(world.org1).get(f"/api/v1/donations?campaign={world.campaign.id}")) == {
+        donation.id
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sponsor_id": "other"}, "sponsor_id"),
+        ({"sponsor_id": 999_999}, "sponsor_id"),
+        ({"kind": "cash", "value": None}, "value"),
+        ({"unit_value": None}, "unit_value"),
+        ({"quantity": "-1"}, "quantity"),
+        ({"pledged_on": "2099-01-01"}, "pledged_on"),
+        ({"campaign_id": 999_999}, "campaign_id"),
+        ({"description": "tea\x00"}, "description"),
+    ],
+)
+def test_a_bad_pledge_writes_nothing(world, as_, db, change, field):
+    if change.get("sponsor_id") == "other":
+        change = {"sponsor_id": world.sponsor2.id}
+    answer = as_(world.rep).post("/api/v1/donations", pledge(world, **change))
+    assert answer.status_code == 422, answer.json
+    assert answer.json["field"] == field
+    assert count(db, Donation) == 0
+
+
+def test_users_without_sponsor_rights_may_not_pledge(world, as_, db):
+    assert as_(world.viewer).post("/api/v1/donations", pledge(world)).status_code == 403
+    assert (
+        as_(world.rep, TokenScope.READ).post("/api/v1/donations", pledge(world)).status_code == 403
+    )
+    assert count(db, Donation) == 0
+
+
+# ---- reports -------------------------------------------------------------------------------
+
+
+def test_the_summary_gives_the_recaps_figures(world, as_, db):
+    manager = as_(world.manager)
+    manager.post(f"/api/v1/activities/{world.a1.id}/headcounts", {"counts": {"rider": 5}})
+    org1 = as_(world.org1)
+    answer = org1.get(f"/api/v1/reports/summary?campaign={world.campaign.id}")
+    assert answer.status_code == 200, answer.json
+    figures = answer.json
+    assert figures["unit_id"] == world.d1.id
+    assert (figures["from"], figures["to"]) == ("2023-10-19", "2024-02-26")
+    recap = build_recap(
+        RecapScope(world.campaign.id, world.d1.id, date(2023, 10, 19), date(2024, 2, 26))
+    )
+    assert figures["served"] == recap.headline.served == 5
+    assert figures["activities"] + figures["planned"] == 2
+    assert figures["stations"] == recap.headline.stations
+    assert [line["key"] for line in figures["by_theme"]] == [line.key for line in recap.themes]
+    assert {line["key"]: line["served"] for line in figures["by_group"]}.get("rider") == 5
+
+
+def test_the_summary_refuses_what_the_user_may_not_see(world, as_):
+    org1 = as_(world.org1)
+    base = f"/api/v1/reports/summary?campaign={world.campaign.id}"
+    assert org1.get(f"{base}&unit={world.d2.id}").status_code == 404
+    assert org1.get("/api/v1/reports/summary?campaign=999999").status_code == 404
+    assert org1.get("/api/v1/reports/summary").status_code == 422
+    bad = org1.get(f"{base}&from=2024-02-01&to=2024-01-01")
+    assert bad.status_code == 422 and bad.json["field"] == "to"
+    street = org1.get(f"{base}&unit={world.street.id}").json
+    assert street["unit_id"] == world.street.id
