@@ -40,6 +40,7 @@ from inclusive_day.activities.services import (
     local_moment,
     schedulable_stations,
 )
+from inclusive_day.audit.summaries import series_created
 from inclusive_day.auth.access import Action, can
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.enums import LabelledEnum
@@ -305,6 +306,7 @@ def create_series(
                 select(Activity.id, literal(donation_id)).where(Activity.series_id == series.id),
             )
         )
+    series_created(series, [s.station_id for s in slots])
     return series, len(slots)
 
 

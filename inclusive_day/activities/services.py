@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 from inclusive_day.activities.models import Activity, ActivityStatus, new_uid
 from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.attendance.models import BeneficiaryGroup
+from inclusive_day.audit.summaries import activities_cancelled
 from inclusive_day.auth.access import Action, can, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import theme_usable
@@ -530,5 +531,6 @@ def cancel_occurrences(user, activity: Activity, which: Occurrences, reason: str
         ),
         execution_options={"synchronize_session": False},
     )
+    activities_cancelled(activity, reason[:255], result.rowcount)
     db.session.expire_all()
     return result.rowcount

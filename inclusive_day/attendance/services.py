@@ -32,6 +32,7 @@ from inclusive_day.attendance.models import (
     HeadcountSource,
     StationVisit,
 )
+from inclusive_day.audit.summaries import headcount_set, tally_counted
 from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE
@@ -423,6 +424,7 @@ def set_headcounts(
             raise AttendanceError(
                 _l("Someone changed these counts meanwhile; check the new figures."), 409
             )
+        headcount_set(activity, row.id, group, old, new)
         db.session.add(
             HeadcountChange(
                 activity_id=activity.id,
@@ -466,6 +468,7 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
             raise AttendanceError(_l("A tap adds or takes away one."), 400)
         parsed.append((check_nonce(tap.get("nonce")), parse_group(tap.get("group")), delta))
     result = TallyResult()
+    counted: dict = {}
     for nonce, group, delta in parsed:
         if db.session.scalar(select(HeadcountChange.id).where(HeadcountChange.nonce == nonce)):
             result.repeated += 1
@@ -482,6 +485,7 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
                 if moved is None:  # an undo below zero: nothing to take away
                     result.repeated += 1
                     continue
+                counted.setdefault(group, [row.id, moved - delta, moved])[2] = moved
                 db.session.add(
                     HeadcountChange(
                         activity_id=activity.id,
@@ -499,5 +503,6 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
             result.repeated += 1
             continue
         result.accepted += 1
+    tally_counted(activity, counted)
     db.session.expire_all()
     return result

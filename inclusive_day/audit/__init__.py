@@ -2,4 +2,9 @@
 
 from flask import Blueprint
 
+from inclusive_day.audit.recording import install
+
 bp = Blueprint("audit", __name__)
+
+# One listener on every ORM flush writes the log; see recording.py.
+install()

@@ -20,6 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.activities.models import Activity
+from inclusive_day.audit.summaries import (
+    donation_distributed,
+    donation_received,
+    sponsor_reviewed,
+)
 from inclusive_day.auth.access import Action, can, forget_grants
 from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.services import create_user, grant
@@ -147,6 +152,7 @@ def review_sponsor(sponsor: Sponsor, reviewer: User, approve: bool, note: str = 
     ).rowcount
     if not done:
         raise SponsorError(_l("This sign-up has already been reviewed."))
+    sponsor_reviewed(sponsor, status, note)
     db.session.refresh(sponsor)
     if approve and sponsor.representative_id is not None:
         representative = db.session.get(User, sponsor.representative_id)
@@ -347,6 +353,7 @@ def receive_donation(donation: Donation, on: date, by: User) -> Donation:
     if not done:
         raise SponsorError(_l("This donation has already been received."))
     db.session.refresh(donation)
+    donation_received(donation)
     return donation
 
 
@@ -416,6 +423,7 @@ def distribute(
     recipient = _check_recipient(user, donation, station, activity)
     value = _share_value(donation, quantity)
     amount = func.coalesce(Donation.quantity, Donation.value)
+    before = donation.distributed, donation.status
     moved = db.session.execute(
         update(Donation)
         .where(
@@ -456,6 +464,7 @@ def distribute(
     db.session.add(row)
     db.session.flush()
     db.session.refresh(donation)
+    donation_distributed(donation, *before)
     return row
 
 

@@ -52,6 +52,7 @@ from sqlalchemy import (
     update,
 )
 
+from inclusive_day.audit.summaries import stations_imported
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -885,6 +886,7 @@ def import_stations(
     if report.errors or dry_run:
         return report
     _write(creates, updates, progress)
+    stations_imported(filename, creates, updates)
     report.written = True
     return report
 

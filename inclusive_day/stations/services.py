@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from inclusive_day.audit.summaries import manager_removed
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.auth.services import grant
 from inclusive_day.extensions import db
@@ -219,11 +220,13 @@ def add_manager(station: Station, username: str):
 
 def remove_manager(station: Station, user_id: int) -> None:
     """Take away one account's management of `station`."""
-    db.session.execute(
+    removed = db.session.execute(
         RoleGrant.__table__.delete().where(
             RoleGrant.station_id == station.id,
             RoleGrant.user_id == user_id,
             RoleGrant.role == Role.STATION_MANAGER,
         )
-    )
+    ).rowcount
+    if removed:
+        manager_removed(station, user_id)
     db.session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from inclusive_day.audit.summaries import unit_moved
 from inclusive_day.extensions import db
 from inclusive_day.units.models import Level, TreeError, Unit
 
@@ -50,6 +51,9 @@ def update_unit(unit: Unit, name: str, code: str | None) -> Unit:
 
 def move_unit(unit: Unit, parent: Unit | None) -> int:
     """Move a unit with its subtree under `parent`; return how many units moved."""
+    old_parent, old_path = unit.parent, unit.path
     moved = unit.move_to(parent)
+    if moved:
+        unit_moved(unit, old_parent, old_path, moved)
     db.session.flush()
     return moved
