@@ -7,8 +7,10 @@ from wtforms import HiddenField, StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import NumberInput
 
+from inclusive_day.attendance import paper
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.attendance.services import AttendanceError, check_count
+from inclusive_day.uploads import CSV, SniffedFile
 
 
 def _count_rule(group: BeneficiaryGroup):
@@ -104,6 +106,9 @@ class PaperForm(FlaskForm):
 
     file = FileField(
         _l("Sign-in sheet (CSV)"),
-        validators=[FileRequired(_l("Choose a CSV file."))],
+        validators=[
+            FileRequired(_l("Choose a CSV file.")),
+            SniffedFile((CSV,), max_bytes=lambda: paper.MAX_BYTES),
+        ],
     )
     submit = SubmitField(_l("Import the sheet"))

@@ -317,8 +317,8 @@ def paper(activity_id: int):
     form = PaperForm()
     report, status = None, 200
     if form.validate_on_submit():
-        upload = form.file.data
-        report = import_paper_sheet(activity, upload.read(), upload.filename or "")
+        upload = form.file.upload
+        report = import_paper_sheet(activity, upload.data, upload.name)
         if report.ok:
             db.session.commit()
             flash(

@@ -20,15 +20,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from babel.dates import format_date as babel_date
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from weasyprint import HTML, Document
+from weasyprint import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
 from inclusive_day.i18n import money
+from inclusive_day.pdfs import html_document
 from inclusive_day.reports.periods import local_today
 from inclusive_day.sponsors.models import Donation, DonationKind, DonationStatus, SponsorKind
 from inclusive_day.sponsors.words import gift_in_words, quantity_text
@@ -262,7 +263,7 @@ def layout_receipt(data: dict) -> tuple[Document, float | None]:
     fonts = FontConfiguration()
     for font_pt in FONT_SIZES:
         html = render_template(TEMPLATE, r=data, mark=mark_letters(), font_pt=font_pt)
-        document = HTML(string=html, base_url=current_app.static_folder).render(font_config=fonts)
+        document = html_document(html).render(font_config=fonts)
         if len(document.pages) == 1:
             return document, font_pt
     return document.copy(document.pages[:1]), None

@@ -22,10 +22,11 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageDraw  # Pillow comes with WeasyPrint
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from weasyprint import HTML, Document
+from weasyprint import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from inclusive_day.extensions import db
+from inclusive_day.pdfs import html_document
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit, under
@@ -246,9 +247,7 @@ def render_document(stations: Sequence[Station], printed_on: date | None = None)
     posters = poster_data(stations, printed_on)
     with force_locale(POSTER_LOCALE):
         html = render_template(TEMPLATE, posters=posters, tick=tick_icon())
-    return HTML(string=html, base_url=current_app.static_folder).render(
-        font_config=FontConfiguration()
-    )
+    return html_document(html).render(font_config=FontConfiguration())
 
 
 def render_posters(stations: Sequence[Station], printed_on: date | None = None) -> bytes:

@@ -29,6 +29,7 @@ from inclusive_day.stations.importing import (
 )
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
+from inclusive_day.uploads import CSV, XLSX, SniffedFile
 from inclusive_day.web import send_export
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -41,7 +42,10 @@ class ImportForm(FlaskForm):
 
     file = FileField(
         _l("Spreadsheet (CSV or XLSX)"),
-        validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
+        validators=[
+            FileRequired(_l("Choose a CSV or XLSX file.")),
+            SniffedFile((CSV, XLSX), max_bytes=max_import_bytes),
+        ],
     )
     submit = SubmitField(_l("Check the file"))
 
@@ -125,12 +129,11 @@ def import_upload():
     if not form.validate_on_submit():
         return _page(form, status=422 if request.method == "POST" else 200)
     _forget_old_uploads()
-    upload = form.file.data
-    data = upload.read()
-    report = import_stations(data, upload.filename or "", current_user, dry_run=True)
+    upload = form.file.upload
+    report = import_stations(upload.data, upload.name, current_user, dry_run=True)
     confirm = None
     if report.ok and report.created + report.updated:
-        confirm = ConfirmImportForm(token=_save_upload(data, report.format))
+        confirm = ConfirmImportForm(token=_save_upload(upload.data, report.format))
     return _page(form, report, confirm, status=200 if report.ok else 422)
 
 
