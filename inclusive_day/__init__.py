@@ -38,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     from inclusive_day.auth.loader import load_user
     from inclusive_day.database import configure_sqlite
     from inclusive_day.extensions import (
+        api,
         babel,
         bootstrap,
         csrf,
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = i18n.LOGIN_MESSAGE
     login_manager.login_message_category = "warning"
     login_manager.user_loader(load_user)
+    api.init_app(app)  # flask-smorest: the OpenAPI document at /api/v1/openapi.json
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
@@ -71,7 +73,7 @@ BLUEPRINTS = (
     ("campaigns", "/campaigns"),
     ("activities", "/activities"),
     ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
-    ("api", "/api/v1"),  # JSON for scanners and mini-programs
+    ("api", None),  # /account/tokens; the JSON API v1 itself: see register_blueprints
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
     ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
@@ -86,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
         package = import_module(f"inclusive_day.{name}")
         import_module(f"inclusive_day.{name}.views")
         app.register_blueprint(package.bp, url_prefix=prefix)
+    from inclusive_day.api import register_resources
+
+    register_resources(app)  # JSON for scanners and mini-programs, under /api/v1
 
 
 def register_errorhandlers(app: Flask) -> None:

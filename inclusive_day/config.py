@@ -88,6 +88,12 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Failed sign-ins allowed per account (the user name typed) and per client address before
+    # the sign-in form answers "too many attempts" without checking the password.
+    LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes")
+    # The audit log (who changed what); AUDIT_ENABLED=0 switches it off.
+    AUDIT_ENABLED = os.environ.get("AUDIT_ENABLED", "1") != "0"
     # The most activities one series (stations x dates) may create in one go.
     SERIES_MAX_ACTIVITIES = _int_env("SERIES_MAX_ACTIVITIES", 10_000)
     # Rendered report PDFs are kept here (default: report_cache in the instance folder).
@@ -100,6 +106,24 @@ class Config:
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
     MAP_TILE_COORD_SYSTEM = os.environ.get("MAP_TILE_COORD_SYSTEM", "wgs84")
     MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "abc")
+    # The JSON API (flask-smorest): its OpenAPI document is served at /api/v1/openapi.json.
+    API_TITLE = "Inclusive Day API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": "Read units, stations, campaigns, activities, donations and report "
+            "figures; plan activities, record headcounts and pledge donations. Send "
+            "`Authorization: Bearer <token>` with a token made at /account/tokens."
+        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+    # Lists answer pages of API_PER_PAGE items unless asked for more, at most API_MAX_PER_PAGE.
+    API_PER_PAGE = 50
+    API_MAX_PER_PAGE = 200
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url()

@@ -12,14 +12,34 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from inclusive_day.auth.access import is_sponsor_only
+from inclusive_day.audit.views import may_read_log
+from inclusive_day.auth.access import Action, is_sponsor_only, reach
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp
 from inclusive_day.reports.periods import Month
 from inclusive_day.reports.queries import dashboard as dashboard_figures
+
+
+@bp.app_context_processor
+def _account_menu() -> dict:
+    """The signed-in user's own menu: their account, and what their grants let them run."""
+
+    def account_links() -> list[tuple[str, str]]:
+        links = [
+            ("auth.change_password", _l("Change password")),
+            ("api.tokens", _l("API tokens")),
+        ]
+        if may_read_log(current_user):
+            links.append(("audit.index", _l("Audit log")))
+        if reach(current_user, Action.EDIT).everything:
+            links.append(("auth.users", _l("Users")))
+        return links
+
+    return {"account_links": account_links}
 
 
 @bp.get("/")
@@ -41,7 +61,15 @@ def dashboard():
         previous_month=month.shift(-1),
         next_month=month.shift(1),
         this_month=Month.containing(now),
+        # Recaps are of union units' work: a station manager follows no unit's recap.
+        may_recap=_follows_units(current_user),
     )
+
+
+def _follows_units(user) -> bool:
+    """True when the user's grants cover union units (or everything), whose recaps they read."""
+    r = reach(user, Action.VIEW)
+    return r.everything or bool(r.unit_paths)
 
 
 @bp.get("/healthz")
