@@ -331,6 +331,18 @@ def specs() -> dict[type, Spec]:
     def own(kind, key):
         return lambda obj: [(kind, _get(obj, key))]
 
+    def named_under_unit(kind: str, model) -> Spec:
+        """A record that belongs to a unit (unit_id) and goes by its name."""
+        return Spec(
+            kind,
+            _columns(model),
+            own("unit", "unit_id"),
+            lambda obj, found: (
+                _found(found, "unit", _get(obj, "unit_id"))[0],
+                _get(obj, "name") or "",
+            ),
+        )
+
     return {
         # A new unit gets its path in a second flush (see create_unit): it is logged then.
         Unit: Spec(
@@ -350,15 +362,7 @@ def specs() -> dict[type, Spec]:
             ),
             collections={"amenities": ("amenity_rows", lambda row: row.amenity.value)},
         ),
-        Campaign: Spec(
-            "campaign",
-            _columns(Campaign),
-            own("unit", "unit_id"),
-            lambda obj, found: (
-                _found(found, "unit", _get(obj, "unit_id"))[0],
-                _get(obj, "name") or "",
-            ),
-        ),
+        Campaign: named_under_unit("campaign", Campaign),
         Activity: Spec(
             "activity",
             _columns(Activity),
@@ -389,15 +393,7 @@ def specs() -> dict[type, Spec]:
             _on_activity,
             record_create=lambda _obj: False,
         ),
-        Sponsor: Spec(
-            "sponsor",
-            _columns(Sponsor),
-            own("unit", "unit_id"),
-            lambda obj, found: (
-                _found(found, "unit", _get(obj, "unit_id"))[0],
-                _get(obj, "name") or "",
-            ),
-        ),
+        Sponsor: named_under_unit("sponsor", Sponsor),
         Donation: Spec(
             "donation",
             _columns(Donation),

@@ -20,6 +20,21 @@ NONE = 0  # the value of "none chosen" in a select
 GRANTABLE_ON_TARGET = (Role.ORGANISER, Role.VIEWER, Role.STATION_MANAGER, Role.SPONSOR_REP)
 
 
+def new_password_fields(label=None, again=None, **rule) -> tuple[PasswordField, PasswordField]:
+    """A new password under the password rule (`rule`: how to find the user name, see
+    StrongPassword), and the same typed again: `password, confirm = new_password_fields(...)`."""
+    password = PasswordField(
+        label or _l("Password"),
+        validators=[DataRequired(), StrongPassword(**rule)],
+        description=PASSWORD_HINT,
+    )
+    confirm = PasswordField(
+        again or _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    return password, confirm
+
+
 class LoginForm(FlaskForm):
     """User name and password."""
 
@@ -35,17 +50,8 @@ class PasswordChangeForm(FlaskForm):
     current = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
     )
-    password = PasswordField(
-        _l("New password"),
-        validators=[
-            DataRequired(),
-            StrongPassword(username=lambda: current_user.username),
-        ],
-        description=PASSWORD_HINT,
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    password, confirm = new_password_fields(
+        _l("New password"), _l("New password again"), username=lambda: current_user.username
     )
     submit = SubmitField(_l("Change password"))
 
@@ -70,15 +76,7 @@ class UserCreateForm(FlaskForm):
         ],
     )
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(), StrongPassword(username_field="username")],
-        description=PASSWORD_HINT,
-    )
-    confirm = PasswordField(
-        _l("Password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    password, confirm = new_password_fields(username_field="username")
     must_change = BooleanField(_l("Ask for a new password at the first sign-in"), default=True)
     submit = SubmitField(_l("Create user"))
 

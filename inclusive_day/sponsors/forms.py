@@ -7,7 +7,6 @@ from wtforms import (
     DateField,
     DecimalField,
     HiddenField,
-    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -15,9 +14,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from inclusive_day.auth.passwords import PASSWORD_HINT, StrongPassword
+from inclusive_day.auth.forms import new_password_fields
 from inclusive_day.sponsors.models import DonationKind, SponsorKind
 
 NONE = 0  # the value of "no campaign" / "no activity" in a select
@@ -57,15 +56,7 @@ class SignUpForm(SponsorForm):
         _l("User name for signing in"), validators=[DataRequired(), Length(min=3, max=80)]
     )
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=120)])
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(), StrongPassword(username_field="username")],
-        description=PASSWORD_HINT,
-    )
-    confirm = PasswordField(
-        _l("Password again"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
-    )
+    password, confirm = new_password_fields(username_field="username")
     submit = SubmitField(_l("Sign up"))
 
 
