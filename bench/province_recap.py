@@ -141,7 +141,7 @@ GROUPS = (
 )
 
 PEOPLE = (
-    "SELECT count(DISTINCT c.identity) FROM checkins c"
+    "SELECT count(DISTINCT c.person_key) FROM checkins c"
     + SCOPE.format(table="c")
     + " AND c.annulled_at IS NULL"
 )

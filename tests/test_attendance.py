@@ -11,6 +11,7 @@ from inclusive_day.attendance.identity import (
     identity_for,
     identity_key,
     normalise_phone,
+    person_key,
 )
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.attendance.queries import served_by_group, totals, totals_by
@@ -132,3 +133,38 @@ def test_identity_secret_keys_identities_apart_from_the_session_secret(app):
     app.config["SECRET_KEY"] = "a rotated session secret, long enough to be real"
     assert after != before
     assert identity_for("13812345678") == after
+
+
+def test_the_person_key_is_the_identitys_first_64_bits_as_a_signed_bigint():
+    assert person_key("0" * 15 + "1" + "f" * 48) == 1
+    assert person_key("7fffffffffffffff" + "0" * 48) == 2**63 - 1
+    assert person_key("8000000000000000" + "0" * 48) == -(2**63)
+    assert person_key("f" * 64) == -1
+
+
+def test_every_way_in_stores_the_person_key_of_the_identity(db, make_activity):
+    """ORM rows, Core inserts and the scan service all derive the key from the identity: the
+    unique-people count reads nothing else."""
+    from sqlalchemy import insert, select
+
+    from inclusive_day.attendance.models import CheckInSource
+    from inclusive_day.attendance.services import check_in
+
+    activity = make_activity(starts_at=datetime.now(UTC))
+    db.session.add(_checkin(activity, "13800000001", "orm"))
+    db.session.execute(
+        insert(CheckIn),
+        [
+            {
+                "activity_id": activity.id,
+                "identity": identity_for("13800000002"),
+                "group": BeneficiaryGroup.RIDER,
+                "nonce": "core",
+            },
+        ],
+    )
+    check_in(activity.id, "13800000003", "rider", "scan-0001", CheckInSource.API)
+    db.session.flush()
+    rows = db.session.execute(select(CheckIn.identity, CheckIn.person_key)).all()
+    assert len(rows) == 3
+    assert all(key == person_key(identity) for identity, key in rows)

@@ -44,3 +44,12 @@ def identity_for(phone: str, key: bytes | None = None) -> str:
     if key is None:
         key = app_identity_key()
     return hmac.new(key, normalise_phone(phone).encode(), hashlib.sha256).hexdigest()
+
+
+def person_key(identity: str) -> int:
+    """The identity's first 64 bits as a signed integer (PostgreSQL's bigint), the key that
+    "unique people" counts: distinct keys hash and compare far faster than 64-character
+    strings over millions of check-ins, and a covering index holds them. Two people share a
+    key with odds of about 1 in 40 million at a million people (n^2 / 2^65)."""
+    value = int(identity[:16], 16)
+    return value - (1 << 64) if value >= 1 << 63 else value

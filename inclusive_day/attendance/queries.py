@@ -1,7 +1,8 @@
 """The counting rules, in one place.
 
 served (person-times) = staff headcounts + check-ins that are not annulled
-unique people        = distinct check-in identities in the scope
+unique people        = distinct check-in identities in the scope (counted by their 64-bit
+                       person key, see attendance.identity.person_key)
 door visits          = scans of a station's door QR, one per person, station and day (station
                        traffic; a door scan during an activity is also a check-in there)
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, CompoundSelect, distinct, func, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, distinct, func, select, union_all
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount, StationVisit
@@ -60,7 +61,8 @@ def _head_columns() -> list:
 
 
 def _checkin_columns() -> list:
-    return [func.count(CheckIn.id), func.count(distinct(CheckIn.identity))]
+    # count(*) and the person key: both in ix_checkins_standing, so no table rows are read.
+    return [func.count(), func.count(distinct(CheckIn.person_key))]
 
 
 def totals_by(key, scope: Scope) -> dict:
@@ -86,18 +88,23 @@ def totals(scope: Scope) -> Totals:
 
 def unique_people(scope: Scope) -> int:
     """Distinct check-in identities over the scope, alone (reports that sum served elsewhere).
+    The same figure as `totals(...).people`."""
+    return int(db.session.scalar(unique_people_query(scope)) or 0)
 
-    The same figure as `totals(...).people`, written as a count of a DISTINCT subquery so that
-    PostgreSQL may hash the identities in parallel workers rather than sort them: at province
-    scale (millions of check-ins) that halves the time."""
+
+def unique_people_query(scope: Scope) -> Select:
+    """The statement of `unique_people`, for callers that run it on a connection of their own.
+
+    A count of a DISTINCT subquery, so that PostgreSQL may hash the keys in parallel workers
+    rather than sort them: at province scale (millions of check-ins) that halves the time."""
     identities = (
-        select(CheckIn.identity)
+        select(CheckIn.person_key)
         .join(Activity, Activity.id == CheckIn.activity_id)
         .where(*scope, standing())
         .distinct()
         .subquery("identities")
     )
-    return int(db.session.scalar(select(func.count()).select_from(identities)) or 0)
+    return select(func.count()).select_from(identities)
 
 
 def served_parts(scope: Scope) -> CompoundSelect:
@@ -115,7 +122,7 @@ def served_parts(scope: Scope) -> CompoundSelect:
         .where(*scope)
     )
     checks = (
-        select(CheckIn.activity_id, CheckIn.group, func.count(CheckIn.id))
+        select(CheckIn.activity_id, CheckIn.group, func.count())
         .join(Activity, Activity.id == CheckIn.activity_id)
         .where(*scope, standing())
         .group_by(CheckIn.activity_id, CheckIn.group)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.identity import InvalidPhone, identity_for
+from inclusive_day.attendance.identity import InvalidPhone, identity_for, person_key
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
@@ -142,6 +142,7 @@ def _checkin_values(activity_id, identity, group, nonce, source, at) -> dict:
     return {
         "activity_id": activity_id,
         "identity": identity,
+        "person_key": person_key(identity),
         "group": group,
         "nonce": nonce,
         "source": source,
@@ -179,7 +180,7 @@ def _insert_if_open(dialect: str):
     """INSERT INTO checkins ... SELECT from the activity when it takes check-ins now, doing
     nothing on a conflict (a repeat); built once per dialect, its parameters bound per scan."""
     columns = CheckIn.__table__.c
-    names = list(_checkin_values(*range(6)))
+    names = list(_checkin_values(0, "0" * 64, None, None, None, None))
     open_activity = select(
         Activity.id, *(bindparam(name, type_=columns[name].type) for name in names[1:])
     ).where(

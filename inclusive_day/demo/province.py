@@ -44,7 +44,7 @@ from sqlalchemy import select
 
 from inclusive_day.activities.festivals import FestivalError, festival_date
 from inclusive_day.activities.models import Activity
-from inclusive_day.attendance.identity import app_identity_key
+from inclusive_day.attendance.identity import app_identity_key, person_key
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.demo.bulk import BulkWriter, analyse
@@ -1045,6 +1045,7 @@ class _Build:
                 if count:
                     identities, groups = zip(*came, strict=True)
                     people.update(identities)
+                    keys = [person_key(i) for i in identities]
                     ids = range(checkin_id, checkin_id + count)
                     arrivals = [stamp(starts + int(window * random() ** 1.5)) for _ in ids]
                     arrivals.sort()
@@ -1052,6 +1053,7 @@ class _Build:
                         ids,
                         repeat(activity_id, count),
                         identities,
+                        keys,
                         groups,
                         [f"{i:08x}{tails[i & 4095]}" for i in ids],
                         [SOURCES[int(random() * len(SOURCES))] for _ in ids],
@@ -1068,7 +1070,9 @@ class _Build:
                         (
                             checkin_id,
                             activity_id,
-                            *wrong,
+                            wrong[0],
+                            person_key(wrong[0]),
+                            wrong[1],
                             f"{checkin_id:08x}{tails[checkin_id & 4095]}",
                             rng.choice(SOURCES),
                             stamp(at),
@@ -1574,6 +1578,7 @@ CHECKIN_COLUMNS = (
     "id",
     "activity_id",
     "identity",
+    "person_key",
     "group",
     "nonce",
     "source",
