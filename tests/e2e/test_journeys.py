@@ -374,7 +374,11 @@ def test_a_sponsor_signs_up_pledges_a_gift_and_is_thanked_once_it_arrives(browse
     the gift arrived: the receipt PDF carries the number the page shows, and the honour roll
     now thanks the company for "爱心矿泉水 200箱"."""
     tag = short_id()
-    name, username, password = f"滇池爱心饮品有限公司{tag}", f"water-{tag}", f"dianchi lake spring {tag}"
+    name, username, password = (
+        f"滇池爱心饮品有限公司{tag}",
+        f"water-{tag}",
+        f"dianchi lake spring {tag}",
+    )
     gift = "爱心矿泉水 200箱"
     with live.database() as session:
         city_id = session.scalar(select(Unit.id).where(Unit.code == "530100"))
