@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app inclusive_day
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# pytest-xdist workers, one per core, each taking whole test files (module fixtures, the
+# reports tests' Redis database); on PostgreSQL each has its own database (<name>_gw<n>).
+TEST_WORKERS ?= auto
 # Chinese glyphs in PDFs (fonts-noto-cjk), fast font subsetting (libharfbuzz-subset0), the
 # browser that the browser tests in tests/e2e drive (chromium; Playwright never downloads one)
 # and pdftotext, with which the tests read the PDFs' text (poppler-utils).
@@ -20,10 +23,10 @@ run: setup upgrade demo
 # The browser tests (tests/e2e) serve the app on a database of their own, so they run once.
 test: setup lint
 	@echo "== on SQLite, with the browser tests"
-	env -u TEST_DATABASE_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL (without the browser tests)"; \
-	  $(BIN)/pytest --ignore=tests/e2e; \
+	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/e2e; \
 	fi
 
 setup: $(VENV)/.installed system-packages translations node_modules/.installed
