@@ -307,29 +307,14 @@ CASES: tuple[Case, ...] = (
     Case("auth.users", {}, only(ADMIN)),
     *with_post(Case("auth.new_user", {}, only(ADMIN))),
     Case("auth.user", {"user_id": W.bystander}, only(ADMIN)),
-    Case(
-        "auth.disable_user",
-        {"user_id": W.bystander},
-        only(ADMIN, answer=ALLOWED),
-        method="POST",
-    ),
-    Case(
-        "auth.enable_user",
-        {"user_id": W.bystander},
-        only(ADMIN, answer=ALLOWED),
-        method="POST",
-    ),
-    Case(
-        "auth.reset_user_password",
-        {"user_id": W.bystander},
-        only(ADMIN, answer=ALLOWED),
-        method="POST",
-    ),
-    Case(
-        "auth.grant_user_role",
-        {"user_id": W.bystander},
-        only(ADMIN, answer=ALLOWED),
-        method="POST",
+    *(
+        Case(endpoint, {"user_id": W.bystander}, only(ADMIN, answer=ALLOWED), method="POST")
+        for endpoint in (
+            "auth.disable_user",
+            "auth.enable_user",
+            "auth.reset_user_password",
+            "auth.grant_user_role",
+        )
     ),
     Case(
         "auth.revoke_user_role",

@@ -152,6 +152,15 @@ def test_sub_units_hold_their_whole_subtree_and_the_units_own_stations(city):
     assert groups == {"courier": 50, "sanitation": 25, "police": 7, "rider": 8}
 
 
+def test_a_large_recap_counts_people_alongside_with_the_same_figures(app, city):
+    """Past REPORT_QUEUE_THRESHOLD activities, PostgreSQL counts unique people on a second
+    connection while the breakdowns run (SQLite in the session): the figures do not change."""
+    small = build_recap(city["scope"])
+    app.config["REPORT_QUEUE_THRESHOLD"] = 0
+    large = build_recap(city["scope"])
+    assert large.headline == small.headline and large.headline.people == 6
+
+
 def test_a_district_recap_counts_only_its_subtree(city):
     scope = dataclasses.replace(city["scope"], unit_id=city["guandu"].id)
     recap = build_recap(scope)

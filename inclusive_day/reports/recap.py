@@ -227,18 +227,29 @@ def analytic_transaction() -> None:
         db.session.execute(text("SET LOCAL jit = off"))
 
 
-def alongside(statement) -> Callable[[], Any]:
+def alongside(statement, activity_scope) -> Callable[[], Any]:
     """Start a scalar query that needs no other: a function that gives its result.
 
-    On PostgreSQL it runs at once on a second connection, in a thread, while this session
-    goes on with the next statement, so that a report's two large aggregates (the breakdowns
-    and unique people) use two cores and take the time of the longer one. Each statement of
-    a READ COMMITTED transaction reads its own snapshot anyway, so the figures are as
-    consistent with each other as they were one after the other. On SQLite (one machine,
-    and tests that read rows they have not committed) it runs in this session when asked.
+    For a large recap on PostgreSQL (more activities than REPORT_QUEUE_THRESHOLD, the size
+    that also sends a recap to the report worker) it runs at once on a second connection, in
+    a thread, while this session goes on with the next statement, so that the recap's two
+    large aggregates (the breakdowns and unique people) use two cores and take the time of
+    the longer one. Each statement of a READ COMMITTED transaction reads its own snapshot
+    anyway, so the figures are as consistent with each other as they were one after the
+    other. Otherwise (a small recap, where a thread saves nothing and only adds to a web
+    worker's memory; or SQLite, where tests read rows they have not committed) it runs in
+    this session when asked.
     """
+    from inclusive_day.reports.jobs import queue_threshold
+
+    def here():
+        return db.session.scalar(statement)
+
     if db.session.get_bind().dialect.name != "postgresql":
-        return lambda: db.session.scalar(statement)
+        return here
+    activities = select(func.count()).select_from(Activity).where(*activity_scope)
+    if db.session.scalar(activities) <= queue_threshold():
+        return here
     engine = db.engine
 
     def run():
@@ -264,7 +275,7 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
     activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
     analytic_transaction()
     children = _children(unit)
-    people = alongside(unique_people_query(activity_scope))
+    people = alongside(unique_people_query(activity_scope), activity_scope)
     rows = _breakdowns(activity_scope, unit, months, now)
     total = rows.get(("total", None)) or (0, 0, 0, 0)
     served = total[2]
