@@ -27,6 +27,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import queue
 import random
 import re
 import signal
@@ -67,6 +68,7 @@ GROUPS = ("courier", "rider", "sanitation", "driver", "police", "elderly")
 NONCE_PREFIX = "soak-"
 GOAL = {"server_errors": 0, "lost_writes": 0, "rss_growth_max": 0.2}
 TIMEOUT_SECONDS = 120
+SAMPLE_EVERY = 30.0  # seconds between memory samples after the first
 
 
 # --- setting up -------------------------------------------------------------------------------
@@ -140,8 +142,9 @@ def build(url: str) -> dict:
     return ids
 
 
-def start_server(url: str, port: int, log) -> subprocess.Popen:
-    """gunicorn with the production settings, in its own process group."""
+def start_server(url: str, port: int, log, trace: str | None = None) -> subprocess.Popen:
+    """gunicorn with the production settings, in its own process group; with `trace`, its
+    workers write tracemalloc snapshots there (bench/_soak_trace.py)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -152,9 +155,14 @@ def start_server(url: str, port: int, log) -> subprocess.Popen:
         "LOGIN_LIMIT_ADDRESS": "10000 per minute",
     }
     env.pop("REDIS_URL", None)
+    traced = []
+    if trace:
+        env["SOAK_TRACE_DIR"] = trace
+        traced = ["--config", str(Path(__file__).with_name("_soak_trace.py"))]
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
+            *traced,
             "--workers",
             str(WORKERS),
             "--threads",
@@ -441,6 +449,32 @@ def drive(port: int, ids: dict, seconds: float, results) -> None:
     results.put(Load(port, ids, seconds).run())
 
 
+def report_trace(folder: Path, top: int = 25) -> None:
+    """For each traced worker: the lines whose memory grew most, and the object types whose
+    count grew most, between its first snapshot and its last (to stderr)."""
+    import tracemalloc
+
+    by_worker: dict[str, list[Path]] = {}
+    for snap in sorted(folder.glob("*.snap")):
+        by_worker.setdefault(snap.stem.split("-")[0], []).append(snap)
+    for pid, snaps in by_worker.items():
+        if len(snaps) < 2:
+            continue
+        first = tracemalloc.Snapshot.load(str(snaps[0]))
+        last = tracemalloc.Snapshot.load(str(snaps[-1]))
+        print(f"--- worker {pid}: {snaps[0].stem} -> {snaps[-1].stem}", file=sys.stderr)
+        for stat in last.compare_to(first, "traceback")[:top]:
+            print(f"{stat.size_diff / 1024:+10.0f} KiB {stat.count_diff:+8d}", file=sys.stderr)
+            for line in stat.traceback.format()[-8:]:
+                print("      " + line, file=sys.stderr)
+        types_first = json.loads(snaps[0].with_suffix(".types.json").read_text())
+        types_last = json.loads(snaps[-1].with_suffix(".types.json").read_text())
+        grown = sorted(
+            ((types_last[k] - types_first.get(k, 0), k) for k in types_last), reverse=True
+        )[:top]
+        print("  objects grown:", grown, file=sys.stderr)
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -448,6 +482,12 @@ def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        "--trace",
+        metavar="DIR",
+        help="workers write tracemalloc snapshots to DIR (slower; the RSS figure then is not "
+        "the soak's); the largest growth between the first and the last goes to stderr",
+    )
     args = parser.parse_args()
     # A `kill` stops the run as Ctrl-C does: the load process and gunicorn go with it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -463,7 +503,7 @@ def main() -> None:
         ids = build(url)
 
         log = open(log_path, "a")  # noqa: SIM115  (closed with the server below)
-        server = start_server(url, args.port, log)
+        server = start_server(url, args.port, log, args.trace)
         load = None
         try:
             results = mp.get_context("spawn").Queue()
@@ -475,7 +515,16 @@ def main() -> None:
             time.sleep(first_sample_at)
             first_pids = worker_pids(server.pid)
             rss_first = rss_mb(first_pids)
-            outcome = results.get(timeout=seconds + 600)
+            timeline = [[round(first_sample_at), round(rss_first, 1)]]
+            while True:  # the memory every SAMPLE_EVERY seconds, until the load reports
+                try:
+                    outcome = results.get(timeout=SAMPLE_EVERY)
+                    break
+                except queue.Empty:
+                    if time.monotonic() - started > seconds + 600:
+                        raise TimeoutError("the load process did not report") from None
+                    elapsed = round(time.monotonic() - started)
+                    timeline.append([elapsed, round(rss_mb(worker_pids(server.pid)), 1)])
             end_pids = worker_pids(server.pid)
             rss_end = rss_mb(end_pids)
             ran = time.monotonic() - started
@@ -553,6 +602,7 @@ def main() -> None:
                 "rss_mb_first_minute": round(rss_first, 1),
                 "rss_mb_end": round(rss_end, 1),
                 "rss_growth": round(growth, 3) if growth is not None else None,
+                "rss_mb_timeline": timeline,
                 "workers_restarted": len(restarted),
                 "goal": GOAL,
                 "met": met,
@@ -560,6 +610,8 @@ def main() -> None:
             ensure_ascii=False,
         )
     )
+    if args.trace:
+        report_trace(Path(args.trace))
     if outcome["samples"] or "Traceback" in server_log:
         print("first errors:", outcome["samples"][:5], file=sys.stderr)
         print(server_log[-3000:], file=sys.stderr)

@@ -13,13 +13,24 @@ text reaches the templates autoescaped, so this is the second fence, not the fir
 
 Fonts are not fetched: the templates name installed families ("Noto Sans CJK SC"...) that
 fontconfig finds, and declare no @font-face, so the CJK fonts stay embedded as before.
+
+A render takes a couple of hundred MB for a moment (layout boxes, the CJK fonts' bytes,
+their subsets). `release_render_memory` hands that back once the PDF is written: the
+collector frees the render's cycles, and glibc's `malloc_trim` returns the freed pages to the
+system. Without the trim a worker's threads each keep their own malloc arena at the size of
+the largest render they took part in, and a long-running worker's memory creeps up render by
+render until every thread has had its turn.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 import mimetypes
 import os
+from functools import cache
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -94,3 +105,23 @@ def html_document(html: str) -> HTML:
     """A WeasyPrint document from a rendered template, its URLs fenced into static/."""
     root = current_app.static_folder
     return HTML(string=html, base_url=root, url_fetcher=StaticOnlyFetcher(root))
+
+
+@cache
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_render_memory() -> bool:
+    """After a PDF is written: free the render's objects and give the freed memory back to
+    the system. True when the C library could be asked to (glibc)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import platform
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
@@ -14,6 +15,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
+from inclusive_day import pdfs
 from inclusive_day.auth.models import Role
 from inclusive_day.pdfs import FetchRefused, StaticOnlyFetcher, html_document
 from inclusive_day.sponsors.models import DonationKind
@@ -76,6 +78,15 @@ def fetches(monkeypatch):
     monkeypatch.setattr(StaticOnlyFetcher, "fetch", record)
     monkeypatch.setattr(StaticOnlyFetcher, "__init__", made)
     return seen
+
+
+@pytest.fixture
+def trims(monkeypatch):
+    """Each malloc_trim a render asked for, by its argument: every PDF renderer hands its
+    render's memory back through pdfs.release_render_memory."""
+    asked: list[int] = []
+    monkeypatch.setattr(pdfs, "_malloc_trim", lambda: asked.append)
+    return asked
 
 
 def _refused_schemes(seen) -> set[str]:
@@ -180,7 +191,7 @@ def _sandboxed_and_only_data_urls(fetches) -> bool:
 
 @needs_poppler
 def test_a_donation_description_with_markup_is_printed_not_fetched(
-    db, make_unit, make_sponsor, make_campaign, make_user, fetches, tmp_path
+    db, make_unit, make_sponsor, make_campaign, make_user, fetches, trims, tmp_path
 ):
     city = make_unit("昆明市总工会", make_unit("云南省总工会"), code="530100")
     organiser = make_user(display_name="王干事")
@@ -200,11 +211,12 @@ def test_a_donation_description_with_markup_is_printed_not_fetched(
     assert '礼包<imgsrc="file:///etc/passwd">' in _pdf_text(pdf, tmp_path)
     assert _sandboxed_and_only_data_urls(fetches)
     assert "NotoSerifCJK" in _pdf_fonts(pdf, tmp_path).replace("-", "")
+    assert trims == [0]
 
 
 @needs_poppler
 def test_a_station_name_with_markup_is_printed_on_its_poster_not_fetched(
-    app, db, make_unit, make_station, fetches, tmp_path
+    app, db, make_unit, make_station, fetches, trims, tmp_path
 ):
     app.config["PUBLIC_BASE_URL"] = "https://yizhan.example.cn"
     station = make_station(make_unit("昆明市总工会"), "驿站" + EVIL_NAME)
@@ -213,6 +225,7 @@ def test_a_station_name_with_markup_is_printed_on_its_poster_not_fetched(
     assert "file:///etc/passwd" in text and "http://example.com/x.css" in text
     assert _sandboxed_and_only_data_urls(fetches)  # the QR code and the tick, drawn by us
     assert "NotoSansCJK" in _pdf_fonts(pdf, tmp_path).replace("-", "")
+    assert trims == [0]
 
 
 @needs_poppler
@@ -227,6 +240,7 @@ def test_a_campaign_and_activity_with_markup_give_a_recap_that_fetches_nothing(
     make_campaign,
     make_activity,
     fetches,
+    trims,
     tmp_path,
 ):
     app.config["REPORT_CACHE_DIR"] = str(tmp_path / "cache")
@@ -243,3 +257,10 @@ def test_a_campaign_and_activity_with_markup_give_a_recap_that_fetches_nothing(
     assert "file:///etc/hostname" in _pdf_text(response.data, tmp_path)  # printed as text
     assert _sandboxed_and_only_data_urls(fetches)
     assert "NotoSansCJK" in _pdf_fonts(response.data, tmp_path).replace("-", "")
+    assert trims == [0]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_the_render_memory_goes_back_to_the_system_on_glibc():
+    assert pdfs._malloc_trim() is not None
+    assert pdfs.release_render_memory() is True

@@ -28,7 +28,7 @@ from inclusive_day.attendance.models import CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.pdfs import html_document
+from inclusive_day.pdfs import html_document, release_render_memory
 from inclusive_day.reports.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
 from inclusive_day.stations.models import Station
@@ -78,10 +78,7 @@ def render_pdf(template: str, **context) -> bytes:
         document = html_document(html)
         data = document.write_pdf(font_config=_fonts)
         del document
-        # A render leaves cycles of layout boxes and the font files' bytes (tens of MB for
-        # the CJK fonts) behind; collect them now so that a worker rendering one report
-        # after another stays at the memory of one render.
-        gc.collect()
+        release_render_memory()
         _freeze_long_lived()
         return data
 

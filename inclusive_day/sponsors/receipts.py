@@ -29,7 +29,7 @@ from weasyprint.text.fonts import FontConfiguration
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
 from inclusive_day.i18n import money
-from inclusive_day.pdfs import html_document
+from inclusive_day.pdfs import html_document, release_render_memory
 from inclusive_day.reports.periods import local_today
 from inclusive_day.sponsors.models import Donation, DonationKind, DonationStatus, SponsorKind
 from inclusive_day.sponsors.words import gift_in_words, quantity_text
@@ -272,4 +272,7 @@ def layout_receipt(data: dict) -> tuple[Document, float | None]:
 def receipt_pdf(donation: Donation, issued_on: date | None = None) -> bytes:
     """The numbered bilingual receipt and certificate of thanks for a received donation."""
     document, _font_pt = layout_receipt(receipt_data(donation, issued_on))
-    return document.write_pdf()
+    data = document.write_pdf()
+    del document
+    release_render_memory()
+    return data
