@@ -6,8 +6,9 @@ bench/_shared.py). Loads the Kunming demo, then renders its whole-campaign recap
 (aggregates, HTML and WeasyPrint, without the PDF cache): one warm-up and five timed renders
 in this process, and one render in a fresh Python process (timed around the render itself,
 and the process as a whole). Also times serving the unchanged recap again from the PDF cache
-(fingerprint and file read). Prints one JSON line, with the machine's load average: the
-goals are wall-clock seconds, which other work on a shared machine stretches.
+(fingerprint and file read). The planner's statistics are gathered after the load, as
+autovacuum would on a live database. Prints one JSON line, with the machine's load average:
+the goals are wall-clock seconds, which other work on a shared machine stretches.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared import arguments, database_name, empty_database, migrated_app
+from _shared import analyse, arguments, database_name, empty_database, migrated_app
 
 from inclusive_day import create_app
 from inclusive_day.config import TestConfig
@@ -69,6 +70,7 @@ def main() -> None:
 
             result = load_kunming(echo=lambda _: None)
             db.session.commit()
+            analyse(db.engine)
             params = _params(result.campaign_id)
             db.session.remove()
             render_report("recap", params, "zh")  # warm-up: templates, fonts, statements
