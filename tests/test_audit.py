@@ -134,7 +134,8 @@ def test_headcount_changes_are_recorded_with_the_group(
     assert {e.unit_path for e in events(db, object_type="headcount")} == {tree["a"].path}
     # The activity's history page shows them.
     page = client.get(f"/audit/activity/{activity.id}").get_data(as_text=True)
-    assert "courier" in page and "7" in page
+    shown = '<del class="text-danger-emphasis">5</del> → <span class="text-success-emphasis">7'
+    assert shown in page
 
 
 def test_a_tally_upload_is_one_event_per_group(db, tree, organiser_a, make_activity):
@@ -225,6 +226,32 @@ def test_donation_received_and_handed_out_are_recorded(
     (share,) = events(db, object_type="distribution", action="create")
     assert share.changes["quantity"] == [None, "40"] and share.label == "送水券 × 40"
     assert share.unit_path == tree["city"].path
+
+
+def test_a_donation_history_shows_its_hand_outs(
+    client, db, tree, login, make_sponsor, make_user, make_activity
+):
+    organiser = make_user(Role.ORGANISER, on=tree["city"])
+    donation = pledge_donation(
+        make_sponsor(tree["city"], "中国石化"),
+        DonationFields(
+            kind=DonationKind.IN_KIND,
+            description="送水券",
+            quantity=Decimal(100),
+            unit_label="本",
+            unit_value=Decimal(100),
+            pledged_on=date(2024, 1, 5),
+            campaign=tree["campaign"],
+        ),
+        organiser,
+    )
+    receive_donation(donation, date(2024, 1, 10), organiser)
+    activity = make_activity(tree["station_a"], tree["campaign"])
+    distribute(organiser, donation, quantity=Decimal(40), on=date(2024, 1, 10), activity=activity)
+    db.session.commit()
+    login(organiser)
+    page = client.get(f"/audit/donation/{donation.id}").get_data(as_text=True)
+    assert "送水券 × 40" in page  # the hand-out, recorded as a distribution of its own
 
 
 def test_a_role_grant_is_recorded_with_the_unit_path(db, tree, make_user):

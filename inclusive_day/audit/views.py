@@ -455,34 +455,27 @@ def index():
     )
 
 
+# The records that belong to another and have no history page of their own: (their object
+# type, their id column, the column naming the record they belong to), by that record's type.
+CHILD_RECORDS = {
+    "activity": (
+        ("headcount", Headcount.id, Headcount.activity_id),
+        ("checkin", CheckIn.id, CheckIn.activity_id),
+    ),
+    "donation": (("distribution", Distribution.id, Distribution.donation_id),),
+}
+
+
 def _children(object_type: str, object_id: int) -> list[ColumnElement[bool]]:
     """Events of records that belong to this one: an activity's headcounts and check-ins,
     a donation's hand-outs."""
-    if object_type == "activity":
-        return [
-            and_(
-                AuditEvent.object_type == "headcount",
-                AuditEvent.object_id.in_(
-                    select(Headcount.id).where(Headcount.activity_id == object_id)
-                ),
-            ),
-            and_(
-                AuditEvent.object_type == "checkin",
-                AuditEvent.object_id.in_(
-                    select(CheckIn.id).where(CheckIn.activity_id == object_id)
-                ),
-            ),
-        ]
-    if object_type == "donation":
-        return [
-            and_(
-                AuditEvent.object_type == "distribution",
-                AuditEvent.object_id.in_(
-                    select(Distribution.id).where(Distribution.donation_id == object_id)
-                ),
-            )
-        ]
-    return []
+    return [
+        and_(
+            AuditEvent.object_type == child_type,
+            AuditEvent.object_id.in_(select(id_column).where(parent_column == object_id)),
+        )
+        for child_type, id_column, parent_column in CHILD_RECORDS.get(object_type, ())
+    ]
 
 
 @bp.get("/<object_type>/<int:object_id>")
