@@ -188,24 +188,26 @@ def test_a_self_check_in_is_not_recorded_but_an_annulment_is(
     assert identity_for("13800138000") not in json.dumps(annul.changes)
 
 
+def _pledge_water_tickets(tree, sponsor, organiser):
+    """100 books of water tickets at 100 yuan, pledged to the campaign."""
+    fields = DonationFields(
+        kind=DonationKind.IN_KIND,
+        description="送水券",
+        quantity=Decimal(100),
+        unit_label="本",
+        unit_value=Decimal(100),
+        pledged_on=date(2024, 1, 5),
+        campaign=tree["campaign"],
+    )
+    return pledge_donation(sponsor, fields, organiser)
+
+
 def test_donation_received_and_handed_out_are_recorded(
     db, tree, make_sponsor, make_user, make_activity
 ):
     organiser = make_user(Role.ORGANISER, on=tree["city"])
     sponsor = make_sponsor(tree["city"], "中国石化")
-    donation = pledge_donation(
-        sponsor,
-        DonationFields(
-            kind=DonationKind.IN_KIND,
-            description="送水券",
-            quantity=Decimal(100),
-            unit_label="本",
-            unit_value=Decimal(100),
-            pledged_on=date(2024, 1, 5),
-            campaign=tree["campaign"],
-        ),
-        organiser,
-    )
+    donation = _pledge_water_tickets(tree, sponsor, organiser)
     db.session.commit()
     (pledged,) = events(db, object_type="donation", action="create")
     assert pledged.changes["value"] == [None, "10000.00"]
@@ -232,19 +234,7 @@ def test_a_donation_history_shows_its_hand_outs(
     client, db, tree, login, make_sponsor, make_user, make_activity
 ):
     organiser = make_user(Role.ORGANISER, on=tree["city"])
-    donation = pledge_donation(
-        make_sponsor(tree["city"], "中国石化"),
-        DonationFields(
-            kind=DonationKind.IN_KIND,
-            description="送水券",
-            quantity=Decimal(100),
-            unit_label="本",
-            unit_value=Decimal(100),
-            pledged_on=date(2024, 1, 5),
-            campaign=tree["campaign"],
-        ),
-        organiser,
-    )
+    donation = _pledge_water_tickets(tree, make_sponsor(tree["city"], "中国石化"), organiser)
     receive_donation(donation, date(2024, 1, 10), organiser)
     activity = make_activity(tree["station_a"], tree["campaign"])
     distribute(organiser, donation, quantity=Decimal(40), on=date(2024, 1, 10), activity=activity)
