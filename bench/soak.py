@@ -589,6 +589,7 @@ def main() -> None:
         and growth <= GOAL["rss_growth_max"]
         and not restarted
         and "Traceback" not in server_log
+        and not args.trace  # tracing costs memory of its own: no figure to meet the goal with
     )
     print(
         json.dumps(
@@ -614,6 +615,7 @@ def main() -> None:
                 "rss_growth": round(growth, 3) if growth is not None else None,
                 "rss_mb_timeline": timeline,
                 "workers_restarted": len(restarted),
+                "traced": bool(args.trace),
                 "goal": GOAL,
                 "met": met,
             },
