@@ -13,10 +13,20 @@ TEST_WORKERS ?= auto
 # and pdftotext, with which the tests read the PDFs' text (poppler-utils).
 DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils
 CATALOGUES := $(wildcard inclusive_day/translations/*/LC_MESSAGES/messages.po)
+# Exact versions with hashes: the app's for `make run`, the app's plus the tools' for `make test`.
+# `make lock` writes both from pyproject.toml's ranges (keeping today's pins where they still
+# fit); `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release in range.
+APP_LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+LOCK_FLAGS ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes $(LOCK_FLAGS)
+# pyproject.toml's build requirements join each lock: the project is installed without build
+# isolation, so the setuptools and Babel that build it are pinned like everything else.
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))'
 
-.PHONY: run test setup system-packages translations upgrade demo lint format messages clean
+.PHONY: run test setup setup-app system-packages translations upgrade demo lint format messages lock clean
 
-run: setup upgrade demo
+run: setup-app upgrade demo
 	@echo "Serving Inclusive Day on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
@@ -29,13 +39,28 @@ test: setup lint
 	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/e2e; \
 	fi
 
-setup: $(VENV)/.installed system-packages translations node_modules/.installed
+setup: $(VENV)/.installed-dev system-packages translations node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+setup-app: $(VENV)/.installed-app system-packages translations
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+# The lock's exact versions (pip refuses any package without its pinned hash), then the project
+# itself, editable, built by the setuptools the lock just installed.
+$(VENV)/.installed-app: $(APP_LOCK) setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(APP_LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+$(VENV)/.installed-dev: $(DEV_LOCK) setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@ $(VENV)/.installed-app
+
+lock: $(VENV)/.installed-dev
+	$(BUILD_REQUIRES) | $(UV_COMPILE) --extra dev pyproject.toml - -o $(DEV_LOCK)
+	$(BUILD_REQUIRES) | $(UV_COMPILE) -c $(DEV_LOCK) pyproject.toml - -o $(APP_LOCK)
 
 system-packages:
 	@missing=""; \
@@ -60,6 +85,8 @@ node_modules/.installed: package.json package-lock.json
 	fi
 
 translations: $(CATALOGUES:.po=.mo)
+
+$(CATALOGUES:.po=.mo): | $(VENV)/.installed-app
 
 %.mo: %.po
 	$(BIN)/pybabel compile --statistics -i $< -o $@

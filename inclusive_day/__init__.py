@@ -1,23 +1,19 @@
 """Inclusive Day: run trade-union post station campaigns from plan to recap."""
 
 from importlib import import_module
-from pathlib import Path
 
 from flask import Flask
 
-from inclusive_day.config import Config, config_from_environment
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parent
+from inclusive_day.config import INSTANCE_DIR, SITE_DIR, Config, config_from_environment
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, errors, commands."""
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(SITE_DIR / "templates"),
+        static_folder=str(SITE_DIR / "static"),
+        instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config or config_from_environment())
     register_extensions(app)
@@ -49,7 +45,7 @@ def register_extensions(app: Flask) -> None:
     )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(SITE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     bootstrap.init_app(app)

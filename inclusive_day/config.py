@@ -4,8 +4,18 @@ import os
 import secrets
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = Path(os.environ.get("INCLUSIVE_DAY_INSTANCE", PROJECT_ROOT / "instance"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+# templates/, static/ and migrations/ sit beside the package in a checkout; a wheel carries
+# them inside it (setup.py copies them there when it builds).
+INSTALLED = (PACKAGE_DIR / "templates").is_dir()
+SITE_DIR = PACKAGE_DIR if INSTALLED else PACKAGE_DIR.parent
+# Instance files (the development secret, the SQLite database): beside the checkout, or in the
+# working directory of an installed copy, unless INCLUSIVE_DAY_INSTANCE names the place.
+INSTANCE_DIR = Path(
+    os.environ.get(
+        "INCLUSIVE_DAY_INSTANCE", (Path.cwd() if INSTALLED else PACKAGE_DIR.parent) / "instance"
+    )
+)
 
 
 def _local_secret_key() -> str:
