@@ -358,7 +358,3 @@ def paper_sheet(activity_id: int):
     response = current_app.response_class(blank_sheet(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="sign-in-{activity.id}.csv"'
     return response
-
-
-# The public QR check-in pages live in their own module on this blueprint.
-from inclusive_day.attendance import views_public  # noqa: E402, F401

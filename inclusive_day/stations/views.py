@@ -321,7 +321,3 @@ def poster(station_id: int):
         flash(_("A closed station gets no poster."), "warning")
         return redirect(url_for("stations.show", station_id=station.id))
     return pdf_response(render_posters([station]), f"poster-{station.code}.pdf")
-
-
-# The spreadsheet import and export pages live beside these, on the same blueprint.
-from inclusive_day.stations import views_transfer  # noqa: E402, F401
