@@ -1,6 +1,6 @@
 """Station registry pages: list, profile, create and edit, managers, inspections."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -44,6 +44,7 @@ from inclusive_day.stations.services import (
 )
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
+from inclusive_day.web import pdf_response
 
 
 @bp.get("/")
@@ -299,15 +300,6 @@ def cadence():
         flash(_("Inspection cadence saved."), "success")
         return redirect(url_for("stations.overdue_list"))
     return render_template("stations/cadence.html", form=form)
-
-
-def pdf_response(pdf: bytes, filename: str) -> Response:
-    """A PDF shown in the browser, with a file name for saving it."""
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
 
 
 @bp.get("/<int:station_id>/poster.pdf")
