@@ -76,7 +76,7 @@ BLUEPRINTS = (
     ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
     ("api", None),  # /account/tokens; the JSON API v1 itself: see register_blueprints
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
-    ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
+    ("feeds", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
     ("reports", "/reports"),  # recaps, league tables and their PDFs and spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
