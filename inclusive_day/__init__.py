@@ -60,7 +60,8 @@ def register_extensions(app: Flask) -> None:
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
-# (package, URL prefix): each package's __init__ holds `bp`, its views module adds the routes.
+# (package, URL prefix): each package's __init__ holds `bp` and, where its routes are spread
+# over several modules, names them in `VIEWS`; otherwise they are all in its views.py.
 BLUEPRINTS = (
     ("main", None),
     ("auth", "/auth"),
@@ -71,7 +72,7 @@ BLUEPRINTS = (
     ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
     ("api", None),  # /account/tokens; the JSON API v1 itself: see register_blueprints
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
-    ("calendar", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
+    ("feeds", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
     ("reports", "/reports"),  # recaps, league tables and their PDFs and spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
@@ -79,10 +80,11 @@ BLUEPRINTS = (
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount each domain's blueprint, importing its views so the routes exist."""
+    """Mount each domain's blueprint, importing its view modules so the routes exist."""
     for name, prefix in BLUEPRINTS:
         package = import_module(f"inclusive_day.{name}")
-        import_module(f"inclusive_day.{name}.views")
+        for module in getattr(package, "VIEWS", ("views",)):
+            import_module(f"inclusive_day.{name}.{module}")
         app.register_blueprint(package.bp, url_prefix=prefix)
     from inclusive_day.api import register_resources
 

@@ -13,8 +13,8 @@ from inclusive_day.attendance.models import (
 )
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role, RoleGrant, User
-from inclusive_day.calendar.models import FeedKind, FeedToken
 from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.feeds.models import FeedKind, FeedToken
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,

@@ -1,10 +1,10 @@
-"""Small pieces every domain's views share: a rule's error on a form, a file download."""
+"""Small pieces every domain's views share: a rule's error on a form, a file download, a PDF."""
 
 from __future__ import annotations
 
 import io
 
-from flask import send_file
+from flask import Response, send_file
 
 from inclusive_day.spreadsheets import Export
 
@@ -26,4 +26,13 @@ def send_export(result: Export):
         as_attachment=True,
         download_name=result.filename,
         max_age=0,
+    )
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A PDF shown in the browser, with a file name for saving it."""
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )

@@ -571,46 +571,46 @@ CASES: tuple[Case, ...] = (
     Case("directory.leaflet_asset", {"filename": "leaflet.js"}, public()),
     Case("bootstrap.static", {"filename": "css/bootstrap.min.css"}, public()),
     # ---- calendar feeds (public, or by token) and their tokens ---------------------------
-    Case("calendar.campaign_feed", {"campaign_id": W.A.campaign}, public()),
+    Case("feeds.campaign_feed", {"campaign_id": W.A.campaign}, public()),
     # An internal campaign's feed opens only with a token, whoever asks.
     Case(
-        "calendar.campaign_feed",
+        "feeds.campaign_feed",
         {"campaign_id": W.A.internal_campaign},
         public(NOT_FOUND),
         label="internal",
     ),
     Case(
-        "calendar.campaign_feed",
+        "feeds.campaign_feed",
         {"campaign_id": W.A.internal_campaign, "token": W.campaign_feed_token},
         public(),
         label="internal-token",
     ),
-    Case("calendar.unit_feed", {"unit_id": W.A.unit, "token": W.feed_token}, public()),
-    Case("calendar.station_feed", {"station_id": W.A.station}, public()),
-    Case("calendar.activity_feed", A_ACTIVITY, public()),
+    Case("feeds.unit_feed", {"unit_id": W.A.unit, "token": W.feed_token}, public()),
+    Case("feeds.station_feed", {"station_id": W.A.station}, public()),
+    Case("feeds.activity_feed", A_ACTIVITY, public()),
     # An activity of an internal campaign: for those who may see it, signed in.
     Case(
-        "calendar.activity_feed",
+        "feeds.activity_feed",
         {"activity_id": W.A.internal_activity},
         only(*STATION_A, logged_out=NOT_FOUND),
         label="internal",
     ),
-    Case("calendar.subscribe", {"kind": "unit", "target_id": W.A.unit}, only(*UNIT_A)),
+    Case("feeds.subscribe", {"kind": "unit", "target_id": W.A.unit}, only(*UNIT_A)),
     Case(
-        "calendar.subscribe",
+        "feeds.subscribe",
         {"kind": "campaign", "target_id": W.A.campaign},
         only(*CAMPAIGN_A),
         label="campaign",
     ),
     Case(
-        "calendar.create_token",
+        "feeds.create_token",
         {"kind": "unit", "target_id": W.A.unit},
         only(*UNIT_A, answer=ALLOWED),
         method="POST",
     ),
     # A feed token is its owner's alone: not even an administrator revokes it.
     Case(
-        "calendar.revoke_token",
+        "feeds.revoke_token",
         {"token_id": W.spare_feed_token},
         only(ORGANISER_A, answer=ALLOWED),
         method="POST",

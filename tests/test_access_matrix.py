@@ -37,12 +37,12 @@ from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.attendance.services import check_in
 from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.services import create_user, grant
-from inclusive_day.calendar.feeds import new_token
-from inclusive_day.calendar.models import FeedKind
 from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign, save_theme
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db
+from inclusive_day.feeds.models import FeedKind
+from inclusive_day.feeds.tokens import new_token
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,

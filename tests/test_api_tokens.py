@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.tokens import authenticate, issue_token, revoke_token
 from inclusive_day.auth.models import Role
-from inclusive_day.calendar.models import hash_token
+from inclusive_day.feeds.models import hash_token
 
 
 @pytest.fixture

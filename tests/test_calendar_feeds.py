@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.auth.models import Role
-from inclusive_day.calendar.feeds import fold
-from inclusive_day.calendar.models import FeedKind, FeedToken, hash_token
 from inclusive_day.campaigns.models import Theme
+from inclusive_day.feeds.ical import fold
+from inclusive_day.feeds.models import FeedKind, FeedToken, hash_token
 from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
 from tests.conftest import count_queries
 

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from inclusive_day.auth.models import Role
 from inclusive_day.spreadsheets import neutralise
-from inclusive_day.stations import views_transfer  # noqa: F401  (routes, until views.py imports it)
 from inclusive_day.stations.commands import stations_cli
 from inclusive_day.stations.exporting import export_stations
 from inclusive_day.stations.geo import CoordSystem, Point, to_wgs84

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from inclusive_day.attendance.models import CheckIn
 from inclusive_day.auth.models import Role
-from inclusive_day.stations import views_transfer  # noqa: F401  (routes)
 from inclusive_day.stations.models import Station
 from inclusive_day.uploads import CSV, XLSX, UploadRefused, sniff
 

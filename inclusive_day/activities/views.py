@@ -417,7 +417,3 @@ def show_series(series_id: int):
         cancelled=counts.get(ActivityStatus.CANCELLED, 0),
         page=page,
     )
-
-
-# The calendar and festival pages live in their own modules on this blueprint.
-from inclusive_day.activities import views_calendar, views_festivals  # noqa: E402, F401

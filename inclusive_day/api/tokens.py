@@ -10,9 +10,9 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.auth.models import User
-from inclusive_day.calendar.models import hash_token
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.feeds.models import hash_token
 
 # Every raw token starts with this, so that a leaked one is easy to recognise in logs and code.
 TOKEN_PREFIX = "idk_"

@@ -1,18 +1,24 @@
-"""Forms for attendance: the public QR check-in form."""
+"""Forms for attendance: the public QR check-in; for staff, headcounts, annulling, paper sheets."""
 
 import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SubmitField, TelField, ValidationError
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, RadioField, StringField, SubmitField, TelField, ValidationError
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import NumberInput
 
+from inclusive_day.attendance import paper
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.attendance.services import (
     AttendanceError,
+    check_count,
     check_nonce,
     parse_group,
     parse_identity,
 )
+from inclusive_day.uploads import CSV, SniffedFile
 
 
 def new_nonce() -> str:
@@ -54,3 +60,104 @@ class CheckInForm(FlaskForm):
     )
     nonce = HiddenField(validators=[_rule(check_nonce)])
     submit = SubmitField(_l("Check in"))
+
+
+def _count_rule(group: BeneficiaryGroup):
+    """A WTForms validator from the headcount rule in services.py; a blank field means 0."""
+
+    def validate(form, field):
+        try:
+            check_count(field.data if str(field.data or "").strip() else 0, group)
+        except AttendanceError as error:
+            raise ValidationError(str(error.message)) from None
+
+    return validate
+
+
+class HeadcountForm(FlaskForm):
+    """One count per beneficiary group, and (hidden) the counts the form showed.
+
+    The hidden counts let the service notice that someone else changed a count meanwhile.
+    """
+
+    submit = SubmitField(_l("Save counts"))
+
+    def rows(self) -> list[tuple[BeneficiaryGroup, StringField, HiddenField]]:
+        """(group, its count field, its hidden "count shown" field), in the groups' order."""
+        return [(g, self[f"count_{g.value}"], self[f"shown_{g.value}"]) for g in BeneficiaryGroup]
+
+    def fill(self, current: dict[BeneficiaryGroup, int]) -> None:
+        """Show the stored counts, and remember them as the counts shown."""
+        for group, count, shown in self.rows():
+            count.data = str(current[group])
+            shown.data = str(current[group])
+
+    def show_again(self, current: dict[BeneficiaryGroup, int]) -> None:
+        """Keep what was typed, but take the stored counts as the ones shown from now on."""
+        for group, _count, shown in self.rows():
+            shown.data = str(current[group])
+
+    def shown(self) -> dict[BeneficiaryGroup, int | None]:
+        """The counts the form showed (None where the hidden value was tampered with)."""
+        result = {}
+        for group, _count, shown in self.rows():
+            try:
+                result[group] = int(shown.data)
+            except (TypeError, ValueError):
+                result[group] = None
+        return result
+
+    def changes(self) -> tuple[dict[BeneficiaryGroup, int], dict[BeneficiaryGroup, int]]:
+        """The counts typed that differ from the ones shown, and the shown ones for those.
+
+        A group left as shown is not sent, so two people correcting different groups at
+        the same time do not stop each other.
+        """
+        shown = self.shown()
+        counts, expected = {}, {}
+        for group, count, _shown in self.rows():
+            text = str(count.data or "").strip()
+            new = int(text) if text else 0
+            if new != shown[group]:
+                counts[group] = new
+                # A tampered "shown" value can never match the stored count: a conflict.
+                expected[group] = shown[group] if shown[group] is not None else -1
+        return counts, expected
+
+
+for _group in BeneficiaryGroup:
+    setattr(
+        HeadcountForm,
+        f"count_{_group.value}",
+        StringField(
+            BeneficiaryGroup._labels()[_group],
+            validators=[_count_rule(_group)],
+            widget=NumberInput(min=0),
+            render_kw={"inputmode": "numeric"},
+        ),
+    )
+    setattr(HeadcountForm, f"shown_{_group.value}", HiddenField())
+del _group
+
+
+class AnnulForm(FlaskForm):
+    """Why a check-in is annulled."""
+
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the check-in is annulled.")), Length(max=255)],
+    )
+    submit = SubmitField(_l("Annul"))
+
+
+class PaperForm(FlaskForm):
+    """The sign-in sheet to import."""
+
+    file = FileField(
+        _l("Sign-in sheet (CSV)"),
+        validators=[
+            FileRequired(_l("Choose a CSV file.")),
+            SniffedFile((CSV,), max_bytes=lambda: paper.MAX_BYTES),
+        ],
+    )
+    submit = SubmitField(_l("Import the sheet"))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance import bp
+from inclusive_day.attendance.forms import AnnulForm, HeadcountForm, PaperForm
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, HeadcountChange
 from inclusive_day.attendance.paper import COLUMNS as PAPER_COLUMNS
 from inclusive_day.attendance.paper import MAX_BYTES as PAPER_MAX_BYTES
@@ -40,7 +41,6 @@ from inclusive_day.attendance.services import (
     current_headcounts,
     set_headcounts,
 )
-from inclusive_day.attendance.staff_forms import AnnulForm, HeadcountForm, PaperForm
 from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
@@ -358,7 +358,3 @@ def paper_sheet(activity_id: int):
     response = current_app.response_class(blank_sheet(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="sign-in-{activity.id}.csv"'
     return response
-
-
-# The public QR check-in pages live in their own module on this blueprint.
-from inclusive_day.attendance import views_public  # noqa: E402, F401

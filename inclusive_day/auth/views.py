@@ -164,6 +164,3 @@ def _password_change_due():
         abort(403)
     flash(_("Please choose a new password before you go on."), "warning")
     return redirect(url_for("auth.change_password"))
-
-
-from inclusive_day.auth import views_users  # noqa: E402, F401  (the user administration routes)

@@ -3,3 +3,9 @@
 from flask import Blueprint
 
 bp = Blueprint("stations", __name__)
+
+# The modules whose routes this blueprint holds; create_app imports each of them.
+VIEWS = (
+    "views",  # the registry, profiles, managers, inspections, posters
+    "views_transfer",  # the spreadsheet import and export pages
+)

@@ -1,11 +1,15 @@
-"""Forms for a station's profile, its managers, and inspections."""
+"""Forms for a station's profile, its managers, inspections, and the spreadsheet import."""
+
+import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
     FloatField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -14,11 +18,12 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from inclusive_day.reports.periods import local_today
 from inclusive_day.stations.geo import CoordSystem
+from inclusive_day.stations.importing import max_import_bytes
 from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, StationStatus
 from inclusive_day.stations.services import (
     StationError,
@@ -28,6 +33,10 @@ from inclusive_day.stations.services import (
     check_phone,
 )
 from inclusive_day.units.models import Level
+from inclusive_day.uploads import CSV, XLSX, SniffedFile
+
+# The name of an uploaded spreadsheet waiting to be confirmed: 32 hex digits.
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -153,3 +162,22 @@ def cadence_form(current: dict[Level, int]) -> CadenceForm:
         )
     Form.submit = SubmitField(_l("Save"))
     return Form()
+
+
+class ImportForm(FlaskForm):
+    """The spreadsheet to check."""
+
+    file = FileField(
+        _l("Spreadsheet (CSV or XLSX)"),
+        validators=[
+            FileRequired(_l("Choose a CSV or XLSX file.")),
+            SniffedFile((CSV, XLSX), max_bytes=max_import_bytes),
+        ],
+    )
+    submit = SubmitField(_l("Check the file"))
+
+
+class ConfirmImportForm(FlaskForm):
+    """Import a file already checked, named by its upload token."""
+
+    token = HiddenField(validators=[DataRequired(), Regexp(TOKEN)])

@@ -1,6 +1,6 @@
 """Station registry pages: list, profile, create and edit, managers, inspections."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -44,6 +44,7 @@ from inclusive_day.stations.services import (
 )
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
+from inclusive_day.web import pdf_response
 
 
 @bp.get("/")
@@ -301,15 +302,6 @@ def cadence():
     return render_template("stations/cadence.html", form=form)
 
 
-def pdf_response(pdf: bytes, filename: str) -> Response:
-    """A PDF shown in the browser, with a file name for saving it."""
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
-
-
 @bp.get("/<int:station_id>/poster.pdf")
 @login_required
 def poster(station_id: int):
@@ -321,7 +313,3 @@ def poster(station_id: int):
         flash(_("A closed station gets no poster."), "warning")
         return redirect(url_for("stations.show", station_id=station.id))
     return pdf_response(render_posters([station]), f"poster-{station.code}.pdf")
-
-
-# The spreadsheet import and export pages live beside these, on the same blueprint.
-from inclusive_day.stations import views_transfer  # noqa: E402, F401

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SubmitField
-from wtforms.validators import DataRequired, Regexp
 
 from inclusive_day.auth.access import Action, get_or_404, reach
 from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp
 from inclusive_day.stations.exporting import export_stations
+from inclusive_day.stations.forms import TOKEN, ConfirmImportForm, ImportForm
 from inclusive_day.stations.importing import (
     COLUMNS,
     format_size,
@@ -29,31 +24,10 @@ from inclusive_day.stations.importing import (
 )
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
-from inclusive_day.uploads import CSV, XLSX, SniffedFile
 from inclusive_day.web import send_export
 
-TOKEN = re.compile(r"^[0-9a-f]{32}$")
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
 MAX_ERRORS_SHOWN = 1000
-
-
-class ImportForm(FlaskForm):
-    """The spreadsheet to check."""
-
-    file = FileField(
-        _l("Spreadsheet (CSV or XLSX)"),
-        validators=[
-            FileRequired(_l("Choose a CSV or XLSX file.")),
-            SniffedFile((CSV, XLSX), max_bytes=max_import_bytes),
-        ],
-    )
-    submit = SubmitField(_l("Check the file"))
-
-
-class ConfirmImportForm(FlaskForm):
-    """Import a file already checked, named by its upload token."""
-
-    token = HiddenField(validators=[DataRequired(), Regexp(TOKEN)])
 
 
 def _require_importer() -> None:

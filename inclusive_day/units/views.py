@@ -8,12 +8,12 @@ from sqlalchemy import select
 from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.extensions import db
 from inclusive_day.stations.posters import PosterError, render_posters, stations_for_posters
-from inclusive_day.stations.views import pdf_response
 from inclusive_day.units import bp
 from inclusive_day.units.forms import MoveForm, UnitForm
 from inclusive_day.units.models import Level, TreeError, Unit, under
 from inclusive_day.units.queries import flatten, subtree, top_units
 from inclusive_day.units.services import check_unit_code, create_unit, move_unit, update_unit
+from inclusive_day.web import pdf_response
 
 MOVE_CHOICES_MAX = 2000
 

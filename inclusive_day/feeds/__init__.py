@@ -2,4 +2,4 @@
 
 from flask import Blueprint
 
-bp = Blueprint("calendar", __name__)
+bp = Blueprint("feeds", __name__)

@@ -1,9 +1,9 @@
 """Building iCalendar feeds: who may read which feed, what it holds, its cache stamp, its body.
 
-A feed costs a constant number of SQL queries whatever its size: the owner row, the
-token (when given), one aggregate (count and latest change) for the ETag, and one Core
-select of the columns written, joined with the station and the theme. The calendar head
-and its VTIMEZONE come from the icalendar library; the events are written by `_EventWriter`
+A feed costs a constant number of SQL queries whatever its size: the owner row, the token
+(when given; tokens.py), one aggregate (count and latest change) for the ETag, and one Core
+select of the columns written, joined with the station and the theme. The calendar head and
+its VTIMEZONE come from the icalendar library; the events are written by `_EventWriter`
 below, because icalendar's generic per-property path costs seconds for 10,000 events.
 Tests parse the result back with icalendar.
 """
@@ -11,7 +11,6 @@ Tests parse the result back with icalendar.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -28,9 +27,7 @@ from sqlalchemy.orm import joinedload
 from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.auth.access import Action, can, visible
 from inclusive_day.auth.models import User
-from inclusive_day.calendar.models import FeedKind, FeedToken, hash_token
 from inclusive_day.campaigns.models import Campaign, Theme
-from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE
 from inclusive_day.stations.models import Station
@@ -41,8 +38,6 @@ REFRESH = timedelta(hours=1)
 DAYS_BACK, DAYS_AHEAD = 30, 365
 # The longest date window a feed may ask for, so that one request cannot ask for everything.
 MAX_WINDOW_DAYS = 3 * 366
-# A token's last use is written at most this often, not on every fetch of every calendar app.
-TOUCH_EVERY = timedelta(minutes=15)
 # Stands for the activity id in the URL template, so url_for runs once per feed, not per event.
 _ID_MARK = 987654321
 
@@ -131,58 +126,6 @@ def parse_window(args, today: date) -> Window:
     if theme_id is not None and db.session.get(Theme, theme_id) is None:
         raise FilterError(_l("There is no theme %(id)d.", id=theme_id))
     return Window(first, last, theme_id)
-
-
-# ---- tokens -------------------------------------------------------------------------------
-
-
-def new_token(user: User, kind: FeedKind, target_id: int) -> tuple[FeedToken, str]:
-    """Create a token opening one feed for `user`; return it and its raw secret (shown once)."""
-    raw = secrets.token_urlsafe(32)
-    token = FeedToken(user=user, kind=kind, target_id=target_id, secret_hash=hash_token(raw))
-    db.session.add(token)
-    db.session.flush()
-    return token, raw
-
-
-def user_tokens(user: User, kind: FeedKind, target_id: int) -> list[FeedToken]:
-    """The user's tokens for one feed, newest first, revoked ones included."""
-    return list(
-        db.session.scalars(
-            select(FeedToken)
-            .where(
-                FeedToken.user_id == user.id,
-                FeedToken.kind == kind,
-                FeedToken.target_id == target_id,
-            )
-            .order_by(FeedToken.id.desc())
-        )
-    )
-
-
-def token_user(kind: FeedKind, target_id: int, raw: str | None) -> User | None:
-    """The user whose live token for this very feed is `raw`; None without one; 404 if bad."""
-    if raw is None:
-        return None
-    row = db.session.execute(
-        select(FeedToken, User)
-        .join(User, User.id == FeedToken.user_id)
-        .where(FeedToken.secret_hash == hash_token(raw))
-    ).first()
-    if row is None:
-        abort(404)
-    token, user = row
-    if (
-        token.revoked_at is not None
-        or token.kind != kind
-        or token.target_id != target_id
-        or not user.is_active
-    ):
-        abort(404)
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at = now
-    return user
 
 
 # ---- who may read which feed --------------------------------------------------------------

@@ -11,19 +11,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from inclusive_day.auth.access import Action, get_or_404
-from inclusive_day.calendar import bp, feeds
-from inclusive_day.calendar.feeds import (
-    FilterError,
-    new_token,
-    parse_window,
-    render,
-    stamp,
-    token_user,
-    user_tokens,
-)
-from inclusive_day.calendar.models import FeedKind, FeedToken
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
+from inclusive_day.feeds import bp, ical
+from inclusive_day.feeds.ical import FilterError, parse_window, render, stamp
+from inclusive_day.feeds.models import FeedKind, FeedToken
+from inclusive_day.feeds.tokens import new_token, token_user, user_tokens
 from inclusive_day.reports.periods import local_today
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
@@ -31,14 +24,14 @@ from inclusive_day.units.models import Unit
 ICS_MIMETYPE = "text/calendar; charset=utf-8"
 
 _BUILDERS = {
-    FeedKind.CAMPAIGN: feeds.campaign_feed,
-    FeedKind.UNIT: feeds.unit_feed,
-    FeedKind.STATION: feeds.station_feed,
+    FeedKind.CAMPAIGN: ical.campaign_feed,
+    FeedKind.UNIT: ical.unit_feed,
+    FeedKind.STATION: ical.station_feed,
 }
 _ENDPOINTS = {
-    FeedKind.CAMPAIGN: ("calendar.campaign_feed", "campaign_id"),
-    FeedKind.UNIT: ("calendar.unit_feed", "unit_id"),
-    FeedKind.STATION: ("calendar.station_feed", "station_id"),
+    FeedKind.CAMPAIGN: ("feeds.campaign_feed", "campaign_id"),
+    FeedKind.UNIT: ("feeds.unit_feed", "unit_id"),
+    FeedKind.STATION: ("feeds.station_feed", "station_id"),
 }
 _OWNERS = {FeedKind.CAMPAIGN: Campaign, FeedKind.UNIT: Unit, FeedKind.STATION: Station}
 
@@ -108,7 +101,7 @@ def station_feed(station_id: int):
 @bp.get("/activities/<int:activity_id>.ics")
 def activity_feed(activity_id: int):
     """One activity as iCalendar, for "add to calendar"."""
-    return _serve(feeds.activity_feed(activity_id, current_user), None)
+    return _serve(ical.activity_feed(activity_id, current_user), None)
 
 
 # ---- tokens -------------------------------------------------------------------------------
@@ -131,7 +124,7 @@ def _subscribe_page(kind: FeedKind, target_id: int, raw: str | None = None):
     owner = get_or_404(current_user, Action.VIEW, _OWNERS[kind], target_id)
     public = not (kind is FeedKind.CAMPAIGN and not owner.is_public)
     return render_template(
-        "calendar/subscribe.html",
+        "feeds/subscribe.html",
         kind=kind,
         owner=owner,
         owner_name=getattr(owner, "name", ""),
@@ -171,4 +164,4 @@ def revoke_token(token_id: int):
     token.revoke()
     db.session.commit()
     flash(_("The feed address no longer works."), "success")
-    return redirect(url_for("calendar.subscribe", kind=token.kind.value, target_id=token.target_id))
+    return redirect(url_for("feeds.subscribe", kind=token.kind.value, target_id=token.target_id))
