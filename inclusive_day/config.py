@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from inclusive_day.periods import DEFAULT_ZONE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INCLUSIVE_DAY_INSTANCE", PROJECT_ROOT / "instance"))
 
@@ -59,7 +61,7 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = DEFAULT_ZONE.key
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BTN_STYLE = "primary"

@@ -35,7 +35,7 @@ from inclusive_day.attendance.models import (
 from inclusive_day.audit.summaries import headcount_set, tally_counted
 from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.stations.models import Station, StationStatus
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

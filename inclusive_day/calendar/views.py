@@ -24,7 +24,7 @@ from inclusive_day.calendar.feeds import (
 from inclusive_day.calendar.models import FeedKind, FeedToken
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
