@@ -191,7 +191,7 @@ def _early(activity: Activity, now: datetime) -> bool:
 def _closed(activity: Activity, now: datetime) -> AttendanceError | None:
     """Why the activity takes no check-ins now (cancelled, not yet open, finished), if so."""
     try:
-        check_open(activity, now)
+        check_open(activity, now, zone_of(activity.station.unit.timezone))
     except AttendanceError as error:
         return error
     return None
