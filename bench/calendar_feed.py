@@ -25,7 +25,7 @@ from sqlalchemy import event, insert, select
 from inclusive_day.activities.models import Activity, new_uid
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
+from inclusive_day.periods import DEFAULT_ZONE, local_today
 
 DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET = 8, 6, 3
 STATIONS, ACTIVITIES = 400, 10_000

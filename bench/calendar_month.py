@@ -33,7 +33,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, Month
+from inclusive_day.periods import DEFAULT_ZONE, Month
 from inclusive_day.units.models import Unit
 
 DISTRICTS, STREETS_PER_DISTRICT, COMMUNITIES_PER_STREET = 8, 6, 3

@@ -203,7 +203,7 @@ class HandWritten:
     """The recap's figures from the SQL above, through the bare DB-API connection."""
 
     def __init__(self, engine, scope, unit_path: str, now: datetime) -> None:
-        from inclusive_day.reports.periods import days_utc_range
+        from inclusive_day.periods import days_utc_range
 
         self.dialect = engine.dialect.name
         start, end = days_utc_range(scope.start, scope.end)
@@ -321,7 +321,7 @@ def app_figures(scope, now: datetime) -> dict:
 
 
 def _month_keys(scope) -> list[str]:
-    from inclusive_day.reports.periods import months_between
+    from inclusive_day.periods import months_between
 
     return [str(m) for m in months_between(scope.start, scope.end)]
 

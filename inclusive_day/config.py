@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from inclusive_day.periods import DEFAULT_ZONE
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 # templates/, static/ and migrations/ sit beside the package in a checkout; a wheel carries
 # them inside it (setup.py copies them there when it builds).
@@ -69,7 +71,7 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = DEFAULT_ZONE.key
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BTN_STYLE = "primary"

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -22,13 +21,13 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from inclusive_day.database import utcnow
+from inclusive_day.periods import DEFAULT_ZONE
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHINA = ZoneInfo("Asia/Shanghai")  # the date in a file's name is China's
 DEFAULT_WIDTH = 14
 SHEET_TITLE_MAX = 31  # Excel's limit on a sheet's name
 
@@ -68,7 +67,7 @@ def _cell(value: Any) -> Any:
 
 def stamp() -> str:
     """Today's date in China as YYYYMMDD, for file names."""
-    return utcnow().astimezone(CHINA).strftime("%Y%m%d")
+    return utcnow().astimezone(DEFAULT_ZONE).strftime("%Y%m%d")
 
 
 def export(tables: Sequence[Table], fmt: str, name: str) -> Export:

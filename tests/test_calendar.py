@@ -10,7 +10,7 @@ from inclusive_day.activities import calendar
 from inclusive_day.activities.calendar import Filters, month_grid, week_days
 from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Theme
-from inclusive_day.reports.periods import DEFAULT_ZONE, Month
+from inclusive_day.periods import DEFAULT_ZONE, Month
 from tests.conftest import count_queries
 
 CELL = re.compile(r'<td class="cal-day([^"]*)">(.*?)</td>', re.S)

@@ -13,7 +13,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Theme
 from inclusive_day.feeds.ical import fold
 from inclusive_day.feeds.models import FeedKind, FeedToken, hash_token
-from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
+from inclusive_day.periods import DEFAULT_ZONE, local_today
 from tests.conftest import count_queries
 
 SOON = datetime.combine(local_today() + timedelta(days=3), datetime.min.time(), UTC).replace(hour=1)

@@ -2,7 +2,8 @@
 
 import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from inclusive_day.attendance.models import CheckIn, StationVisit
 from inclusive_day.attendance.services import AttendanceError, check_in, door_check_in
 
 PHONE = "138 0013 8000"
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -145,6 +147,32 @@ def test_a_door_scan_counts_once_a_day_and_for_the_activity_on_now(db, live, mak
     alone = door_check_in(quiet, PHONE, "courier", "door-00000003")
     db.session.commit()
     assert alone.created and alone.checkins == []
+
+
+def test_a_door_visit_is_dated_in_its_units_zone(db, make_unit, make_station):
+    """Xinjiang time (UTC+6): 23:30 and 00:30 there are two days, one day in Beijing."""
+    unit = make_unit()
+    unit.timezone = "Asia/Urumqi"
+    station = make_station(unit)
+    at = datetime(2024, 3, 1, 17, 30, tzinfo=UTC)  # 23:30 in Urumqi, 01:30 in Beijing
+    late = door_check_in(station, PHONE, "courier", "door-0000000u", now=at)
+    after_midnight = door_check_in(station, PHONE, "courier", "door-0000000v", now=at + HOUR)
+    assert late.created and after_midnight.created
+    assert late.visit.visit_day == date(2024, 3, 1)
+    assert after_midnight.visit.visit_day == date(2024, 3, 2)
+
+
+def test_an_early_scan_is_told_when_check_in_opens_in_the_stations_zone(
+    app, db, make_unit, make_station, make_activity
+):
+    unit = make_unit()
+    unit.timezone = "Asia/Urumqi"
+    activity = make_activity(make_station(unit))
+    opens = activity.starts_at - timedelta(minutes=app.config["CHECKIN_GRACE_MINUTES"])
+    with pytest.raises(AttendanceError) as refused:
+        check_in(activity.id, PHONE, "courier", "n-early0001", now=opens - timedelta(days=1))
+    local = opens.astimezone(ZoneInfo("Asia/Urumqi")).strftime("%Y-%m-%d %H:%M")
+    assert refused.value.status == 409 and local in str(refused.value)
 
 
 def test_a_closed_station_takes_no_door_scans(db, live):

@@ -12,7 +12,7 @@ from inclusive_day.demo.kunming import (
     find_campaign,
     load_kunming,
 )
-from inclusive_day.reports.periods import DEFAULT_ZONE as ZONE
+from inclusive_day.periods import DEFAULT_ZONE as ZONE
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 

@@ -24,7 +24,7 @@ from inclusive_day.activities.festivals import (
     parse_year,
 )
 from inclusive_day.auth.models import Role
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 
 ALL_YEARS = range(MIN_YEAR, MAX_YEAR + 1)
 # Gregorian years with no Laba: the lunar year before had its Laba on 29-31 December and the

@@ -27,7 +27,7 @@ from inclusive_day.demo.province import (
     find_province,
     identity_hasher,
 )
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import (
     Distribution,
     Donation,

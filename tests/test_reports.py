@@ -18,7 +18,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import TargetValues, progress, set_targets
 from inclusive_day.demo.kunming import load_kunming
-from inclusive_day.reports.periods import Month, month_index
+from inclusive_day.periods import Month, month_index
 from inclusive_day.reports.recap import (
     RecapScope,
     ReportError,

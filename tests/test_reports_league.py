@@ -12,8 +12,8 @@ from flask_babel import force_locale
 
 from inclusive_day.attendance.models import BeneficiaryGroup, Headcount
 from inclusive_day.auth.models import Role
+from inclusive_day.periods import Month
 from inclusive_day.reports.league import build_league, ranks
-from inclusive_day.reports.periods import Month
 from inclusive_day.stations.models import StationStatus
 from tests.conftest import count_queries
 

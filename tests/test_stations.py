@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inclusive_day.auth.models import Role, RoleGrant
-from inclusive_day.reports.periods import add_months, local_today
+from inclusive_day.periods import add_months, local_today
 from inclusive_day.stations.geo import (
     CoordSystem,
     Point,

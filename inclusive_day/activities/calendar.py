@@ -21,7 +21,7 @@ from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, Month
+from inclusive_day.periods import DEFAULT_ZONE, Month
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Level, Unit, under
 

@@ -30,7 +30,7 @@ from inclusive_day.campaigns.services import theme_usable
 from inclusive_day.database import utcnow
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Donation
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit, under

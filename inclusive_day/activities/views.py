@@ -47,7 +47,7 @@ from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import usable_themes
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
+from inclusive_day.periods import DEFAULT_ZONE, local_today
 from inclusive_day.sponsors.queries import gifts_at
 from inclusive_day.stations.models import Amenity, Station
 from inclusive_day.units.models import Unit

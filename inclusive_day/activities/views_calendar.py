@@ -26,7 +26,7 @@ from inclusive_day.activities.calendar import (
 from inclusive_day.auth.access import Action, get_or_404
 from inclusive_day.database import utcnow
 from inclusive_day.i18n import number
-from inclusive_day.reports.periods import Month, local_today
+from inclusive_day.periods import Month, local_today
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
 

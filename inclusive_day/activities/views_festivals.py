@@ -17,7 +17,7 @@ from inclusive_day.activities.festivals import (
     lunar_text,
     parse_year,
 )
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 
 
 @bp.get("/festivals")

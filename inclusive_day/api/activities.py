@@ -33,7 +33,7 @@ from inclusive_day.attendance.services import AttendanceError, current_headcount
 from inclusive_day.auth.access import Action, reach, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, days_utc_range
+from inclusive_day.periods import DEFAULT_ZONE, days_utc_range
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 

@@ -12,7 +12,7 @@ from inclusive_day.api.schemas import DonationArgs, DonationIn, DonationSchema, 
 from inclusive_day.auth.access import Action, reach, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Donation, Sponsor, SponsorStatus
 from inclusive_day.sponsors.services import (
     DonationFields,

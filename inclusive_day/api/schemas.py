@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import DonationKind, DonationStatus
 from inclusive_day.sponsors.services import AMOUNT_MAX
 from inclusive_day.stations.models import Amenity, StationStatus

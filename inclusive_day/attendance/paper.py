@@ -34,7 +34,7 @@ from inclusive_day.attendance.services import (
 )
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.stations.importing import (
     OLE_MAGIC,
     ZIP_MAGIC,

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -35,8 +36,9 @@ from inclusive_day.attendance.models import (
 from inclusive_day.audit.summaries import headcount_set, tally_counted
 from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.units.models import Unit
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -92,9 +94,9 @@ def checkin_window(activity) -> tuple[datetime, datetime]:
     return activity.starts_at - grace, activity.ends_at + grace
 
 
-def check_open(activity, now: datetime):
+def check_open(activity, now: datetime, zone: ZoneInfo):
     """The activity (or a row with its status and times) exists, is not cancelled, and is
-    taking check-ins now."""
+    taking check-ins now; when it opens is said in `zone`, its station's."""
     if activity is None:
         raise AttendanceError(_l("There is no such activity."), 404, "activity_id")
     if activity.status is ActivityStatus.CANCELLED:
@@ -104,7 +106,7 @@ def check_open(activity, now: datetime):
         raise AttendanceError(
             _l(
                 "Check-in opens at %(time)s.",
-                time=opens.astimezone(DEFAULT_ZONE).strftime("%Y-%m-%d %H:%M"),
+                time=opens.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             ),
             409,
             "activity_id",
@@ -232,11 +234,13 @@ def check_in(
     if existing is not None:
         return existing, False
     activity = db.session.execute(
-        select(Activity.id, Activity.status, Activity.starts_at, Activity.ends_at).where(
-            Activity.id == activity_id
-        )
+        select(Activity.id, Activity.status, Activity.starts_at, Activity.ends_at, Unit.timezone)
+        .join(Activity.station)
+        .join(Station.unit)
+        .where(Activity.id == activity_id)
     ).first()
-    check_open(activity, now)  # raises with the reason
+    zone = zone_of(activity.timezone if activity else None)
+    check_open(activity, now, zone)  # raises with the reason
     raise AttendanceError(_l("This activity is not taking check-ins."), 409, "activity_id")
 
 
@@ -275,7 +279,7 @@ def door_check_in(station: Station | None, phone, group, nonce, now=None) -> Doo
     identity = parse_identity(phone)
     if station is None or station.status is not StationStatus.ACTIVE:
         raise AttendanceError(_l("This station is not open."), 404, "station")
-    day = now.astimezone(DEFAULT_ZONE).date()
+    day = now.astimezone(zone_of(station.unit.timezone)).date()  # the station's local day
     visit, created = _record_visit(station.id, identity, group, nonce, day, now)
     result = DoorResult(visit, created)
     for activity in activities_on_now(station.id, now):

@@ -27,9 +27,10 @@ from inclusive_day.attendance.services import (
     door_check_in,
 )
 from inclusive_day.database import utcnow
-from inclusive_day.directory.queries import public_scope, zone_of
+from inclusive_day.directory.queries import public_scope
 from inclusive_day.extensions import db, limiter
 from inclusive_day.i18n import period_text
+from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station, StationStatus
 
 UID_SUFFIX = "@inclusive-day"
@@ -172,7 +173,9 @@ def activity_checkin(token: str):
         kind="activity",
         activity=activity,
         station=activity.station,
-        when=period_text(activity.starts_at, activity.ends_at, zone_of(activity.station.unit), now),
+        when=period_text(
+            activity.starts_at, activity.ends_at, zone_of(activity.station.unit.timezone), now
+        ),
         closed=closed is not None,
         early=closed is not None and _early(activity, now),
         message=message,
@@ -188,7 +191,7 @@ def _early(activity: Activity, now: datetime) -> bool:
 def _closed(activity: Activity, now: datetime) -> AttendanceError | None:
     """Why the activity takes no check-ins now (cancelled, not yet open, finished), if so."""
     try:
-        check_open(activity, now)
+        check_open(activity, now, zone_of(activity.station.unit.timezone))
     except AttendanceError as error:
         return error
     return None
@@ -271,7 +274,7 @@ def station_checkin(code: str):
 
 def door_activities(station: Station, now: datetime) -> list[dict]:
     """The station's public activities on now or next, and whether a scan now counts for each."""
-    zone = zone_of(station.unit)
+    zone = zone_of(station.unit.timezone)
     rows = []
     for activity in upcoming(public_scope(station), now, limit=DOOR_ACTIVITIES):
         opens, closes = checkin_window(activity)

@@ -29,6 +29,7 @@ from sqlalchemy.sql import ClauseElement
 
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.periods import DEFAULT_ZONE
 
 # Columns that say when or by whom a row was touched, or that the system keeps itself:
 # their changes are the event's own "when" and "who", not changes worth listing.
@@ -187,8 +188,6 @@ def _owner_query(kind: str):
 
 def activity_label(title: str, starts_at: datetime | None, station_code: str | None) -> str:
     """ "Haircuts @ KM-0001 2024-02-24": an activity as the log names it."""
-    from inclusive_day.reports.periods import DEFAULT_ZONE
-
     day = starts_at.astimezone(DEFAULT_ZONE).date().isoformat() if starts_at else ""
     where = f" @ {station_code}" if station_code else ""
     return f"{title}{where} {day}".strip()

@@ -25,7 +25,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
 from inclusive_day.i18n import when
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import (
     Distribution,
     DonationKind,

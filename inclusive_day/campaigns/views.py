@@ -30,7 +30,7 @@ from inclusive_day.campaigns.targets import (
 )
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import unit_choices, units_in_reach
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -31,6 +30,7 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
 from inclusive_day.extensions import db
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -48,7 +48,7 @@ from inclusive_day.units.services import create_unit
 
 SEED = 20231019
 DEMO_PASSWORD = "inclusive-day-2023"
-ZONE = ZoneInfo("Asia/Shanghai")
+ZONE = DEFAULT_ZONE
 UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "kunming.demo.inclusive-day")
 
 PROVINCE = ("云南省总工会", "530000")

@@ -51,7 +51,7 @@ from inclusive_day.demo.bulk import BulkWriter, analyse
 from inclusive_day.demo.kunming import AMENITY_ZH, PROFILES, THEME_SIZE, apportion
 from inclusive_day.demo.places import Names
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, add_months, local_today
+from inclusive_day.periods import DEFAULT_ZONE, add_months, local_today
 from inclusive_day.sponsors.models import Distribution, Donation, ReceiptCounter, Sponsor
 from inclusive_day.stations.models import Amenity, Station, StationAmenity
 from inclusive_day.units.models import Unit
@@ -612,7 +612,7 @@ class _Build:
         unit_id = self.ids["units"] + len(self.unit_rows)
         path = f"{parent.path if parent else '/'}{unit_id}/"
         parent_id = parent.id if parent else None
-        row = (unit_id, parent_id, path, level, name, code, "Asia/Shanghai", self.unit_created)
+        row = (unit_id, parent_id, path, level, name, code, ZONE.key, self.unit_created)
         self.unit_rows.append(row)
         node = _Node(unit_id, path, level, place, code, city, district, urban, weight, abbr)
         self.nodes.append(node)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, Select, case, exists, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
@@ -21,6 +20,7 @@ from inclusive_day.activities.queries import count_activities, upcoming
 from inclusive_day.attendance.queries import Scope, Totals, totals
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
+from inclusive_day.periods import zone_of
 from inclusive_day.stations.geo import Point, distance_km
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
@@ -29,7 +29,6 @@ from inclusive_day.units.models import Level, Unit, under
 PER_PAGE = 20
 MAP_PER_PAGE = 100
 UPCOMING_LIMIT = 10
-DEFAULT_ZONE = "Asia/Shanghai"
 TEXT_COLUMNS = (Station.name, Station.address, Station.code)
 
 
@@ -124,14 +123,6 @@ def search(filters: Filters, page: int = 1, per_page: int = PER_PAGE):
     )
 
 
-def zone_of(unit: Unit) -> ZoneInfo:
-    """The unit's time zone, China Standard Time when it names none that exists."""
-    try:
-        return ZoneInfo(unit.timezone or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
-
-
 def open_now(station: Station, now: datetime) -> bool | None:
     """Whether the station is open at `now` in its unit's zone; None when its hours are unknown."""
     if station.status is not StationStatus.ACTIVE:
@@ -140,7 +131,7 @@ def open_now(station: Station, now: datetime) -> bool | None:
         hours = station.hours
     except HoursError:
         return None
-    return hours.is_open_at(now.astimezone(zone_of(station.unit)).time())
+    return hours.is_open_at(now.astimezone(zone_of(station.unit.timezone)).time())
 
 
 def listings(stations: list[Station], near: Point | None, now: datetime) -> list[Listing]:

@@ -29,12 +29,12 @@ from inclusive_day.directory.queries import (
     listings,
     public_station,
     search,
-    zone_of,
 )
 from inclusive_day.directory.queries import (
     station_page as load_station_page,
 )
 from inclusive_day.i18n import period_text
+from inclusive_day.periods import zone_of
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationStatus
@@ -224,7 +224,7 @@ def station_page(code: str):
 def station_page_data(station: Station, now: datetime) -> dict:
     """The finished values of a station page."""
     page = load_station_page(station, now)
-    zone = zone_of(station.unit)
+    zone = zone_of(station.unit.timezone)
     point = station.location
     context = {
         "station": station,

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import abort, request, url_for
 from flask_babel import get_locale
@@ -29,7 +29,7 @@ from inclusive_day.auth.access import Action, can, visible
 from inclusive_day.auth.models import User
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit, under
 
@@ -78,7 +78,7 @@ class Feed:
     @property
     def zone(self) -> ZoneInfo:
         """The zone the events are written in."""
-        return _zone(self.zone_name)
+        return zone_of(self.zone_name)
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,6 @@ class Stamp:
 
 
 # ---- filters ------------------------------------------------------------------------------
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else DEFAULT_ZONE
-    except (ZoneInfoNotFoundError, ValueError):
-        return DEFAULT_ZONE
 
 
 def _day(text: str, what: str) -> date:
@@ -321,7 +314,10 @@ def _head(name: str, tzid: str, first_year: int, last_year: int) -> bytes:
 def _timezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     """The VTIMEZONE of `tzid` over the years a feed spans (slow to compute, so kept)."""
     return Timezone.from_tzinfo(
-        _zone(tzid), tzid=tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 12, 31)
+        zone_of(tzid),
+        tzid=tzid,
+        first_date=date(first_year, 1, 1),
+        last_date=date(last_year, 12, 31),
     )
 
 

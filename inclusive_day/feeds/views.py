@@ -17,7 +17,7 @@ from inclusive_day.feeds import bp, ical
 from inclusive_day.feeds.ical import FilterError, parse_window, render, stamp
 from inclusive_day.feeds.models import FeedKind, FeedToken
 from inclusive_day.feeds.tokens import new_token, token_user, user_tokens
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 

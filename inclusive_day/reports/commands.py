@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import Month
+from inclusive_day.periods import Month
 from inclusive_day.reports.recap import RecapScope, ReportError, check_period, default_period
 from inclusive_day.units.models import Unit
 

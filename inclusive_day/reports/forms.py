@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from inclusive_day.reports.periods import Month
+from inclusive_day.periods import Month
 from inclusive_day.reports.recap import ReportError, check_period
 
 

@@ -18,7 +18,7 @@ from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import in_period
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, Month
+from inclusive_day.periods import DEFAULT_ZONE, Month
 from inclusive_day.reports.recap import (
     activity_rows,
     analytic_transaction,

@@ -29,7 +29,7 @@ from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.pdfs import html_document, release_render_memory
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE, Month
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
@@ -262,7 +262,6 @@ def render_league(unit: Unit, month, lang: str, now: datetime | None = None) -> 
 
 def render_report(kind: str, params: dict, lang: str) -> bytes:
     """Render a report PDF from its kind and URL parameters (what a queued job carries)."""
-    from inclusive_day.reports.periods import Month
     from inclusive_day.reports.recap import RecapScope
 
     if kind == "recap":

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from inclusive_day.i18n import number
+from inclusive_day.periods import months_between
 from inclusive_day.reports.charts import Bar, bar_chart, column_chart
-from inclusive_day.reports.periods import months_between
 from inclusive_day.reports.recap import Recap, month_name
 from inclusive_day.sponsors.words import money_text
 

@@ -19,7 +19,7 @@ from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import campaign_progress
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import Month
+from inclusive_day.periods import Month
 from inclusive_day.stations.models import Station, StationStatus
 
 

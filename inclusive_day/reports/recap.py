@@ -53,7 +53,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.targets import Measure, TargetValues, targets_of
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import (
+from inclusive_day.periods import (
     DEFAULT_ZONE,
     Month,
     days_utc_range,

@@ -22,12 +22,12 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.periods import Month
 from inclusive_day.reports import bp, jobs
 from inclusive_day.reports.exports import TABLES, recap_export
 from inclusive_day.reports.forms import LeagueForm, RecapForm
 from inclusive_day.reports.league import MEASURES, build_league
 from inclusive_day.reports.pdf import LANGUAGES, cached, fingerprint, render_report, store
-from inclusive_day.reports.periods import Month
 from inclusive_day.reports.present import recap_context
 from inclusive_day.reports.recap import (
     RecapScope,

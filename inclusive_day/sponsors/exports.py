@@ -16,7 +16,7 @@ from inclusive_day.auth.access import Action, visible
 from inclusive_day.auth.models import User
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
 from inclusive_day.spreadsheets import Export, Table, export
 from inclusive_day.stations.models import Station

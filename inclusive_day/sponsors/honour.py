@@ -30,7 +30,7 @@ from inclusive_day.attendance.queries import totals_by
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import ZERO_YUAN
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import day_start
+from inclusive_day.periods import day_start
 from inclusive_day.sponsors.models import (
     Distribution,
     Donation,

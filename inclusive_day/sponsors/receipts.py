@@ -30,7 +30,7 @@ from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
 from inclusive_day.i18n import money
 from inclusive_day.pdfs import html_document, release_render_memory
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Donation, DonationKind, DonationStatus, SponsorKind
 from inclusive_day.sponsors.words import gift_in_words, quantity_text
 

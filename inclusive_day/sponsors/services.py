@@ -31,7 +31,7 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import ZERO_YUAN, utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import (
     Distribution,
     Donation,

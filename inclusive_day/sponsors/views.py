@@ -17,7 +17,7 @@ from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.auth.access import Action, get_or_404, is_sponsor_only, reach, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import DEFAULT_ZONE, local_today
+from inclusive_day.periods import DEFAULT_ZONE, local_today
 from inclusive_day.sponsors import bp
 from inclusive_day.sponsors.exports import export_distributions, export_donations
 from inclusive_day.sponsors.forms import (

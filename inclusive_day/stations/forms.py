@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.stations.geo import CoordSystem
 from inclusive_day.stations.importing import max_import_bytes
 from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, StationStatus

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import add_months
+from inclusive_day.periods import add_months
 from inclusive_day.stations.models import (
     CheckItem,
     Inspection,

@@ -13,7 +13,7 @@ from inclusive_day.attendance.queries import door_traffic, totals
 from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.stations import bp
 from inclusive_day.stations.forms import InspectionForm, ManagerForm, StationForm, cadence_form
 from inclusive_day.stations.geo import CoordSystem, Point

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from inclusive_day.database import TreePath, UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
+from inclusive_day.periods import DEFAULT_ZONE
 
 if TYPE_CHECKING:
     from inclusive_day.stations.models import Station
@@ -78,7 +79,7 @@ class Unit(db.Model):
     level: Mapped[Level] = mapped_column(enum_column(Level))
     name: Mapped[str] = mapped_column(String(120))
     code: Mapped[str | None] = mapped_column(String(12), unique=True)
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE.key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")

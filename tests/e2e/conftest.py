@@ -37,7 +37,7 @@ from inclusive_day.config import TestConfig
 from inclusive_day.database import utcnow
 from inclusive_day.demo.kunming import CITY, load_kunming
 from inclusive_day.extensions import db
-from inclusive_day.reports.periods import local_today
+from inclusive_day.periods import local_today
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 

@@ -23,7 +23,7 @@ from inclusive_day.attendance.models import (  # noqa: E402
 )
 from inclusive_day.campaigns.models import Campaign, Theme  # noqa: E402
 from inclusive_day.demo.kunming import find_campaign  # noqa: E402
-from inclusive_day.reports.periods import Month, local_today  # noqa: E402
+from inclusive_day.periods import Month, local_today  # noqa: E402
 from inclusive_day.stations.models import Station, StationStatus  # noqa: E402
 from inclusive_day.units.models import Unit  # noqa: E402
 

@@ -23,7 +23,7 @@ from PIL import Image  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from inclusive_day.demo.kunming import find_campaign  # noqa: E402
-from inclusive_day.reports.periods import DEFAULT_ZONE, local_today  # noqa: E402
+from inclusive_day.periods import DEFAULT_ZONE, local_today  # noqa: E402
 
 from .support import ROOT  # noqa: E402
 

@@ -1,15 +1,29 @@
-"""Calendar months in China's time zone, as UTC ranges for queries."""
+"""Time on the ground floor: the one zone rule, local days, months and their UTC ranges.
+
+Every domain dates and buckets moments through here, so a unit's day is the same day on every
+page, report and query. Stored instants are UTC; days and months are local to a zone.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, case, literal
 
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # China Standard Time, where every unit is by default
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """The zone a unit's `timezone` names, else China Standard Time: a bad name never breaks."""
+    if not name:
+        return DEFAULT_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Asia"
+        return DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,7 @@ class Month:
 
     @property
     def first_day(self) -> date:
+        """The month's first day, where its ranges and labels start."""
         return date(self.year, self.month, 1)
 
     def shift(self, months: int) -> Month:
