@@ -8,7 +8,7 @@ the activity and the person, so uploading the same sheet again adds nothing.
 What a sheet holds: a header row (a title row above it is allowed) with a phone column and
 a group column, in Chinese or English (`COLUMNS`), and optionally a time column; other
 columns (a name, a signature, a row number) are ignored and never stored. The file is
-CSV in UTF-8 (with or without a BOM) or GBK, read by the station import's reader.
+CSV in UTF-8 (with or without a BOM), GBK or UTF-16, read by the one upload reader.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from inclusive_day.attendance.services import (
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.reports.periods import DEFAULT_ZONE
-from inclusive_day.stations.importing import (
-    OLE_MAGIC,
-    ZIP_MAGIC,
-    FileRefused,
-    ImportReport,
+from inclusive_day.uploads import (
+    CSV,
+    Reason,
     RowError,
+    UploadRefused,
+    encoding_label,
     format_size,
-    read_csv,
+    read_table,
 )
 
 # The largest sheet accepted (a module constant, like the station import's
@@ -158,8 +158,10 @@ class PaperReport:
         """True when the sheet has no error at all (and so was imported)."""
         return not self.errors
 
-    # How the characters were encoded, in the words the station import uses.
-    encoding_label = property(ImportReport.encoding_label.fget)
+    @property
+    def encoding_label(self) -> str:
+        """How the sheet's characters were encoded, in words people know."""
+        return encoding_label(self.encoding)
 
 
 @dataclass
@@ -297,9 +299,11 @@ def import_paper_sheet(
     refused = _check_activity(activity, now)
     if refused is not None:
         return _refuse(report, refused)
-    if not data:
-        return _refuse(report, _l("The file is empty."))
-    if len(data) > MAX_BYTES:
+    try:
+        table = read_table(data, (CSV,), max_bytes=MAX_BYTES)
+    except UploadRefused as refused:
+        if refused.code is not Reason.TOO_LARGE:
+            return _refuse(report, refused.message)
         return _refuse(
             report,
             _l(
@@ -308,12 +312,6 @@ def import_paper_sheet(
                 limit=format_size(MAX_BYTES),
             ),
         )
-    if data.startswith((ZIP_MAGIC, OLE_MAGIC)):
-        return _refuse(report, _l("This is an Excel workbook: save the sheet as CSV first."))
-    try:
-        table = read_csv(data)
-    except FileRefused as error:
-        return _refuse(report, error.message)
     report.encoding = table.encoding
     rows = [(n, [str(c) for c in cells]) for n, cells in table.rows]
     header = _find_header(rows)

@@ -44,7 +44,7 @@ from inclusive_day.attendance.staff_forms import AnnulForm, HeadcountForm, Paper
 from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
-from inclusive_day.stations.importing import format_size
+from inclusive_day.uploads import format_size
 
 HISTORY_PAGE_SIZE = 50
 CHECKINS_PAGE_SIZE = 50

@@ -21,15 +21,10 @@ from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp
 from inclusive_day.stations.exporting import export_stations
-from inclusive_day.stations.importing import (
-    COLUMNS,
-    format_size,
-    import_stations,
-    max_import_bytes,
-)
+from inclusive_day.stations.importing import COLUMNS, import_stations, max_import_bytes
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
-from inclusive_day.uploads import CSV, XLSX, SniffedFile
+from inclusive_day.uploads import CSV, XLSX, SniffedFile, format_size
 from inclusive_day.web import send_export
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
