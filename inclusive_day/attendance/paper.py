@@ -24,12 +24,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.attendance.identity import Person
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource
 from inclusive_day.attendance.services import (
     AttendanceError,
-    checkin_window,
     derived_nonce,
-    parse_identity,
+    parse_person,
     record_checkin,
 )
 from inclusive_day.database import utcnow
@@ -167,7 +167,7 @@ class PaperReport:
 @dataclass
 class _Entry:
     row: int
-    identity: str
+    person: Person
     group: BeneficiaryGroup
     at: datetime
 
@@ -181,7 +181,7 @@ def _check_activity(activity: Activity, now: datetime):
     """A reason the activity takes no paper sheet, or None."""
     if activity.status is ActivityStatus.CANCELLED:
         return _l("This activity was cancelled.")
-    opens, _closes = checkin_window(activity)
+    opens, _closes = activity.checkin_window()
     if now < opens:
         return _l("The activity has not started yet; import its sheets once it is under way.")
     return None
@@ -214,7 +214,7 @@ def _parse_time(text: str, activity: Activity, now: datetime):
     except ValueError:
         raise ValueError(_l("There is no such date or time.")) from None
     at = local.astimezone(activity.starts_at.tzinfo)
-    opens, closes = checkin_window(activity)
+    opens, closes = activity.checkin_window()
     if not opens <= at <= min(closes, now):
         raise ValueError(
             _l(
@@ -263,9 +263,9 @@ def _check_rows(
         if not any(c.strip() for c in cells):
             continue
         report.rows += 1
-        identity = group = at = None
+        person = group = at = None
         try:
-            identity = parse_identity(values["phone"])
+            person = parse_person(values["phone"])
         except AttendanceError as error:
             report.errors.append(RowError(number, spelled["phone"], error.message))
         group = parse_group_name(values["group"])
@@ -284,8 +284,8 @@ def _check_rows(
             at = _parse_time(values.get("time", ""), activity, now)
         except ValueError as error:
             report.errors.append(RowError(number, spelled["time"], error.args[0]))
-        if identity and group and at:
-            entries.append(_Entry(number, identity, group, at))
+        if person and group and at:
+            entries.append(_Entry(number, person, group, at))
     return entries
 
 
@@ -347,18 +347,19 @@ def _write(activity: Activity, entries: list[_Entry], report: PaperReport) -> No
     )
     seen: set[str] = set()
     for entry in entries:
-        if entry.identity in seen:
+        identity = entry.person.identity
+        if identity in seen:
             report.repeated += 1
             continue
-        seen.add(entry.identity)
-        if entry.identity in known:
+        seen.add(identity)
+        if identity in known:
             report.existing += 1
             continue
         _checkin, created = record_checkin(
             activity,
-            entry.identity,
+            entry.person,
             entry.group,
-            derived_nonce("paper", activity.id, entry.identity),
+            derived_nonce("paper", activity.id, identity),
             CheckInSource.PAPER,
             entry.at,
         )
