@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import CheckIn, StationVisit
-from inclusive_day.attendance.services import AttendanceError, check_in, door_check_in
+from inclusive_day.attendance.services import AttendanceError, Refusal, check_in, door_check_in
 
 PHONE = "138 0013 8000"
 HOUR = timedelta(hours=1)
@@ -172,7 +172,7 @@ def test_an_early_scan_is_told_when_check_in_opens_in_the_stations_zone(
     with pytest.raises(AttendanceError) as refused:
         check_in(activity.id, PHONE, "courier", "n-early0001", now=opens - timedelta(days=1))
     local = opens.astimezone(ZoneInfo("Asia/Urumqi")).strftime("%Y-%m-%d %H:%M")
-    assert refused.value.status == 409 and local in str(refused.value)
+    assert refused.value.code is Refusal.NOT_YET_OPEN and local in str(refused.value)
 
 
 def test_a_closed_station_takes_no_door_scans(db, live):

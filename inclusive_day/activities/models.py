@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.campaigns.models import Campaign, Theme
@@ -34,6 +36,19 @@ class ActivityStatus(LabelledEnum):
 def new_uid() -> str:
     """A random, permanent calendar UID for a new activity."""
     return f"{uuid.uuid4()}@inclusive-day"
+
+
+def checkin_grace() -> timedelta:
+    """How long before its start and after its end an activity takes check-ins (config
+    CHECKIN_GRACE_MINUTES): people come early and leave late."""
+    return timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
+
+
+def checkin_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The latest start and the earliest end of an activity taking check-ins at `now`, as
+    Activity.takes_checkins reads them."""
+    grace = checkin_grace()
+    return now + grace, now - grace
 
 
 class ConflictPolicy(LabelledEnum):
@@ -155,6 +170,27 @@ class Activity(db.Model):
     def is_cancelled(self) -> bool:
         """True once the activity has been called off."""
         return self.status is ActivityStatus.CANCELLED
+
+    @hybrid_method
+    def takes_checkins(self, latest_start, earliest_end):
+        """Whether the activity takes check-ins at the moment checkin_bounds(now) describes:
+        going ahead, started by `latest_start` and not ended before `earliest_end`.
+
+        The one statement of the open window. On an activity it answers True or False; on the
+        class it is the same rule as a query clause (the bounds may then be bound parameters),
+        comparing the columns as stored, so that their indexes serve it.
+        """
+        return (
+            (self.status == ActivityStatus.SCHEDULED)
+            & (self.starts_at <= latest_start)
+            & (self.ends_at >= earliest_end)
+        )
+
+    def checkin_window(self) -> tuple[datetime, datetime]:
+        """When the open window opens and closes, to tell people: the grace before the start
+        and after the end (takes_checkins is the rule; this is the same window as times)."""
+        grace = checkin_grace()
+        return self.starts_at - grace, self.ends_at + grace
 
     def cancel(self, reason: str) -> None:
         """Call the activity off, keeping its record, and bump its calendar sequence."""

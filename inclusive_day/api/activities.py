@@ -17,6 +17,7 @@ from inclusive_day.activities.services import (
 )
 from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
 from inclusive_day.api.catalogue import in_subtree
+from inclusive_day.api.checkins import refusal_status
 from inclusive_day.api.errors import ApiError
 from inclusive_day.api.schemas import (
     ActivityArgs,
@@ -259,5 +260,5 @@ def record_headcounts(data: dict, activity_id: int):
         db.session.commit()
     except AttendanceError as error:
         db.session.rollback()
-        raise ApiError(error.status, error.message, field=error.field) from None
+        raise ApiError(refusal_status(error), error.message, field=error.field) from None
     return attendance(one(Action.VIEW, Activity, activity_id))

@@ -1,4 +1,5 @@
-"""The public check-in endpoint that scanners and the offline pages post to (no token)."""
+"""The public check-in endpoint that scanners and the offline pages post to (no token), and
+the HTTP statuses that answer the attendance rules' refusals, here and on the pages."""
 
 from __future__ import annotations
 
@@ -9,8 +10,33 @@ from inclusive_day.api.base import ApiBlueprint
 from inclusive_day.api.errors import ApiError, error_response
 from inclusive_day.api.schemas import ID_MAX, CheckInIn, CheckInSchema
 from inclusive_day.attendance.models import CheckIn
-from inclusive_day.attendance.services import AttendanceError, check_in
+from inclusive_day.attendance.services import AttendanceError, Refusal, check_in
 from inclusive_day.extensions import db, limiter
+
+# The HTTP status of each refusal; its JSON code follows from the status (errors.CODES).
+REFUSAL_STATUS = {
+    Refusal.NO_ACTIVITY: 404,
+    Refusal.STATION_NOT_OPEN: 404,
+    Refusal.INVALID_NONCE: 400,
+    Refusal.INVALID_TAPS: 400,
+    Refusal.INVALID_PHONE: 422,
+    Refusal.INVALID_GROUP: 422,
+    Refusal.INVALID_COUNT: 422,
+    Refusal.NO_REASON: 422,
+    Refusal.CANCELLED: 409,
+    Refusal.NOT_YET_OPEN: 409,
+    Refusal.FINISHED: 409,
+    Refusal.NOT_TAKING_CHECKINS: 409,
+    Refusal.NONCE_REUSED: 409,
+    Refusal.ALREADY_ANNULLED: 409,
+    Refusal.CHANGED_MEANWHILE: 409,
+}
+
+
+def refusal_status(error: AttendanceError) -> int:
+    """The HTTP status that answers a refusal of the attendance rules."""
+    return REFUSAL_STATUS[error.code]
+
 
 checkins = ApiBlueprint(
     "checkins",
@@ -37,7 +63,7 @@ def checkin_json(checkin: CheckIn) -> dict:
 def attendance_error(e: AttendanceError):
     """The check-in rules' refusals, in the API's error shape."""
     db.session.rollback()
-    return error_response(e.status, e.message, field=e.field)
+    return error_response(refusal_status(e), e.message, field=e.field)
 
 
 @checkins.route("", methods=["POST"])

@@ -16,7 +16,7 @@ from inclusive_day.attendance.services import (
     check_count,
     check_nonce,
     parse_group,
-    parse_identity,
+    parse_person,
 )
 from inclusive_day.uploads import CSV, SniffedFile
 
@@ -27,11 +27,13 @@ def new_nonce() -> str:
 
 
 def _rule(check):
-    """A WTForms validator from one of the attendance input rules in services.py."""
+    """A WTForms validator from one of the attendance input rules in services.py; what the
+    rule made of the input is left on the field as `field.parsed`, so that it is not worked
+    out again (the phone's Person, hashed once per scan)."""
 
     def validate(form, field):
         try:
-            check(field.data)
+            field.parsed = check(field.data)
         except AttendanceError as error:
             raise ValidationError(str(error.message)) from None
 
@@ -49,7 +51,7 @@ class CheckInForm(FlaskForm):
     )
     phone = TelField(
         _l("Mobile number"),
-        validators=[_rule(parse_identity)],
+        validators=[_rule(parse_person)],
         render_kw={
             "inputmode": "numeric",
             "autocomplete": "tel",

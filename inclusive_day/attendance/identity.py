@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
 
@@ -28,6 +30,7 @@ def normalise_phone(raw: str) -> str:
     return digits
 
 
+@cache
 def identity_key(secret: str) -> bytes:
     """The HMAC key derived from the app's identity secret, kept apart from other uses of it."""
     return hashlib.sha256(b"inclusive-day/checkin-identity/" + secret.encode()).digest()
@@ -53,3 +56,22 @@ def person_key(identity: str) -> int:
     key with odds of about 1 in 40 million at a million people (n^2 / 2^65)."""
     value = int(identity[:16], 16)
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who scanned, as stored: the identity and the person key derived from it, worked out
+    once per scan and passed along rather than hashed again at every step."""
+
+    identity: str
+    key: int
+
+    @classmethod
+    def of(cls, identity: str) -> "Person":
+        """The person an identity already stored elsewhere names."""
+        return cls(identity, person_key(identity))
+
+
+def person_for(phone: str, key: bytes | None = None) -> Person:
+    """The person a phone number names (InvalidPhone if it is none): hashed and keyed once."""
+    return Person.of(identity_for(phone, key))

@@ -8,7 +8,7 @@ the activity and the person, so uploading the same sheet again adds nothing.
 What a sheet holds: a header row (a title row above it is allowed) with a phone column and
 a group column, in Chinese or English (`COLUMNS`), and optionally a time column; other
 columns (a name, a signature, a row number) are ignored and never stored. The file is
-CSV in UTF-8 (with or without a BOM) or GBK, read by the station import's reader.
+CSV in UTF-8 (with or without a BOM), GBK or UTF-16, read by the one upload reader.
 """
 
 from __future__ import annotations
@@ -24,25 +24,25 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.attendance.identity import Person
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource
 from inclusive_day.attendance.services import (
     AttendanceError,
-    checkin_window,
     derived_nonce,
-    parse_identity,
+    parse_person,
     record_checkin,
 )
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE
-from inclusive_day.stations.importing import (
-    OLE_MAGIC,
-    ZIP_MAGIC,
-    FileRefused,
-    ImportReport,
+from inclusive_day.uploads import (
+    CSV,
+    Reason,
     RowError,
+    UploadRefused,
+    encoding_label,
     format_size,
-    read_csv,
+    read_table,
 )
 
 # The largest sheet accepted (a module constant, like the station import's
@@ -158,14 +158,16 @@ class PaperReport:
         """True when the sheet has no error at all (and so was imported)."""
         return not self.errors
 
-    # How the characters were encoded, in the words the station import uses.
-    encoding_label = property(ImportReport.encoding_label.fget)
+    @property
+    def encoding_label(self) -> str:
+        """How the sheet's characters were encoded, in words people know."""
+        return encoding_label(self.encoding)
 
 
 @dataclass
 class _Entry:
     row: int
-    identity: str
+    person: Person
     group: BeneficiaryGroup
     at: datetime
 
@@ -179,7 +181,7 @@ def _check_activity(activity: Activity, now: datetime):
     """A reason the activity takes no paper sheet, or None."""
     if activity.status is ActivityStatus.CANCELLED:
         return _l("This activity was cancelled.")
-    opens, _closes = checkin_window(activity)
+    opens, _closes = activity.checkin_window()
     if now < opens:
         return _l("The activity has not started yet; import its sheets once it is under way.")
     return None
@@ -212,7 +214,7 @@ def _parse_time(text: str, activity: Activity, now: datetime):
     except ValueError:
         raise ValueError(_l("There is no such date or time.")) from None
     at = local.astimezone(activity.starts_at.tzinfo)
-    opens, closes = checkin_window(activity)
+    opens, closes = activity.checkin_window()
     if not opens <= at <= min(closes, now):
         raise ValueError(
             _l(
@@ -261,9 +263,9 @@ def _check_rows(
         if not any(c.strip() for c in cells):
             continue
         report.rows += 1
-        identity = group = at = None
+        person = group = at = None
         try:
-            identity = parse_identity(values["phone"])
+            person = parse_person(values["phone"])
         except AttendanceError as error:
             report.errors.append(RowError(number, spelled["phone"], error.message))
         group = parse_group_name(values["group"])
@@ -282,8 +284,8 @@ def _check_rows(
             at = _parse_time(values.get("time", ""), activity, now)
         except ValueError as error:
             report.errors.append(RowError(number, spelled["time"], error.args[0]))
-        if identity and group and at:
-            entries.append(_Entry(number, identity, group, at))
+        if person and group and at:
+            entries.append(_Entry(number, person, group, at))
     return entries
 
 
@@ -297,9 +299,11 @@ def import_paper_sheet(
     refused = _check_activity(activity, now)
     if refused is not None:
         return _refuse(report, refused)
-    if not data:
-        return _refuse(report, _l("The file is empty."))
-    if len(data) > MAX_BYTES:
+    try:
+        table = read_table(data, (CSV,), max_bytes=MAX_BYTES)
+    except UploadRefused as refused:
+        if refused.code is not Reason.TOO_LARGE:
+            return _refuse(report, refused.message)
         return _refuse(
             report,
             _l(
@@ -308,12 +312,6 @@ def import_paper_sheet(
                 limit=format_size(MAX_BYTES),
             ),
         )
-    if data.startswith((ZIP_MAGIC, OLE_MAGIC)):
-        return _refuse(report, _l("This is an Excel workbook: save the sheet as CSV first."))
-    try:
-        table = read_csv(data)
-    except FileRefused as error:
-        return _refuse(report, error.message)
     report.encoding = table.encoding
     rows = [(n, [str(c) for c in cells]) for n, cells in table.rows]
     header = _find_header(rows)
@@ -349,18 +347,19 @@ def _write(activity: Activity, entries: list[_Entry], report: PaperReport) -> No
     )
     seen: set[str] = set()
     for entry in entries:
-        if entry.identity in seen:
+        identity = entry.person.identity
+        if identity in seen:
             report.repeated += 1
             continue
-        seen.add(entry.identity)
-        if entry.identity in known:
+        seen.add(identity)
+        if identity in known:
             report.existing += 1
             continue
         _checkin, created = record_checkin(
             activity,
-            entry.identity,
+            entry.person,
             entry.group,
-            derived_nonce("paper", activity.id, entry.identity),
+            derived_nonce("paper", activity.id, identity),
             CheckInSource.PAPER,
             entry.at,
         )

@@ -2,8 +2,12 @@
 
 Every scan counts once. A check-in is unique per activity and person (the keyed hash of the
 phone number) and per nonce; a door visit per station, person and day; a tally tap per nonce.
-Concurrent writers race on those unique constraints, and the loser reads the winner's row
-back, so two scans at the same moment leave one record. No phone number is ever stored.
+Each row goes in through one INSERT ... ON CONFLICT DO NOTHING: concurrent writers race on
+those unique constraints, and the loser reads the winner's row back, so two scans at the same
+moment leave one record. No phone number is ever stored.
+
+A refusal is an AttendanceError carrying a reason code (a Refusal) and a message; pages and
+the API map the codes to their answers, never the other way round.
 """
 
 from __future__ import annotations
@@ -11,19 +15,20 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.identity import InvalidPhone, identity_for, person_key
+from inclusive_day.activities.models import Activity, ActivityStatus, checkin_bounds
+from inclusive_day.attendance.identity import InvalidPhone, Person, person_for
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
@@ -38,19 +43,40 @@ from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station, StationStatus
-from inclusive_day.units.models import Unit
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand.
+INSERT_OR_NOTHING = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+class Refusal(StrEnum):
+    """Why the attendance rules refuse something: the code an AttendanceError carries."""
+
+    NO_ACTIVITY = "no_activity"
+    CANCELLED = "cancelled"
+    NOT_YET_OPEN = "not_yet_open"
+    FINISHED = "finished"
+    NOT_TAKING_CHECKINS = "not_taking_checkins"
+    STATION_NOT_OPEN = "station_not_open"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_GROUP = "invalid_group"
+    INVALID_NONCE = "invalid_nonce"
+    NONCE_REUSED = "nonce_reused"
+    NO_REASON = "no_reason"
+    ALREADY_ANNULLED = "already_annulled"
+    INVALID_COUNT = "invalid_count"
+    CHANGED_MEANWHILE = "changed_meanwhile"
+    INVALID_TAPS = "invalid_taps"
 
 
 class AttendanceError(ValueError):
-    """Input that cannot be recorded. `status` is the HTTP status an API answers with, `field`
-    the input at fault, `message` the reason in the user's language."""
+    """Input that cannot be recorded: `code` (a Refusal) says why for code to read, `message`
+    for people, in their language; `field` names the input at fault, if one is."""
 
-    def __init__(self, message, status: int = 422, field: str | None = None) -> None:
+    def __init__(self, message, code: Refusal, field: str | None = None) -> None:
         super().__init__(str(message))
         self.message = message
-        self.status = status
+        self.code = code
         self.field = field
 
 
@@ -62,16 +88,23 @@ def parse_group(value) -> BeneficiaryGroup:
     try:
         return BeneficiaryGroup(str(value or "").strip())
     except ValueError:
-        raise AttendanceError(_l("Choose who you are from the list."), 422, "group") from None
+        raise AttendanceError(
+            _l("Choose who you are from the list."), Refusal.INVALID_GROUP, "group"
+        ) from None
 
 
-def parse_identity(phone) -> str:
-    """The keyed hash of a phone number; the number itself goes no further."""
+def parse_person(phone) -> Person:
+    """The person a phone number names (its keyed hash and person key); the number itself goes
+    no further. A Person already made of it (by the form) is taken as it is, not hashed again."""
+    if isinstance(phone, Person):
+        return phone
     try:
-        return identity_for(str(phone or ""))
+        return person_for(str(phone or ""))
     except InvalidPhone:
         raise AttendanceError(
-            _l("Enter an 11-digit mobile number, such as 138 0000 0000."), 422, "phone"
+            _l("Enter an 11-digit mobile number, such as 138 0000 0000."),
+            Refusal.INVALID_PHONE,
+            "phone",
         ) from None
 
 
@@ -79,7 +112,9 @@ def check_nonce(nonce) -> str:
     """A client's idempotency key: 8 to 64 letters, digits, "-" or "_"."""
     text = str(nonce or "")
     if not NONCE.match(text):
-        raise AttendanceError(_l("The request carries no valid nonce."), 400, "nonce")
+        raise AttendanceError(
+            _l("The request carries no valid nonce."), Refusal.INVALID_NONCE, "nonce"
+        )
     return text
 
 
@@ -88,32 +123,26 @@ def derived_nonce(*parts: object) -> str:
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def checkin_window(activity) -> tuple[datetime, datetime]:
-    """When an activity takes check-ins: from a little before it starts to a little after."""
-    grace = timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
-    return activity.starts_at - grace, activity.ends_at + grace
-
-
 def check_open(activity, now: datetime, zone: ZoneInfo):
-    """The activity (or a row with its status and times) exists, is not cancelled, and is
-    taking check-ins now; when it opens is said in `zone`, its station's."""
+    """The activity exists, is not cancelled, and is taking check-ins now; else the refusal
+    that says which of these it is not (when it opens is said in `zone`, its station's)."""
     if activity is None:
-        raise AttendanceError(_l("There is no such activity."), 404, "activity_id")
+        raise AttendanceError(_l("There is no such activity."), Refusal.NO_ACTIVITY, "activity_id")
     if activity.status is ActivityStatus.CANCELLED:
-        raise AttendanceError(_l("This activity was cancelled."), 409, "activity_id")
-    opens, closes = checkin_window(activity)
+        raise AttendanceError(_l("This activity was cancelled."), Refusal.CANCELLED, "activity_id")
+    if activity.takes_checkins(*checkin_bounds(now)):
+        return activity
+    opens, _closes = activity.checkin_window()
     if now < opens:
         raise AttendanceError(
             _l(
                 "Check-in opens at %(time)s.",
                 time=opens.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             ),
-            409,
+            Refusal.NOT_YET_OPEN,
             "activity_id",
         )
-    if now > closes:
-        raise AttendanceError(_l("This activity has finished."), 409, "activity_id")
-    return activity
+    raise AttendanceError(_l("This activity has finished."), Refusal.FINISHED, "activity_id")
 
 
 # ---- check-ins --------------------------------------------------------------------------------
@@ -135,16 +164,18 @@ def _existing_checkin(activity_id: int, identity: str, nonce: str) -> CheckIn | 
     for row in found:
         if row.nonce == nonce and (row.activity_id, row.identity) != (activity_id, identity):
             raise AttendanceError(
-                _l("This nonce was already used for another check-in."), 409, "nonce"
+                _l("This nonce was already used for another check-in."),
+                Refusal.NONCE_REUSED,
+                "nonce",
             )
     return next(iter(found), None)
 
 
-def _checkin_values(activity_id, identity, group, nonce, source, at) -> dict:
+def _checkin_values(activity_id, person: Person, group, nonce, source, at) -> dict:
     return {
         "activity_id": activity_id,
-        "identity": identity,
-        "person_key": person_key(identity),
+        "identity": person.identity,
+        "person_key": person.key,
         "group": group,
         "nonce": nonce,
         "source": source,
@@ -152,9 +183,33 @@ def _checkin_values(activity_id, identity, group, nonce, source, at) -> dict:
     }
 
 
+@cache
+def _insert_checkin(dialect: str, if_open: bool):
+    """The one statement that stores a check-in: INSERT INTO checkins ... ON CONFLICT DO
+    NOTHING RETURNING id, so that a repeat (the same person here, or the same nonce) stores
+    nothing and returns no id. With `if_open` the row is SELECTed from the activity while it
+    takes check-ins (Activity.takes_checkins), which makes a scan one statement. Built once
+    per dialect, its parameters bound per row."""
+    table = CheckIn.__table__
+    names = list(_checkin_values(0, Person("", 0), None, None, None, None))
+    insert_into = INSERT_OR_NOTHING[dialect](table)
+    if if_open:
+        open_activity = select(
+            Activity.id, *(bindparam(name, type_=table.c[name].type) for name in names[1:])
+        ).where(
+            Activity.id == bindparam("activity_id"),
+            Activity.takes_checkins(
+                bindparam("latest_start", type_=UTCDateTime),
+                bindparam("earliest_end", type_=UTCDateTime),
+            ),
+        )
+        insert_into = insert_into.from_select(names, open_activity)
+    return insert_into.on_conflict_do_nothing().returning(table.c.id)
+
+
 def record_checkin(
     activity,
-    identity: str,
+    person: Person | str,
     group: BeneficiaryGroup,
     nonce: str,
     source: CheckInSource,
@@ -162,42 +217,20 @@ def record_checkin(
 ) -> tuple[CheckIn, bool]:
     """Store one check-in unless it repeats one; return it and whether it is new.
 
-    The insert goes first, in a savepoint: most scans are new. When a unique constraint stops
-    it (a repeat, or a concurrent writer that got there first), the existing row is returned.
+    `person` is who checks in, or an identity already stored elsewhere. Most check-ins are
+    new, so the insert goes first; when a unique constraint stops it (a repeat, or a
+    concurrent writer that got there first), the existing row is returned.
     """
-    values = _checkin_values(activity.id, identity, group, nonce, source, at)
-    try:
-        with db.session.begin_nested():
-            new_id = db.session.execute(insert(CheckIn).returning(CheckIn.id), values).scalar()
-    except IntegrityError:
-        existing = _existing_checkin(activity.id, identity, nonce)
-        if existing is None:
-            raise
-        return existing, False
-    return CheckIn(id=new_id, **values), True
-
-
-@cache
-def _insert_if_open(dialect: str):
-    """INSERT INTO checkins ... SELECT from the activity when it takes check-ins now, doing
-    nothing on a conflict (a repeat); built once per dialect, its parameters bound per scan."""
-    columns = CheckIn.__table__.c
-    names = list(_checkin_values(0, "0" * 64, None, None, None, None))
-    open_activity = select(
-        Activity.id, *(bindparam(name, type_=columns[name].type) for name in names[1:])
-    ).where(
-        Activity.id == bindparam("activity_id"),
-        Activity.status == ActivityStatus.SCHEDULED,
-        Activity.starts_at <= bindparam("opens_by", type_=UTCDateTime),
-        Activity.ends_at >= bindparam("closes_after", type_=UTCDateTime),
-    )
-    insert_into = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    return (
-        insert_into(CheckIn.__table__)
-        .from_select(names, open_activity)
-        .on_conflict_do_nothing()
-        .returning(columns.id)
-    )
+    if not isinstance(person, Person):
+        person = Person.of(person)
+    values = _checkin_values(activity.id, person, group, nonce, source, at)
+    new_id = db.session.execute(_insert_checkin(_dialect(), False), values).scalar()
+    if new_id is not None:
+        return CheckIn(id=new_id, **values), True
+    existing = _existing_checkin(activity.id, person.identity, nonce)
+    if existing is None:
+        raise RuntimeError("a check-in conflicted with a row that is gone")
+    return existing, False
 
 
 def check_in(
@@ -210,52 +243,49 @@ def check_in(
 ) -> tuple[CheckIn, bool]:
     """A person checks in at an activity (QR page or API). The caller commits.
 
-    The hot path of every scan is one statement: INSERT ... SELECT from the activity when it
-    is taking check-ins, ON CONFLICT DO NOTHING. Only when nothing was inserted are the
-    existing check-in, or else the activity, read to answer why.
+    `phone` is the number as typed, or the Person the form already made of it. The hot path
+    of every scan is one statement: INSERT ... SELECT from the activity when it is taking
+    check-ins, ON CONFLICT DO NOTHING. Only when nothing was inserted are the existing
+    check-in, or else the activity, read to answer why.
     """
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
-    identity = parse_identity(phone)
+    person = parse_person(phone)
     try:
         activity_id = int(activity_id)
     except (TypeError, ValueError):
-        raise AttendanceError(_l("There is no such activity."), 404, "activity_id") from None
-    grace = timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
-    values = _checkin_values(activity_id, identity, group, nonce, source, now)
-    params = {**values, "opens_by": now + grace, "closes_after": now - grace}
+        raise AttendanceError(
+            _l("There is no such activity."), Refusal.NO_ACTIVITY, "activity_id"
+        ) from None
+    values = _checkin_values(activity_id, person, group, nonce, source, now)
+    latest_start, earliest_end = checkin_bounds(now)
+    params = {**values, "latest_start": latest_start, "earliest_end": earliest_end}
     connection = db.session.connection()
-    new_id = connection.execute(_insert_if_open(connection.dialect.name), params).scalar()
+    new_id = connection.execute(_insert_checkin(connection.dialect.name, True), params).scalar()
     if new_id is not None:
         return CheckIn(id=new_id, **values), True
     # Nothing inserted: a repeat (the same nonce, or the same person here), or a closed activity.
-    existing = _existing_checkin(activity_id, identity, nonce)
+    existing = _existing_checkin(activity_id, person.identity, nonce)
     if existing is not None:
         return existing, False
-    activity = db.session.execute(
-        select(Activity.id, Activity.status, Activity.starts_at, Activity.ends_at, Unit.timezone)
-        .join(Activity.station)
-        .join(Station.unit)
-        .where(Activity.id == activity_id)
-    ).first()
-    zone = zone_of(activity.timezone if activity else None)
-    check_open(activity, now, zone)  # raises with the reason
-    raise AttendanceError(_l("This activity is not taking check-ins."), 409, "activity_id")
+    activity = db.session.get(Activity, activity_id, populate_existing=True)
+    check_open(activity, now, zone_of(activity.station.unit.timezone if activity else None))
+    raise AttendanceError(
+        _l("This activity is not taking check-ins."), Refusal.NOT_TAKING_CHECKINS, "activity_id"
+    )
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
     """The station's activities taking check-ins at `now`."""
-    grace = timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
     return list(
         db.session.scalars(
             select(Activity)
-            .where(
-                Activity.station_id == station_id,
-                Activity.status == ActivityStatus.SCHEDULED,
-                Activity.starts_at <= now + grace,
-                Activity.ends_at >= now - grace,
-            )
+            .where(Activity.station_id == station_id, Activity.takes_checkins(*checkin_bounds(now)))
             .order_by(Activity.starts_at)
         )
     )
@@ -272,21 +302,21 @@ class DoorResult:
 
 def door_check_in(station: Station | None, phone, group, nonce, now=None) -> DoorResult:
     """A person scans a station's door QR: one visit per day; during an activity there it also
-    checks them in to the activity. The caller commits."""
+    checks them in to the activity. `phone` as for check_in. The caller commits."""
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
-    identity = parse_identity(phone)
+    person = parse_person(phone)
     if station is None or station.status is not StationStatus.ACTIVE:
-        raise AttendanceError(_l("This station is not open."), 404, "station")
+        raise AttendanceError(_l("This station is not open."), Refusal.STATION_NOT_OPEN, "station")
     day = now.astimezone(zone_of(station.unit.timezone)).date()  # the station's local day
-    visit, created = _record_visit(station.id, identity, group, nonce, day, now)
+    visit, created = _record_visit(station.id, person, group, nonce, day, now)
     result = DoorResult(visit, created)
     for activity in activities_on_now(station.id, now):
         result.checkins.append(
             record_checkin(
                 activity,
-                identity,
+                person,
                 group,
                 derived_nonce(visit.nonce, activity.id),
                 CheckInSource.QR,
@@ -300,7 +330,11 @@ def _existing_visit(station_id: int, identity: str, day, nonce: str) -> StationV
     by_nonce = db.session.scalar(select(StationVisit).where(StationVisit.nonce == nonce))
     if by_nonce is not None:
         if (by_nonce.station_id, by_nonce.identity) != (station_id, identity):
-            raise AttendanceError(_l("This nonce was already used for another visit."), 409)
+            raise AttendanceError(
+                _l("This nonce was already used for another visit."),
+                Refusal.NONCE_REUSED,
+                "nonce",
+            )
         return by_nonce
     return db.session.scalar(
         select(StationVisit).where(
@@ -311,36 +345,41 @@ def _existing_visit(station_id: int, identity: str, day, nonce: str) -> StationV
     )
 
 
-def _record_visit(station_id, identity, group, nonce, day, now) -> tuple[StationVisit, bool]:
-    existing = _existing_visit(station_id, identity, day, nonce)
-    if existing is not None:
-        return existing, False
-    visit = StationVisit(
-        station_id=station_id,
-        identity=identity,
-        group=group,
-        nonce=nonce,
-        visit_day=day,
-        visited_at=now,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(visit)
-    except IntegrityError:
-        existing = _existing_visit(station_id, identity, day, nonce)
-        if existing is None:
-            raise
-        return existing, False
-    return visit, True
+@cache
+def _insert_visit(dialect: str):
+    """The one statement that stores a door visit: INSERT INTO station_visits ... ON CONFLICT
+    DO NOTHING RETURNING id, so that a repeat (the same person at the station that day, or
+    the same nonce) stores nothing and returns no id."""
+    table = StationVisit.__table__
+    return INSERT_OR_NOTHING[dialect](table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _record_visit(station_id, person: Person, group, nonce, day, now) -> tuple[StationVisit, bool]:
+    """Store the day's visit unless it repeats one; return it and whether it is new."""
+    values = {
+        "station_id": station_id,
+        "identity": person.identity,
+        "group": group,
+        "nonce": nonce,
+        "visit_day": day,
+        "visited_at": now,
+    }
+    new_id = db.session.execute(_insert_visit(_dialect()), values).scalar()
+    if new_id is not None:
+        return StationVisit(id=new_id, **values), True
+    existing = _existing_visit(station_id, person.identity, day, nonce)
+    if existing is None:
+        raise RuntimeError("a door visit conflicted with a row that is gone")
+    return existing, False
 
 
 def annul_checkin(checkin: CheckIn, reason: str, user) -> None:
     """Staff annul a mistaken check-in: it stops counting and stays in the history."""
     reason = (reason or "").strip()
     if not reason:
-        raise AttendanceError(_l("Say why the check-in is annulled."), 422, "reason")
+        raise AttendanceError(_l("Say why the check-in is annulled."), Refusal.NO_REASON, "reason")
     if checkin.is_annulled:
-        raise AttendanceError(_l("This check-in is already annulled."), 409)
+        raise AttendanceError(_l("This check-in is already annulled."), Refusal.ALREADY_ANNULLED)
     checkin.annulled_at = utcnow()
     checkin.annul_reason = reason[:255]
     checkin.annulled_by_id = getattr(user, "id", None)
@@ -356,7 +395,9 @@ def check_count(value, group: BeneficiaryGroup) -> int:
     try:
         count = int(value)
     except (TypeError, ValueError):
-        raise AttendanceError(_l("Counts are whole numbers."), 422, group.value) from None
+        raise AttendanceError(
+            _l("Counts are whole numbers."), Refusal.INVALID_COUNT, group.value
+        ) from None
     if count < 0 or count > limit:
         raise AttendanceError(
             _l(
@@ -364,7 +405,7 @@ def check_count(value, group: BeneficiaryGroup) -> int:
                 group=group.label,
                 max=limit,
             ),
-            422,
+            Refusal.INVALID_COUNT,
             group.value,
         )
     return count
@@ -407,7 +448,7 @@ def set_headcounts(
     written and the caller shows the new figures.
     """
     if activity.status is ActivityStatus.CANCELLED:
-        raise AttendanceError(_l("This activity was cancelled."), 409)
+        raise AttendanceError(_l("This activity was cancelled."), Refusal.CANCELLED)
     checked = {g: check_count(v, g) for g, v in counts.items()}
     changed = 0
     for group, new in checked.items():
@@ -415,7 +456,8 @@ def set_headcounts(
         old = row.count
         if expected is not None and expected.get(group, 0) != old:
             raise AttendanceError(
-                _l("Someone changed these counts meanwhile; check the new figures."), 409
+                _l("Someone changed these counts meanwhile; check the new figures."),
+                Refusal.CHANGED_MEANWHILE,
             )
         if new == old:
             continue
@@ -427,7 +469,8 @@ def set_headcounts(
         )
         if moved.rowcount != 1:
             raise AttendanceError(
-                _l("Someone changed these counts meanwhile; check the new figures."), 409
+                _l("Someone changed these counts meanwhile; check the new figures."),
+                Refusal.CHANGED_MEANWHILE,
             )
         headcount_set(activity, row.id, group, old, new)
         db.session.add(
@@ -460,17 +503,19 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
     A tap is {"nonce": str, "group": code}; "delta" may be -1 to undo the last tap.
     """
     if activity.status is ActivityStatus.CANCELLED:
-        raise AttendanceError(_l("This activity was cancelled."), 409)
+        raise AttendanceError(_l("This activity was cancelled."), Refusal.CANCELLED)
     if not isinstance(taps, list) or len(taps) > current_app.config["TALLY_BATCH_MAX"]:
-        raise AttendanceError(_l("Send a list of taps, at most a few thousand at once."), 400)
+        raise AttendanceError(
+            _l("Send a list of taps, at most a few thousand at once."), Refusal.INVALID_TAPS
+        )
     parsed = []
     for tap in taps:
         if not isinstance(tap, dict):
-            raise AttendanceError(_l("Each tap needs a nonce and a group."), 400)
+            raise AttendanceError(_l("Each tap needs a nonce and a group."), Refusal.INVALID_TAPS)
         delta = tap.get("delta", 1)
         # JSON true equals 1 and 1.0 equals 1 in Python: only a whole number is a delta.
         if type(delta) is not int or delta not in (1, -1):
-            raise AttendanceError(_l("A tap adds or takes away one."), 400)
+            raise AttendanceError(_l("A tap adds or takes away one."), Refusal.INVALID_TAPS)
         parsed.append((check_nonce(tap.get("nonce")), parse_group(tap.get("group")), delta))
     result = TallyResult()
     counted: dict = {}

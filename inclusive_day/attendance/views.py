@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity
+from inclusive_day.api.checkins import refusal_status
 from inclusive_day.attendance import bp
 from inclusive_day.attendance.forms import AnnulForm, HeadcountForm, PaperForm
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, HeadcountChange
@@ -36,6 +37,7 @@ from inclusive_day.attendance.paper import blank_sheet, import_paper_sheet
 from inclusive_day.attendance.queries import served_by_group, totals
 from inclusive_day.attendance.services import (
     AttendanceError,
+    Refusal,
     annul_checkin,
     apply_tally,
     current_headcounts,
@@ -44,7 +46,7 @@ from inclusive_day.attendance.services import (
 from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
-from inclusive_day.stations.importing import format_size
+from inclusive_day.uploads import format_size
 
 HISTORY_PAGE_SIZE = 50
 CHECKINS_PAGE_SIZE = 50
@@ -94,12 +96,12 @@ def staff(activity_id: int):
             db.session.rollback()
             current = current_headcounts(activity)
             form.form_errors.append(str(error.message))
-            if error.status == 409:
+            if error.code in (Refusal.CANCELLED, Refusal.CHANGED_MEANWHILE):
                 # Show which counts moved, and take the new ones as shown from now on.
                 shown = form.shown()
                 conflicts = {g: n for g, n in current.items() if shown[g] != n}
                 form.show_again(current)
-            status = error.status
+            status = refusal_status(error)
         else:
             flash(
                 ngettext(
@@ -284,7 +286,7 @@ def tally_upload(activity_id: int):
         db.session.commit()
     except AttendanceError as error:
         db.session.rollback()
-        return _json_error(error.message, error.status, error.field)
+        return _json_error(error.message, refusal_status(error), error.field)
     response = jsonify(
         accepted=result.accepted,
         repeated=result.repeated,

@@ -14,16 +14,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from inclusive_day.activities.models import Activity
+from inclusive_day.activities.models import Activity, checkin_bounds
 from inclusive_day.activities.queries import upcoming
+from inclusive_day.api.checkins import refusal_status
 from inclusive_day.attendance import bp
 from inclusive_day.attendance.forms import CheckInForm, new_nonce
 from inclusive_day.attendance.models import CheckIn, CheckInSource, StationVisit
 from inclusive_day.attendance.services import (
     AttendanceError,
+    Refusal,
     check_in,
     check_open,
-    checkin_window,
     door_check_in,
 )
 from inclusive_day.database import utcnow
@@ -39,6 +40,16 @@ DONE_KEY = "checkin_done"
 GROUP_KEY = "checkin_group"
 # How many of the station's activities (on now or next) the door page lists.
 DOOR_ACTIVITIES = 3
+# The refusals that say the activity takes no check-ins now: the page shows it closed.
+CLOSED = frozenset(
+    {
+        Refusal.NO_ACTIVITY,
+        Refusal.CANCELLED,
+        Refusal.NOT_YET_OPEN,
+        Refusal.FINISHED,
+        Refusal.NOT_TAKING_CHECKINS,
+    }
+)
 
 
 def _rate_limit() -> str:
@@ -97,14 +108,11 @@ def _nonce_failed(form: CheckInForm) -> str:
 
 
 def _form_error(form: CheckInForm, error: AttendanceError) -> str | None:
-    """Put a service's complaint on the field at fault; return a message for the whole form.
-
-    A complaint about no field is a door visit's nonce spent on another visit.
-    """
-    if error.field in ("nonce", None):
+    """Put a service's complaint on the field at fault; return a message for the whole form."""
+    if error.code in (Refusal.INVALID_NONCE, Refusal.NONCE_REUSED):
         return _nonce_failed(form)
-    field = getattr(form, error.field or "", None)
-    if field is not None and error.field in ("phone", "group"):
+    field = {Refusal.INVALID_PHONE: form.phone, Refusal.INVALID_GROUP: form.group}.get(error.code)
+    if field is not None:
         field.errors = [*field.errors, str(error.message)]
         return None
     return str(error.message)
@@ -137,13 +145,13 @@ def activity_checkin(token: str):
     message, status = None, 200
     if closed is not None:
         message = closed.message
-        status = closed.status if request.method == "POST" else 200
+        status = refusal_status(closed) if request.method == "POST" else 200
     elif request.method == "POST":
         if form.validate_on_submit():
             try:
                 checkin, created = check_in(
                     activity.id,
-                    form.phone.data,
+                    form.phone.parsed,
                     form.group.data,
                     form.nonce.data,
                     source=CheckInSource.QR,
@@ -151,8 +159,8 @@ def activity_checkin(token: str):
                 )
             except AttendanceError as error:
                 db.session.rollback()
-                if error.field == "activity_id":
-                    closed, message, status = error, error.message, error.status
+                if error.code in CLOSED:
+                    closed, message, status = error, error.message, refusal_status(error)
                 else:
                     message = _form_error(form, error)
             else:
@@ -177,15 +185,10 @@ def activity_checkin(token: str):
             activity.starts_at, activity.ends_at, zone_of(activity.station.unit.timezone), now
         ),
         closed=closed is not None,
-        early=closed is not None and _early(activity, now),
+        early=closed is not None and closed.code is Refusal.NOT_YET_OPEN,
         message=message,
         station_url=station_page_url(activity.station),
     )
-
-
-def _early(activity: Activity, now: datetime) -> bool:
-    """Not open yet: worth trying again later (cancelled or finished: not)."""
-    return not activity.is_cancelled and now < checkin_window(activity)[0]
 
 
 def _closed(activity: Activity, now: datetime) -> AttendanceError | None:
@@ -235,11 +238,11 @@ def station_checkin(code: str):
     if form.validate_on_submit():
         try:
             result = door_check_in(
-                station, form.phone.data, form.group.data, form.nonce.data, now=now
+                station, form.phone.parsed, form.group.data, form.nonce.data, now=now
             )
         except AttendanceError as error:
             db.session.rollback()
-            if error.field == "station":
+            if error.code is Refusal.STATION_NOT_OPEN:
                 return _station_not_open(station)
             message = _form_error(form, error)
         else:
@@ -275,15 +278,15 @@ def station_checkin(code: str):
 def door_activities(station: Station, now: datetime) -> list[dict]:
     """The station's public activities on now or next, and whether a scan now counts for each."""
     zone = zone_of(station.unit.timezone)
+    bounds = checkin_bounds(now)
     rows = []
     for activity in upcoming(public_scope(station), now, limit=DOOR_ACTIVITIES):
-        opens, closes = checkin_window(activity)
         rows.append(
             {
                 "title": activity.title,
                 "theme": activity.theme,
                 "when": period_text(activity.starts_at, activity.ends_at, zone, now),
-                "now": opens <= now <= closes,
+                "now": activity.takes_checkins(*bounds),
             }
         )
     return rows

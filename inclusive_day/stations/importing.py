@@ -21,13 +21,8 @@ What a file may hold (the upload page shows the same as a table):
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import math
 import re
-import warnings
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -36,7 +31,6 @@ from pathlib import PurePath
 from types import SimpleNamespace
 from typing import Any
 
-import openpyxl
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -68,6 +62,18 @@ from inclusive_day.stations.services import (
     parse_amenities,
 )
 from inclusive_day.units.models import Unit
+from inclusive_day.uploads import (
+    CSV,
+    XLSX,
+    Reason,
+    RowError,
+    Table,
+    UploadRefused,
+    encoding_label,
+    format_size,
+    not_accepted,
+    read_table,
+)
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # An XLSX is a zip: refuse one that would unpack to more than this many times the limit.
@@ -76,9 +82,6 @@ HEADER_SEARCH_ROWS = 10
 IN_CHUNK = 900  # values per IN (...) list on SQLite, well below its limit
 WRITE_CHUNK = 1000  # rows per bulk statement (one progress step each)
 PROGRESS_EVERY = 250
-# The prefix our export puts before text that a spreadsheet would run as a formula.
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, WPS .et
 TEXT_SUFFIXES = {"", ".csv", ".txt", ".tsv"}
 
 Progress = Callable[[str, int, int], None]
@@ -208,19 +211,6 @@ STATUS_ALIASES = {
 
 
 @dataclass
-class RowError:
-    """One reason a row (or, with no row number, the whole file) cannot be imported."""
-
-    row: int | None  # as the spreadsheet shows it: the header is row 1
-    column: str  # the header as the file spells it; "" for the whole row or file
-    message: Any  # a lazy string, shown in the reader's language
-
-    def __str__(self) -> str:
-        where = [str(x) for x in (self.row, self.column) if x]
-        return f"{', '.join(where)}: {self.message}" if where else str(self.message)
-
-
-@dataclass
 class ImportReport:
     """What an import read, what it did (or would do), and every error it found."""
 
@@ -251,20 +241,7 @@ class ImportReport:
     @property
     def encoding_label(self) -> str:
         """How the file's characters were encoded, in words people know."""
-        return {
-            "utf-8-sig": "UTF-8 (BOM)",
-            "utf-8": "UTF-8",
-            "gb18030": "GBK / GB18030",
-            "utf-16": "UTF-16",
-        }.get(self.encoding, self.encoding)
-
-
-class FileRefused(ValueError):
-    """The file as a whole cannot be read as a station spreadsheet."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+        return encoding_label(self.encoding)
 
 
 def max_import_bytes() -> int:
@@ -272,131 +249,35 @@ def max_import_bytes() -> int:
     return int(current_app.config.get("STATION_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def format_size(n: int) -> str:
-    """A byte count as people read it ("10 MB", "512 KB")."""
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.3g} MB"
-    if n >= 1024:
-        return f"{n / 1024:.3g} KB"
-    return f"{n} B"
-
-
 # ---------------------------------------------------------------------------------------
 # Reading the file into rows of cells
 
 
-@dataclass
-class Table:
-    format: str
-    encoding: str = ""
-    sheet: str = ""
-    rows: list[tuple[int, Sequence[Any]]] = field(default_factory=list)
-
-
 def _read_table(data: bytes, filename: str) -> Table:
-    """Cells by row from a CSV or XLSX file, whatever its name says."""
-    if not data:
-        raise FileRefused(_l("The file is empty."))
+    """Cells by row from a CSV or XLSX file, read as what its bytes are; a text file must also
+    be named as one (.csv, .txt, .tsv or no suffix). UploadRefused says why not."""
     limit = max_import_bytes()
-    if len(data) > limit:
-        raise FileRefused(
+    try:
+        table = read_table(
+            data,
+            max_bytes=limit,
+            max_unpacked=limit * MAX_UNPACKED_RATIO,
+            choose_sheet=lambda rows: _find_header(rows) is not None,
+        )
+    except UploadRefused as refused:
+        if refused.code is not Reason.TOO_LARGE:
+            raise
+        raise UploadRefused(
             _l(
                 "The file is %(size)s; at most %(limit)s may be imported at once.",
                 size=format_size(len(data)),
                 limit=format_size(limit),
-            )
-        )
-    if data.startswith(ZIP_MAGIC):
-        return _read_xlsx(data, limit)
-    if data.startswith(OLE_MAGIC):
-        raise FileRefused(
-            _l("Excel 97-2003 workbooks (.xls) cannot be read: save the file as .xlsx or CSV.")
-        )
-    if PurePath(filename or "").suffix.lower() not in TEXT_SUFFIXES:
-        raise FileRefused(_not_a_spreadsheet())
-    return read_csv(data)
-
-
-def _not_a_spreadsheet():
-    return _l("This is not a CSV file or an Excel workbook (.xlsx).")
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError:
-            raise FileRefused(_l("The file starts as UTF-8 but is not valid UTF-8.")) from None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise FileRefused(_not_a_spreadsheet()) from None
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise FileRefused(
-        _l("The file's characters are neither UTF-8 nor GBK: save it as CSV (UTF-8) again.")
-    )
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def read_csv(data: bytes) -> Table:
-    """Rows of a CSV file in UTF-8 (with or without BOM) or GBK/GB18030, its delimiter sniffed;
-    FileRefused for a file that is not text."""
-    text, encoding = _decode(data)
-    if "\x00" in text or len(_CONTROL.findall(text[:65536])) > len(text[:65536]) // 100:
-        raise FileRefused(_not_a_spreadsheet())
-    head = text[:8192].splitlines()[:HEADER_SEARCH_ROWS]
-    counts = {d: max((line.count(d) for line in head), default=0) for d in (",", "\t", ";")}
-    delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
-    try:
-        rows = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1))
-    except csv.Error as error:
-        raise FileRefused(
-            _l("The CSV file cannot be read: %(reason)s", reason=str(error))
+            ),
+            refused.code,
         ) from None
-    return Table("csv", encoding, rows=rows)
-
-
-def _read_xlsx(data: bytes, limit: int) -> Table:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise FileRefused(_not_a_spreadsheet()) from None
-    if "xl/workbook.xml" not in names:
-        raise FileRefused(_not_a_spreadsheet())
-    if unpacked > limit * MAX_UNPACKED_RATIO:
-        raise FileRefused(_l("The workbook is too large once unpacked."))
-    with warnings.catch_warnings():
-        # openpyxl warns about features it skips (data validation, default styles).
-        warnings.simplefilter("ignore")
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # a damaged or foreign zip: openpyxl raises many kinds
-            raise FileRefused(_l("The Excel workbook cannot be read; is it damaged?")) from None
-        try:
-            chosen = None
-            for sheet in book.worksheets:
-                rows = list(enumerate(sheet.iter_rows(values_only=True), 1))
-                if chosen is None:
-                    chosen = (sheet.title, rows)
-                if _find_header(rows) is not None:
-                    chosen = (sheet.title, rows)
-                    break
-        except Exception:
-            raise FileRefused(_l("The Excel workbook cannot be read; is it damaged?")) from None
-        finally:
-            book.close()
-    if chosen is None:
-        raise FileRefused(_l("The file is empty."))
-    return Table("xlsx", sheet=chosen[0], rows=chosen[1])
+    if table.kind == CSV and PurePath(filename or "").suffix.lower() not in TEXT_SUFFIXES:
+        raise UploadRefused(not_accepted((CSV, XLSX)), Reason.NOT_ACCEPTED)
+    return table
 
 
 # ---------------------------------------------------------------------------------------
@@ -534,6 +415,7 @@ class _Checker:
         self.report = report
         self.index: dict[str, int] = {}
         self.spelling: dict[str, str] = {}
+        self.duplicate: RowError | None = None
         names = _header_names()
         for position, cell in enumerate(header):
             spelled = _text(cell)
@@ -543,14 +425,14 @@ class _Checker:
                     report.ignored_columns.append(spelled)
                 continue
             if key in self.index:
-                raise FileRefused(
-                    _l(
-                        'The columns "%(first)s" and "%(second)s" both give "%(column)s".',
-                        first=self.spelling[key],
-                        second=spelled,
-                        column=COLUMN_BY_KEY[key].label,
-                    )
+                message = _l(
+                    'The columns "%(first)s" and "%(second)s" both give "%(column)s".',
+                    first=self.spelling[key],
+                    second=spelled,
+                    column=COLUMN_BY_KEY[key].label,
                 )
+                self.duplicate = RowError(None, "", message)
+                return
             self.index[key] = position
             self.spelling[key] = spelled
         report.columns = [self.spelling[c.key] for c in COLUMNS if c.key in self.index]
@@ -559,8 +441,11 @@ class _Checker:
         self.units_by_name: dict[str, list[int]] = {}
         self.existing: dict[str, _Existing] = {}
 
-    def missing_columns(self) -> list[RowError]:
-        """A file error for each required column the header lacks."""
+    def header_errors(self) -> list[RowError]:
+        """A file error for a column the header names twice, else for each required column
+        it lacks."""
+        if self.duplicate is not None:
+            return [self.duplicate]
         errors = []
         for column in COLUMNS:
             if not column.required or column.key in self.index:
@@ -841,10 +726,10 @@ def import_stations(
     report = ImportReport(filename=filename, dry_run=dry_run)
     try:
         table = _read_table(data, filename)
-    except FileRefused as refused:
+    except UploadRefused as refused:
         report.errors.append(RowError(None, "", refused.message))
         return report
-    report.format, report.encoding, report.sheet = table.format, table.encoding, table.sheet
+    report.format, report.encoding, report.sheet = table.kind, table.encoding, table.sheet
 
     header_at = _find_header(table.rows)
     if header_at is None:
@@ -852,12 +737,8 @@ def import_stations(
     if header_at is None:
         report.errors.append(RowError(None, "", _l("The file is empty.")))
         return report
-    try:
-        checker = _Checker(user, table.rows[header_at][1], report)
-    except FileRefused as refused:
-        report.errors.append(RowError(None, "", refused.message))
-        return report
-    missing = checker.missing_columns()
+    checker = _Checker(user, table.rows[header_at][1], report)
+    missing = checker.header_errors()
     if missing:
         report.errors.extend(missing)
         return report

@@ -16,14 +16,10 @@ from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp
 from inclusive_day.stations.exporting import export_stations
 from inclusive_day.stations.forms import TOKEN, ConfirmImportForm, ImportForm
-from inclusive_day.stations.importing import (
-    COLUMNS,
-    format_size,
-    import_stations,
-    max_import_bytes,
-)
+from inclusive_day.stations.importing import COLUMNS, import_stations, max_import_bytes
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
+from inclusive_day.uploads import format_size
 from inclusive_day.web import send_export
 
 UPLOAD_LIFETIME_SECONDS = 24 * 3600
