@@ -23,7 +23,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, Month
 from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Level, Unit, under
+from inclusive_day.units.models import Level, Unit, units_under
 
 # Activities drawn in one day cell of the month grid; the rest are "+N more".
 PER_DAY = 4
@@ -176,9 +176,8 @@ def scope(user, filters: Filters) -> list[ColumnElement[bool]]:
     """WHERE clauses: what `user` may see, under the chosen units, narrowed by the filters."""
     clauses = [visible(user, Action.VIEW, Activity)]
     if filters.unit_paths:
-        units = select(Unit.id).where(or_(*[under(Unit.path, p) for p in filters.unit_paths]))
         clauses.append(
-            Activity.station_id.in_(select(Station.id).where(Station.unit_id.in_(units)))
+            Activity.station_id.in_(select(Station.id).where(Station.under(*filters.unit_paths)))
         )
     if filters.theme_id is not None:
         clauses.append(Activity.theme_id == filters.theme_id)
@@ -367,8 +366,7 @@ def find_station(user, station_id: int | None, code: str | None, paths: tuple[st
 def _station_under(paths: tuple[str, ...]) -> list[ColumnElement[bool]]:
     if not paths:
         return []
-    units = select(Unit.id).where(or_(*[under(Unit.path, p) for p in paths]))
-    return [Station.unit_id.in_(units)]
+    return [Station.under(*paths)]
 
 
 def filter_choices(
@@ -412,9 +410,7 @@ def _theme_choices(unit: Unit | None, tops: list[Unit], paths: tuple[str, ...]) 
     above = sorted({i for u in chosen for i in u.ancestor_ids})
     local = [Theme.unit_id.in_(above)]
     if paths:
-        local.append(
-            Theme.unit_id.in_(select(Unit.id).where(or_(*[under(Unit.path, p) for p in paths])))
-        )
+        local.append(Theme.unit_id.in_(units_under(*paths)))
     name = Theme.name_en if _english() else Theme.name_zh
     rows = db.session.execute(
         select(Theme.id, name, Theme.colour)

@@ -46,7 +46,7 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Amenity, Station, StationAmenity
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit
 
 
 class StationPick(LabelledEnum):
@@ -144,7 +144,7 @@ def _station_clause(user, campaign: Campaign, choice: StationChoice):
             ),
             "unit",
         )
-    clause = Station.unit_id.in_(select(Unit.id).where(under(Unit.path, choice.unit.path)))
+    clause = Station.under(choice.unit.path)
     if choice.by is StationPick.AMENITY:
         if not choice.amenities:
             raise ScheduleError(_l("Tick at least one amenity."), "amenities")

@@ -33,7 +33,7 @@ from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Donation
 from inclusive_day.stations.models import Station, StationStatus
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit
 
 UID_PATTERN = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@inclusive-day$"
@@ -111,7 +111,7 @@ def schedulable_stations(user) -> Select:
 
 def in_campaign(campaign: Campaign) -> ColumnElement[bool]:
     """Stations inside the campaign's owner's subtree."""
-    return Station.unit_id.in_(select(Unit.id).where(under(Unit.path, campaign.unit.path)))
+    return Station.under(campaign.unit.path)
 
 
 def schedulable_campaigns(user, today: date) -> list[Campaign]:

@@ -16,7 +16,6 @@ from inclusive_day.activities.services import (
     save_activity,
 )
 from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
-from inclusive_day.api.catalogue import in_subtree
 from inclusive_day.api.checkins import refusal_status
 from inclusive_day.api.errors import ApiError
 from inclusive_day.api.schemas import (
@@ -68,7 +67,7 @@ def list_activities(args: dict):
     unit = filter_row(Action.VIEW, Unit, args.get("unit"), "unit")
     if unit is not None:
         stmt = stmt.where(
-            Activity.station_id.in_(select(Station.id).where(Station.unit_id.in_(in_subtree(unit))))
+            Activity.station_id.in_(select(Station.id).where(Station.under(unit.path)))
         )
     if filter_row(Action.VIEW, Campaign, args.get("campaign"), "campaign") is not None:
         stmt = stmt.where(Activity.campaign_id == args["campaign"])

@@ -18,16 +18,11 @@ from inclusive_day.api.schemas import (
 from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit, under, units_under
 
 units = ApiBlueprint("units", __name__, description="The union tree, as far as you may see it.")
 stations = ApiBlueprint("stations", __name__, description="Post stations.")
 campaigns = ApiBlueprint("campaigns", __name__, description="Campaigns.")
-
-
-def in_subtree(unit: Unit):
-    """SELECT the ids of the units in `unit`'s subtree."""
-    return select(Unit.id).where(under(Unit.path, unit.path))
 
 
 @units.route("")
@@ -67,7 +62,7 @@ def list_stations(args: dict):
     )
     unit = filter_row(Action.VIEW, Unit, args.get("unit"), "unit")
     if unit is not None:
-        stmt = stmt.where(Station.unit_id.in_(in_subtree(unit)))
+        stmt = stmt.where(Station.under(unit.path))
     if args.get("status"):
         stmt = stmt.where(Station.status == args["status"])
     if args.get("q"):
@@ -102,7 +97,7 @@ def list_campaigns(args: dict):
     )
     unit = filter_row(Action.VIEW, Unit, args.get("unit"), "unit")
     if unit is not None:
-        stmt = stmt.where(Campaign.unit_id.in_(in_subtree(unit)))
+        stmt = stmt.where(Campaign.unit_id.in_(units_under(unit.path)))
     day = args.get("active_on")
     if day is not None:
         stmt = stmt.where(

@@ -17,7 +17,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit, units_under
 
 COLOUR_PATTERN = re.compile(r"^#[0-9a-f]{6}$")
 
@@ -88,9 +88,7 @@ def activities_outside(
 
 def activities_outside_unit(campaign: Campaign, unit: Unit) -> int:
     """How many held or planned activities of `campaign` are at stations outside `unit`."""
-    inside = (
-        select(Station.id).join(Unit, Unit.id == Station.unit_id).where(under(Unit.path, unit.path))
-    )
+    inside = select(Station.id).where(Station.under(unit.path))
     return count_activities(
         [Activity.campaign_id == campaign.id, Activity.station_id.not_in(inside)]
     )
@@ -190,7 +188,7 @@ def _name_clashes(
         owner = or_(
             Theme.unit_id.is_(None),
             Theme.unit_id.in_(unit.ancestor_ids),
-            Theme.unit_id.in_(select(Unit.id).where(under(Unit.path, unit.path))),
+            Theme.unit_id.in_(units_under(unit.path)),
         )
     stmt = (
         select(Theme, Unit.name)
@@ -257,9 +255,7 @@ def save_theme(
 
 def _theme_uses_outside(theme: Theme, unit: Unit) -> int:
     """Activities (any status) with `theme` at stations outside `unit`'s subtree."""
-    inside = (
-        select(Station.id).join(Unit, Unit.id == Station.unit_id).where(under(Unit.path, unit.path))
-    )
+    inside = select(Station.id).where(Station.under(unit.path))
     return (
         db.session.scalar(
             select(func.count(Activity.id)).where(

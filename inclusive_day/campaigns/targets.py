@@ -176,14 +176,6 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     return [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
 
 
-def _stations_under(paths: Sequence[str]):
-    return (
-        select(Station.id)
-        .join(Unit, Unit.id == Station.unit_id)
-        .where(or_(*[under(Unit.path, p) for p in paths]))
-    )
-
-
 def targets_of(campaign: Campaign, unit_ids: Iterable[int]) -> dict[int, CampaignTarget]:
     """The stored targets of these units in `campaign`, by unit id."""
     ids = sorted(set(unit_ids))
@@ -221,7 +213,10 @@ def progress(campaign: Campaign, units: Sequence[Unit], now: datetime) -> dict[i
     ).all()
     served = totals_by(
         Activity.station_id,
-        [Activity.campaign_id == campaign.id, Activity.station_id.in_(_stations_under(paths))],
+        [
+            Activity.campaign_id == campaign.id,
+            Activity.station_id.in_(select(Station.id).where(Station.under(*paths))),
+        ],
     )
     tallies = {unit_id: _Tally() for unit_id in wanted}
     for station_id, path, held, planned in per_station:
@@ -283,7 +278,10 @@ def campaign_progress(user, campaigns: Sequence[Campaign], now: datetime) -> dic
     scope = [
         or_(
             *[
-                and_(Activity.campaign_id.in_(cids), Activity.station_id.in_(_stations_under(p)))
+                and_(
+                    Activity.campaign_id.in_(cids),
+                    Activity.station_id.in_(select(Station.id).where(Station.under(*p))),
+                )
                 for p, cids in by_paths.items()
             ]
         )

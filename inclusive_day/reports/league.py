@@ -24,7 +24,6 @@ from inclusive_day.reports.recap import (
     analytic_transaction,
     month_name,
     station_child,
-    stations_under,
 )
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit
@@ -123,7 +122,10 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
     months = [month.shift(-1), month]
     first, _ = months[0].utc_range()
     _, after = month.utc_range()
-    scope = [Activity.station_id.in_(stations_under(unit.path)), *in_period(first, after)]
+    scope = [
+        Activity.station_id.in_(select(Station.id).where(Station.under(unit.path))),
+        *in_period(first, after),
+    ]
     analytic_transaction()
     _parts, acts = activity_rows(scope, unit, months, now)
     figures = {

@@ -63,7 +63,7 @@ from inclusive_day.periods import (
 )
 from inclusive_day.sponsors.honour import GivingScope, HonourLine, giving, honour_roll
 from inclusive_day.stations.models import Station, StationStatus
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit
 
 # The longest period a recap covers (its month chart has a bar per month).
 MAX_MONTHS = 60
@@ -325,14 +325,9 @@ def recap_activity_scope(campaign_id: int, unit_path: str, start: date, end: dat
     the local days start to end."""
     return [
         Activity.campaign_id == campaign_id,
-        Activity.station_id.in_(stations_under(unit_path)),
+        Activity.station_id.in_(select(Station.id).where(Station.under(unit_path))),
         *in_period(*days_utc_range(start, end)),
     ]
-
-
-def stations_under(path: str):
-    """SELECT the ids of the stations in the subtree at `path`."""
-    return select(Station.id).join(Unit, Unit.id == Station.unit_id).where(under(Unit.path, path))
 
 
 def station_child(unit: Unit):
@@ -526,9 +521,7 @@ def _station_registry(path: str, start: date, end: date) -> tuple[int, int]:
             func.count(Station.id).filter(
                 Station.created_at < after, Station.status != StationStatus.CLOSED
             ),
-        )
-        .join(Unit, Unit.id == Station.unit_id)
-        .where(under(Unit.path, path))
+        ).where(Station.under(path))
     ).one()
     return int(built), int(registered)
 

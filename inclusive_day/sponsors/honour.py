@@ -42,7 +42,7 @@ from inclusive_day.sponsors.models import (
 )
 from inclusive_day.sponsors.words import gift_in_words
 from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import units_under
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,6 @@ def _base(scope: GivingScope) -> list:
     return conditions
 
 
-def _units_under(path: str):
-    return select(Unit.id).where(under(Unit.path, path))
-
-
 def _gifts(scope: GivingScope):
     """(sponsor_id, donation_id, measure, value) rows that the scope counts, as a subquery."""
     whole = (
@@ -126,7 +122,7 @@ def _gifts(scope: GivingScope):
     )
     if scope.unit_path is None:
         return whole.subquery("gifts")
-    inside = _units_under(scope.unit_path)
+    inside = units_under(scope.unit_path)
     shares = (
         select(
             Donation.sponsor_id,
@@ -140,7 +136,7 @@ def _gifts(scope: GivingScope):
         .where(
             *_base(scope),
             Sponsor.unit_id.not_in(inside),
-            Station.unit_id.in_(inside),
+            Station.under(scope.unit_path),
             *_within(Distribution.distributed_on, scope),
         )
     )
@@ -167,9 +163,7 @@ def _supported_activities(scope: GivingScope, sponsor_ids: list[int]):
         conditions.append(Activity.campaign_id == scope.campaign_id)
     if scope.unit_path is not None:
         conditions.append(
-            Activity.station_id.in_(
-                select(Station.id).where(Station.unit_id.in_(_units_under(scope.unit_path)))
-            )
+            Activity.station_id.in_(select(Station.id).where(Station.under(scope.unit_path)))
         )
     if scope.start is not None:
         conditions.append(Activity.starts_at >= day_start(scope.start))

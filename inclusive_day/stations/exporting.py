@@ -15,7 +15,7 @@ from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import Export, Table, export
 from inclusive_day.stations.importing import COLUMNS
 from inclusive_day.stations.models import Amenity, Station, StationAmenity
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit
 
 ROUND_THE_CLOCK = "24小时"
 WGS84_LABEL = "WGS-84"
@@ -24,7 +24,7 @@ COLUMN_WIDTHS = {"name": 28, "unit": 22, "address": 36, "hours": 20, "amenities"
 
 def station_rows(unit: Unit) -> list[list[Any]]:
     """One row of cells per station under `unit`, in the import's column order (two queries)."""
-    scope = Station.unit_id.in_(select(Unit.id).where(under(Unit.path, unit.path)))
+    scope = Station.under(unit.path)
     stmt = (
         select(Station, Unit.name, Unit.code)
         .join(Unit, Unit.id == Station.unit_id)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inclusive_day.database import UTCDateTime, utcnow
@@ -14,7 +14,7 @@ from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84, to_wgs84
 from inclusive_day.stations.hours import OpeningHours, parse_hours
-from inclusive_day.units.models import Level, Unit
+from inclusive_day.units.models import Level, Unit, units_under
 
 if TYPE_CHECKING:
     from inclusive_day.auth.models import User
@@ -105,6 +105,12 @@ class Station(db.Model):
 
     def __repr__(self) -> str:
         return f"<Station {self.code} {self.name!r}>"
+
+    @classmethod
+    def under(cls, path: str, *paths: str) -> ColumnElement[bool]:
+        """WHERE clause for the stations in the subtrees at these paths: the one spelling of
+        "stations under this unit", which callers compose (`select(Station.id).where(...)`)."""
+        return cls.unit_id.in_(units_under(path, *paths))
 
     @property
     def hours(self) -> OpeningHours:

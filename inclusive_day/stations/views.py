@@ -42,7 +42,7 @@ from inclusive_day.stations.services import (
     save_station,
     station_managers,
 )
-from inclusive_day.units.models import Level, Unit, under
+from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
 from inclusive_day.web import pdf_response
 
@@ -61,7 +61,7 @@ def index():
     )
     if "unit" in request.args:
         unit = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
-        stmt = stmt.join(Station.unit).where(under(Unit.path, unit.path))
+        stmt = stmt.where(Station.under(unit.path))
     if query:
         like = f"%{query}%"
         stmt = stmt.where(

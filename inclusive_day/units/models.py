@@ -10,10 +10,13 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     ForeignKey,
+    Select,
     String,
     and_,
     func,
     literal,
+    or_,
+    select,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -136,3 +139,9 @@ class Unit(db.Model):
         )
         self.parent = parent
         return moved.rowcount
+
+
+def units_under(path: str, *paths: str) -> Select[tuple[int]]:
+    """SELECT the ids of the units in the subtrees at these paths (each one range of the index
+    on units.path), for the queries that take everything below a unit."""
+    return select(Unit.id).where(or_(*(under(Unit.path, p) for p in (path, *paths))))

@@ -50,15 +50,13 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH) -> TreeRow:
             func.count(Station.id),
             func.count(Station.id).filter(Station.status == StationStatus.ACTIVE),
         )
-        .join(Unit, Unit.id == Station.unit_id)
-        .where(under(Unit.path, root.path))
+        .where(Station.under(root.path))
         .group_by(Station.unit_id)
     ).all()
     activity_counts = db.session.execute(
         select(Station.unit_id, func.count(Activity.id))
         .join(Station, Station.id == Activity.station_id)
-        .join(Unit, Unit.id == Station.unit_id)
-        .where(under(Unit.path, root.path), not_cancelled())
+        .where(Station.under(root.path), not_cancelled())
         .group_by(Station.unit_id)
     ).all()
 
