@@ -31,7 +31,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station
-from inclusive_day.units.models import Unit, under
+from inclusive_day.units.models import Unit
 
 PRODID = "-//Inclusive Day//Calendar feeds//ZH"
 REFRESH = timedelta(hours=1)
@@ -157,8 +157,7 @@ def unit_feed(unit_id: int, user: User | None) -> Feed:
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         abort(404)
-    units = select(Unit.id).where(under(Unit.path, unit.path))
-    stations = select(Station.id).where(Station.unit_id.in_(units))
+    stations = select(Station.id).where(Station.under(unit.path))
     where = (Activity.station_id.in_(stations), _open_to(user))
     return Feed(f"unit:{unit.id}", unit.name, unit.timezone, where, _id(user))
 
