@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from inclusive_day.auth.access import Action, get_or_404
+from inclusive_day.access.rule import Action, get_or_404
 from inclusive_day.calendar import bp, feeds
 from inclusive_day.calendar.feeds import (
     FilterError,

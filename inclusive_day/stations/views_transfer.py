@@ -16,7 +16,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired, Regexp
 
-from inclusive_day.auth.access import Action, get_or_404, reach
+from inclusive_day.access.rule import Action, get_or_404, reach
 from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp
