@@ -27,7 +27,7 @@ from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.audit import bp
 from inclusive_day.audit.models import AuditEvent
-from inclusive_day.audit.recording import ACTIONS, OBJECT_TYPES
+from inclusive_day.audit.specs import ACTIONS, OBJECT_TYPES
 from inclusive_day.auth.models import Role
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
