@@ -8,7 +8,7 @@ from inclusive_day.config import INSTANCE_DIR, SITE_DIR, Config, config_from_env
 
 
 def create_app(config: Config | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, errors, commands."""
+    """Build the application: configuration, extensions, blueprints, listeners, errors, commands."""
     app = Flask(
         __name__,
         template_folder=str(SITE_DIR / "templates"),
@@ -18,6 +18,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or config_from_environment())
     register_extensions(app)
     register_blueprints(app)
+    register_listeners(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_template_helpers(app)
@@ -89,6 +90,14 @@ def register_blueprints(app: Flask) -> None:
     from inclusive_day.api import register_resources
 
     register_resources(app)  # JSON for scanners and mini-programs, under /api/v1
+
+
+def register_listeners(app: Flask) -> None:
+    """Write the audit log from every ORM flush: one listener for the Session class, installed
+    once however many apps are made."""
+    from inclusive_day.audit.specs import RECORDER
+
+    RECORDER.install()
 
 
 def register_errorhandlers(app: Flask) -> None:

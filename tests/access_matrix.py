@@ -61,7 +61,7 @@ ROLES = (
 )
 SIGNED_IN = ROLES[:-1]
 
-# Who reaches what of district A, by the access rule (inclusive_day/auth/access.py).
+# Who reaches what of district A, by the access rule (inclusive_day/access/rule.py).
 UNIT_A = (ADMIN, ORGANISER_A, VIEWER_A)  # view A's units: grants on A's subtree
 EDIT_A = (ADMIN, ORGANISER_A)  # change A's plans and records
 RECORD_A = (ADMIN, ORGANISER_A, STATION_MANAGER_A)  # record attendance at A's activities

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from inclusive_day.auth.access import Action, can, visible
+from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.auth.models import Role
 from inclusive_day.sponsors.models import Donation, DonationKind, Sponsor
 from inclusive_day.stations.models import Station

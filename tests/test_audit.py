@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -10,14 +12,16 @@ import pytest
 from flask_login import login_user
 from sqlalchemy import func, select
 
+from inclusive_day import create_app
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.identity import identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource
 from inclusive_day.attendance.services import annul_checkin, apply_tally, record_checkin
 from inclusive_day.audit.models import AuditEvent
-from inclusive_day.audit.recording import common_path
+from inclusive_day.audit.specs import common_path
 from inclusive_day.auth.models import Role, RoleGrant
 from inclusive_day.auth.services import grant
+from inclusive_day.config import TestConfig
 from inclusive_day.database import utcnow
 from inclusive_day.sponsors.models import DonationKind
 from inclusive_day.sponsors.services import (
@@ -348,6 +352,33 @@ def test_the_switch_turns_recording_off(app, db, tree, make_station):
     assert not [e for e in events(db, object_type="station") if e.label.startswith("GD-9")]
     make_station(tree["a"], code="GD-8")
     assert [e for e in events(db, object_type="station") if e.label.startswith("GD-8")]
+
+
+# Importing the audit package installs nothing; create_app installs the listener, once for
+# the Session class however many apps it makes.
+INSTALL_SCRIPT = """
+import sys
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+import inclusive_day.audit.summaries, inclusive_day.audit.views, inclusive_day.models
+from inclusive_day import create_app
+from inclusive_day.audit.specs import RECORDER
+from inclusive_day.config import TestConfig
+assert not event.contains(Session, "after_flush", RECORDER.after_flush)
+create_app(TestConfig(sys.argv[1]))
+create_app(TestConfig(sys.argv[1]))
+assert event.contains(Session, "after_flush", RECORDER.after_flush)
+"""
+
+
+def test_the_listener_is_installed_by_create_app_not_by_an_import(database_url):
+    subprocess.run([sys.executable, "-c", INSTALL_SCRIPT, database_url], check=True)
+
+
+def test_another_app_adds_no_second_listener(database_url, db, tree, make_station):
+    create_app(TestConfig(database_url))
+    make_station(tree["a"], code="GD-7")
+    assert len([e for e in events(db, object_type="station") if e.label.startswith("GD-7")]) == 1
 
 
 def test_common_path():

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import get_locale
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, Month

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from inclusive_day.access.rule import Action, can
 from inclusive_day.activities.models import (
     Activity,
     ConflictPolicy,
@@ -41,7 +42,6 @@ from inclusive_day.activities.services import (
     schedulable_stations,
 )
 from inclusive_day.audit.summaries import series_created
-from inclusive_day.auth.access import Action, can
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db

@@ -20,11 +20,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.activities.models import Activity, ActivityStatus, new_uid
 from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.audit.summaries import activities_cancelled
-from inclusive_day.auth.access import Action, can, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import theme_usable
 from inclusive_day.database import utcnow

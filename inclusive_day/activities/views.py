@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, can, get_or_404, visible
 from inclusive_day.activities import bp
 from inclusive_day.activities.festivals import festival_choices
 from inclusive_day.activities.forms import ActivityForm, CancelForm, SeriesForm, parse_dates
@@ -43,7 +44,6 @@ from inclusive_day.activities.services import (
 )
 from inclusive_day.attendance.models import Headcount
 from inclusive_day.attendance.queries import served_by_group, totals
-from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import usable_themes
 from inclusive_day.extensions import db

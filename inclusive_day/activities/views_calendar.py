@@ -11,6 +11,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from inclusive_day.access.rule import Action, get_or_404
 from inclusive_day.activities import bp
 from inclusive_day.activities.calendar import (
     FilterChoices,
@@ -23,7 +24,6 @@ from inclusive_day.activities.calendar import (
     units_shown,
     week_days,
 )
-from inclusive_day.auth.access import Action, get_or_404
 from inclusive_day.database import utcnow
 from inclusive_day.i18n import number
 from inclusive_day.periods import Month, local_today

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from inclusive_day.access.rule import Action, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.services import (
     ActivityFields,
@@ -30,7 +31,6 @@ from inclusive_day.api.schemas import (
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.attendance.queries import served_by_group, totals
 from inclusive_day.attendance.services import AttendanceError, current_headcounts, set_headcounts
-from inclusive_day.auth.access import Action, reach, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, days_utc_range

@@ -2,7 +2,7 @@
 
 Every resource but the public check-in asks for `Authorization: Bearer <token>`. A token
 reads with any method; changes (POST, PATCH) need a write token. The token's user then goes
-through the one access rule (auth.access): lists show only what the user may see, and a row
+through the one access rule (access.rule): lists show only what the user may see, and a row
 the user may not see answers 404, like a row that does not exist.
 """
 
@@ -15,11 +15,11 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.api.errors import ApiError
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.schemas import ID_MAX
 from inclusive_day.api.tokens import authenticate
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
 from inclusive_day.api.schemas import (
     CampaignArgs,
@@ -15,7 +16,6 @@ from inclusive_day.api.schemas import (
     UnitSchema,
     page_of,
 )
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit, under, units_under

@@ -26,6 +26,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, can, get_or_404, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.api.checkins import refusal_status
 from inclusive_day.attendance import bp
@@ -43,7 +44,6 @@ from inclusive_day.attendance.services import (
     current_headcounts,
     set_headcounts,
 )
-from inclusive_day.auth.access import Action, can, get_or_404, visible
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
 from inclusive_day.uploads import format_size

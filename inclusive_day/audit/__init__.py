@@ -1,10 +1,9 @@
-"""The audit log: who changed what and when, with the values before and after."""
+"""The audit log: who changed what and when, with the values before and after.
+
+The flush listener that writes it (recorder.py, with the table in specs.py) is installed
+by create_app, not by importing this package.
+"""
 
 from flask import Blueprint
 
-from inclusive_day.audit.recording import install
-
 bp = Blueprint("audit", __name__)
-
-# One listener on every ORM flush writes the log; see recording.py.
-install()

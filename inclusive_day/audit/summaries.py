@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inclusive_day.audit.recording import owner, owner_path, record, record_about
+from inclusive_day.audit.recorder import record
+from inclusive_day.audit.specs import owner, owner_path
+
+
+def record_about(
+    action: str, object_type: str, kind: str, ident: int, changes: dict, object_id=None
+) -> None:
+    """`record` for a change to a record whose path and name are looked up by (kind, id)."""
+    path, label = owner(kind, ident)
+    record(action, object_type, ident if object_id is None else object_id, label, path, changes)
 
 
 def series_created(series, station_ids: Iterable[int]) -> None:

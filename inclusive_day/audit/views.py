@@ -13,14 +13,21 @@ from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from inclusive_day.access.rule import (
+    Action,
+    get_or_404,
+    may_read_log,
+    reach,
+    visible,
+    visible_events,
+)
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.audit import bp
 from inclusive_day.audit.models import AuditEvent
-from inclusive_day.audit.recording import ACTIONS, OBJECT_TYPES
-from inclusive_day.auth.access import Action, get_or_404, reach, visible
+from inclusive_day.audit.specs import ACTIONS, OBJECT_TYPES
 from inclusive_day.auth.models import Role
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
@@ -168,22 +175,6 @@ GROUP_VALUES = {g.value: g for g in BeneficiaryGroup}
 
 
 # ---- who may read the log -------------------------------------------------------------------
-
-
-def visible_events(user) -> ColumnElement[bool]:
-    """The events `user` may read: under the units they may edit; all of them for an admin."""
-    r = reach(user, Action.EDIT)
-    if r.everything:
-        return true()
-    if not r.unit_paths:
-        return false()
-    return or_(*[under(AuditEvent.unit_path, p) for p in r.unit_paths])
-
-
-def may_read_log(user) -> bool:
-    """Organisers and administrators read the log; station managers, viewers, sponsors do not."""
-    r = reach(user, Action.EDIT)
-    return r.everything or bool(r.unit_paths)
 
 
 @bp.app_context_processor

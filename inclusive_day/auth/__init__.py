@@ -1,4 +1,4 @@
-"""Users, sign-in and the access rule."""
+"""Users, passwords and sign-in."""
 
 from flask import Blueprint
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from inclusive_day.auth.access import forget_grants
+from inclusive_day.access.grants import forget_grants
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.auth.passwords import password_problem, temporary_password
 from inclusive_day.database import utcnow

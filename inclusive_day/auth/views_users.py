@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from inclusive_day.access.rule import Action, reach
 from inclusive_day.auth import bp
-from inclusive_day.auth.access import Action, reach
 from inclusive_day.auth.forms import NONE, ActionForm, GrantForm, UserCreateForm
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.auth.services import (

@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import ColumnElement, func, or_, select, true
 
+from inclusive_day.access.rule import Action, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities
-from inclusive_day.auth.access import Action, reach, visible
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE

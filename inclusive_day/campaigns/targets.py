@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, distinct, func, or_, select
 
+from inclusive_day.access.rule import Action, can, reach
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.attendance.queries import totals_by
-from inclusive_day.auth.access import Action, can, reach
 from inclusive_day.campaigns.models import Campaign, CampaignTarget
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station

@@ -6,10 +6,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, count_activities_by, upcoming
 from inclusive_day.attendance.queries import served_by_group, totals, totals_by
-from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.campaigns import bp
 from inclusive_day.campaigns.forms import SHARED, CampaignForm, ThemeForm, targets_form
 from inclusive_day.campaigns.models import Campaign, Theme

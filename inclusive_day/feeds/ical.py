@@ -24,8 +24,8 @@ from icalendar import Calendar, Timezone, vDuration
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.auth.access import Action, can, visible
 from inclusive_day.auth.models import User
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from inclusive_day.auth.access import Action, get_or_404
+from inclusive_day.access.rule import Action, get_or_404
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.feeds import bp, ical

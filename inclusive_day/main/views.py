@@ -15,8 +15,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from inclusive_day.audit.views import may_read_log
-from inclusive_day.auth.access import Action, is_sponsor_only, reach
+from inclusive_day.access.rule import Action, is_sponsor_only, may_read_log, reach
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp

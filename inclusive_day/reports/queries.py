@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import (
     count_activities,
@@ -15,7 +16,6 @@ from inclusive_day.activities.queries import (
     upcoming,
 )
 from inclusive_day.attendance.queries import Totals, totals, totals_by
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import campaign_progress
 from inclusive_day.extensions import db

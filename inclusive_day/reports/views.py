@@ -16,8 +16,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, get_or_404, visible
 from inclusive_day.activities.queries import count_activities
-from inclusive_day.auth.access import Action, get_or_404, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
 from inclusive_day.database import utcnow

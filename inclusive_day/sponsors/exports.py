@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.activities.models import Activity
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.auth.models import User
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db

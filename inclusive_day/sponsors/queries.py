@@ -10,8 +10,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.activities.models import Activity, activity_donations
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.auth.models import User
 from inclusive_day.database import ZERO_YUAN
 from inclusive_day.extensions import db

@@ -19,13 +19,14 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from inclusive_day.access.grants import forget_grants
+from inclusive_day.access.rule import Action, can
 from inclusive_day.activities.models import Activity
 from inclusive_day.audit.summaries import (
     donation_distributed,
     donation_received,
     sponsor_reviewed,
 )
-from inclusive_day.auth.access import Action, can, forget_grants
 from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from inclusive_day.access.rule import Action, get_or_404, is_sponsor_only, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
-from inclusive_day.auth.access import Action, get_or_404, is_sponsor_only, reach, visible
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, local_today

@@ -46,8 +46,8 @@ from sqlalchemy import (
     update,
 )
 
+from inclusive_day.access.rule import Action, visible
 from inclusive_day.audit.summaries import stations_imported
-from inclusive_day.auth.access import Action, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import FORMULA_STARTS

@@ -6,11 +6,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
 from inclusive_day.attendance.models import StationVisit
 from inclusive_day.attendance.queries import door_traffic, totals
-from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today

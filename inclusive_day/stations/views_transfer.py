@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from inclusive_day.auth.access import Action, get_or_404, reach
+from inclusive_day.access.rule import Action, get_or_404, reach
 from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations import bp

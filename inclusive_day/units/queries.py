@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from inclusive_day.access.rule import reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
-from inclusive_day.auth.access import reach, visible
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Level, Unit, under

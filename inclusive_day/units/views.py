@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from inclusive_day.auth.access import Action, can, get_or_404, reach, visible
+from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.extensions import db
 from inclusive_day.stations.posters import PosterError, render_posters, stations_for_posters
 from inclusive_day.units import bp

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import abort, g
+from flask import abort
 from sqlalchemy import ColumnElement, false, or_, select, true
 
+from inclusive_day.access.grants import grant_rows
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.models import CheckIn, Headcount
-from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.audit.models import AuditEvent
+from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.sponsors.models import Donation, Sponsor
@@ -58,25 +60,6 @@ class Reach:
         return not (self.everything or self.unit_paths or self.station_ids or self.sponsor_ids)
 
 
-def _grant_rows(user: User) -> list[tuple[Role, str | None, int | None, int | None]]:
-    """The user's grants with their units' paths, read once per request."""
-    cache = g.setdefault("_grant_rows", {})
-    if user.id not in cache:
-        stmt = (
-            select(RoleGrant.role, Unit.path, RoleGrant.station_id, RoleGrant.sponsor_id)
-            .outerjoin(Unit, Unit.id == RoleGrant.unit_id)
-            .where(RoleGrant.user_id == user.id)
-            .order_by(RoleGrant.id)
-        )
-        cache[user.id] = [tuple(row) for row in db.session.execute(stmt)]
-    return cache[user.id]
-
-
-def forget_grants() -> None:
-    """Drop the per-request grant cache after grants change."""
-    g.pop("_grant_rows", None)
-
-
 def reach(user, action: Action) -> Reach:
     """Collect what `user`'s grants reach for `action`."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -84,7 +67,7 @@ def reach(user, action: Action) -> Reach:
     paths: list[str] = []
     stations: list[int] = []
     sponsors: list[int] = []
-    for role, path, station_id, sponsor_id in _grant_rows(user):
+    for role, path, station_id, sponsor_id in grant_rows(user):
         if action not in ROLE_ACTIONS[role]:
             continue
         if role is Role.ADMIN:
@@ -118,7 +101,7 @@ def _unit_ids(r: Reach):
 def _stations(r: Reach) -> ColumnElement[bool]:
     clauses = []
     if r.unit_paths:
-        clauses.append(Station.unit_id.in_(_unit_ids(r)))
+        clauses.append(Station.under(*r.unit_paths))
     if r.station_ids:
         clauses.append(Station.id.in_(r.station_ids))
     return _any(clauses)
@@ -227,3 +210,19 @@ def is_sponsor_only(user) -> bool:
     """True for a sponsor's representative with no other role: their home is their sponsor."""
     r = reach(user, Action.VIEW)
     return bool(r.sponsor_ids) and not (r.everything or r.unit_paths or r.station_ids)
+
+
+def visible_events(user) -> ColumnElement[bool]:
+    """The audit events `user` may read: under the units they may edit; all of them for an admin."""
+    r = reach(user, Action.EDIT)
+    if r.everything:
+        return true()
+    if not r.unit_paths:
+        return false()
+    return or_(*[under(AuditEvent.unit_path, p) for p in r.unit_paths])
+
+
+def may_read_log(user) -> bool:
+    """Organisers and administrators read the log; station managers, viewers, sponsors do not."""
+    r = reach(user, Action.EDIT)
+    return r.everything or bool(r.unit_paths)
