@@ -20,8 +20,8 @@ from inclusive_day.auth.access import Action, is_sponsor_only, reach
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp
+from inclusive_day.main.dashboard import dashboard as dashboard_figures
 from inclusive_day.reports.periods import Month
-from inclusive_day.reports.queries import dashboard as dashboard_figures
 
 
 @bp.app_context_processor
