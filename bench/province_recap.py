@@ -381,17 +381,18 @@ def measure_aggregates(url: str, rounds: int) -> dict:
 
 def render_child(url: str, params: str, cache_dir: str) -> None:
     """In a fresh process: render the recap PDF four times; print seconds and peak memory."""
-    from inclusive_day.reports.pdf import render_report
+    from inclusive_day.reports.documents import render_recap
+    from inclusive_day.reports.recap import RecapScope
 
     os.environ["REPORT_CACHE_DIR"] = cache_dir
     app = create_app(TestConfig(url))
-    scope = json.loads(params)
+    scope = RecapScope.from_params(json.loads(params))
     seconds, size = [], 0
     with app.app_context(), app.test_request_context():
         for _ in range(4):
             db.session.remove()
             started = time.perf_counter()
-            data = render_report("recap", scope, "zh")
+            data = render_recap(scope, "zh")
             seconds.append(time.perf_counter() - started)
             size = len(data)
     print(json.dumps({"seconds": seconds, "bytes": size, "peak_mb": round(peak_mb(), 1)}))

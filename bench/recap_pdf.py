@@ -45,12 +45,14 @@ def _params(campaign_id: int) -> dict:
 
 def child(url: str, params: str) -> None:
     """In a fresh process: the first render, timed around the call."""
-    from inclusive_day.reports.pdf import render_report
+    from inclusive_day.reports.documents import render_recap
+    from inclusive_day.reports.recap import RecapScope
 
     app = create_app(TestConfig(url))
+    scope = RecapScope.from_params(json.loads(params))
     with app.app_context(), app.test_request_context():
         started = time.perf_counter()
-        data = render_report("recap", json.loads(params), "zh")
+        data = render_recap(scope, "zh")
         seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "bytes": len(data)}))
 
@@ -66,19 +68,22 @@ def main() -> None:
         app = migrated_app(url)
         app.config["REPORT_CACHE_DIR"] = str(Path(tmp) / "cache")
         with app.app_context(), app.test_request_context():
-            from inclusive_day.reports.pdf import cached, fingerprint, render_report, store
+            from inclusive_day.reports.cache import cached, fingerprint, store
+            from inclusive_day.reports.documents import render_recap
+            from inclusive_day.reports.recap import RecapScope
 
             result = load_kunming(echo=lambda _: None)
             db.session.commit()
             analyse(db.engine)
             params = _params(result.campaign_id)
+            scope = RecapScope.from_params(params)
             db.session.remove()
-            render_report("recap", params, "zh")  # warm-up: templates, fonts, statements
+            render_recap(scope, "zh")  # warm-up: templates, fonts, statements
             seconds, cpu, size = [], [], 0
             for _ in range(RENDERS):
                 db.session.remove()
                 started, cpu_started = time.perf_counter(), time.process_time()
-                data = render_report("recap", params, "zh")
+                data = render_recap(scope, "zh")
                 seconds.append(time.perf_counter() - started)
                 cpu.append(time.process_time() - cpu_started)
                 size = len(data)

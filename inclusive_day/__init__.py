@@ -87,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
         for module in getattr(package, "VIEWS", ("views",)):
             import_module(f"inclusive_day.{name}.{module}")
         app.register_blueprint(package.bp, url_prefix=prefix)
-    from inclusive_day.api import register_resources
+    from inclusive_day.api.resources import register_resources
 
     register_resources(app)  # JSON for scanners and mini-programs, under /api/v1
 

@@ -12,7 +12,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from inclusive_day.api.errors import ErrorSchema
+from inclusive_day.json_errors import ErrorSchema
 
 # Named constraints let Alembic alter them later, on SQLite (batch mode) as on PostgreSQL.
 NAMING_CONVENTION = {
@@ -44,7 +44,7 @@ class JsonApi(Api):
     """The JSON API v1: flask-smorest's documentation, with the app's own error handling.
 
     flask-smorest would install an app-wide handler for every HTTP error, turning the web
-    pages' errors into JSON too; errors under /api are answered by inclusive_day.api.errors.
+    pages' errors into JSON too; errors under /api are answered by inclusive_day.json_errors.
     """
 
     ERROR_SCHEMA = ErrorSchema

@@ -237,7 +237,8 @@ PDF_RENDERERS = (
     "inclusive_day.stations.views.render_posters",
     "inclusive_day.units.views.render_posters",
     "inclusive_day.sponsors.views.receipt_pdf",
-    "inclusive_day.reports.views.render_report",
+    "inclusive_day.reports.jobs.render_recap",
+    "inclusive_day.reports.jobs.render_league",
 )
 
 

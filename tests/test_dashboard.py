@@ -10,8 +10,8 @@ from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import TargetValues, set_targets
 from inclusive_day.database import utcnow
+from inclusive_day.main.dashboard import dashboard
 from inclusive_day.periods import Month
-from inclusive_day.reports.queries import dashboard
 from tests.conftest import count_queries
 
 

@@ -20,7 +20,8 @@ from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.auth.models import Role
 from inclusive_day.demo.kunming import load_kunming
 from inclusive_day.reports import jobs
-from inclusive_day.reports.pdf import cached, css_page_counter, css_string, fingerprint
+from inclusive_day.reports.cache import cached, fingerprint
+from inclusive_day.reports.pdf import css_page_counter, css_string
 from inclusive_day.reports.recap import RecapScope
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -187,15 +188,13 @@ def test_an_unchanged_recap_comes_from_the_cache_and_a_change_renders_it_again(
 ):
     url = f"/reports/recap.pdf?{district['query']}&lang=zh"
     renders = []
-    from inclusive_day.reports import views
-
-    original = views.render_report
+    original = jobs.render_recap
 
     def counting(*args):
         renders.append(args)
         return original(*args)
 
-    monkeypatch.setattr(views, "render_report", counting)
+    monkeypatch.setattr(jobs, "render_recap", counting)
     first = client.get(url)
     assert first.status_code == 200 and len(renders) == 1
     assert client.get(url).data == first.data and len(renders) == 1  # served from the cache
@@ -354,12 +353,10 @@ def test_one_table_as_csv_with_formulas_made_inert(db, client, admin, district, 
 def test_a_failed_render_says_so_and_stops_refreshing(
     app, client, admin, district, redis_queue, monkeypatch
 ):
-    from inclusive_day.reports import pdf
-
     def broken(*_args):
         raise RuntimeError("the printer is on fire")
 
-    monkeypatch.setattr(pdf, "render_report", broken)
+    monkeypatch.setattr(jobs, "render_recap", broken)
     response = client.get(f"/reports/recap.pdf?{district['query']}&lang=zh")
     SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
     page = client.get(response.location).get_data(as_text=True)

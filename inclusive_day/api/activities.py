@@ -18,7 +18,6 @@ from inclusive_day.activities.services import (
 )
 from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
 from inclusive_day.api.checkins import refusal_status
-from inclusive_day.api.errors import ApiError
 from inclusive_day.api.schemas import (
     ActivityArgs,
     ActivityIn,
@@ -33,6 +32,7 @@ from inclusive_day.attendance.queries import served_by_group, totals
 from inclusive_day.attendance.services import AttendanceError, current_headcounts, set_headcounts
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
+from inclusive_day.json_errors import ApiError
 from inclusive_day.periods import DEFAULT_ZONE, days_utc_range
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit

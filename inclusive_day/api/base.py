@@ -16,12 +16,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from inclusive_day.access.rule import Action, visible
-from inclusive_day.api.errors import ApiError
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.schemas import ID_MAX
 from inclusive_day.api.tokens import authenticate
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
+from inclusive_day.json_errors import ApiError
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 

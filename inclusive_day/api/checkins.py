@@ -7,11 +7,11 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 
 from inclusive_day.api.base import ApiBlueprint
-from inclusive_day.api.errors import ApiError, error_response
 from inclusive_day.api.schemas import ID_MAX, CheckInIn, CheckInSchema
 from inclusive_day.attendance.models import CheckIn
 from inclusive_day.attendance.services import AttendanceError, Refusal, check_in
 from inclusive_day.extensions import db, limiter
+from inclusive_day.json_errors import ApiError, error_response
 
 # The HTTP status of each refusal; its JSON code follows from the status (errors.CODES).
 REFUSAL_STATUS = {

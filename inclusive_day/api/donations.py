@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.access.rule import Action, reach, visible
 from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
-from inclusive_day.api.errors import ApiError
 from inclusive_day.api.schemas import DonationArgs, DonationIn, DonationSchema, page_of
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
+from inclusive_day.json_errors import ApiError
 from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Donation, Sponsor, SponsorStatus
 from inclusive_day.sponsors.services import (

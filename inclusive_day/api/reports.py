@@ -6,10 +6,10 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action
 from inclusive_day.api.base import ApiBlueprint, api_user, one
-from inclusive_day.api.errors import ApiError
 from inclusive_day.api.schemas import SummaryArgs, SummarySchema
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
+from inclusive_day.json_errors import ApiError
 from inclusive_day.reports.recap import (
     RecapScope,
     ReportError,

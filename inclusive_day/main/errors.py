@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from inclusive_day.api.errors import error_response, http_error_response
+from inclusive_day.json_errors import error_response, http_error_response
 
 
 def _messages() -> dict[int, str]:
@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
     """Install the handlers on `app`."""
 
     def render(code: int, message: str | None = None, error: HTTPException | None = None):
-        if request.path.startswith("/api/"):  # the API's one error shape: api/errors.py
+        if request.path.startswith("/api/"):  # the one JSON error shape: json_errors.py
             if error is not None:
                 return http_error_response(error, message)
             return error_response(code, message)

@@ -19,8 +19,8 @@ from inclusive_day.access.rule import Action, is_sponsor_only, may_read_log, rea
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp
+from inclusive_day.main.dashboard import dashboard as dashboard_figures
 from inclusive_day.periods import Month
-from inclusive_day.reports.queries import dashboard as dashboard_figures
 
 
 @bp.app_context_processor

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from rq import SimpleWorker
 
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
+from inclusive_day.reports.documents import render_league, render_recap
+from inclusive_day.reports.jobs import report_queue
 from inclusive_day.reports.recap import RecapScope, ReportError, check_period, default_period
 from inclusive_day.units.models import Unit
 
@@ -38,8 +41,6 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 @with_appcontext
 def recap_command(campaign_id, unit_id, start, end, lang, output):
     """Write the recap of a campaign over a unit's subtree and a period as an A4 PDF."""
-    from inclusive_day.reports.pdf import render_recap
-
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         raise click.ClickException(f"There is no campaign {campaign_id}.")
@@ -74,8 +75,6 @@ def recap_command(campaign_id, unit_id, start, end, lang, output):
 @with_appcontext
 def league_command(unit_id, month, lang, output):
     """Write the monthly notice of a unit's league table as an A4 PDF."""
-    from inclusive_day.reports.pdf import render_league
-
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         raise click.ClickException(f"There is no unit {unit_id}.")
@@ -93,12 +92,9 @@ def league_command(unit_id, month, lang, output):
 @with_appcontext
 def worker_command(burst: bool):
     """Render queued report PDFs (needs REDIS_URL); run one or more next to the web app."""
-    from rq import SimpleWorker
-
-    from inclusive_day.reports.jobs import report_queue
-
     queue = report_queue()
     if queue is None:
         raise click.ClickException("Set REDIS_URL: without it reports render in the request.")
-    # One process renders one report at a time; the app context stays pushed for the jobs.
+    # One process renders one report at a time; the app context stays pushed for the jobs,
+    # which take their app from it (reports.jobs.render_job).
     SimpleWorker([queue], connection=queue.connection).work(burst=burst)

@@ -1,20 +1,32 @@
-"""Rendering report PDFs off the request: an RQ queue on Redis when REDIS_URL is set.
+"""Where a report PDF is rendered: served from the cache, queued for the report worker, or
+rendered now in the request.
 
-A large recap (more activities than REPORT_QUEUE_THRESHOLD) is rendered by a worker
-(`flask --app inclusive_day report worker`) into the PDF cache, while the browser waits on
-a status page; without Redis, or for a small scope, the request renders it inline. A job is
-named after the PDF's fingerprint, so asking twice for the same PDF queues it once.
+With REDIS_URL set, a large recap (more activities than REPORT_QUEUE_THRESHOLD) is rendered
+by a worker (`flask --app inclusive_day report worker`) into the PDF cache on an RQ queue,
+while the browser waits on a status page; without Redis, or for a small scope, the request
+renders it inline. A job is named after the PDF's fingerprint, so asking twice for the same
+PDF queues it once. A job runs in the app of the process that takes it from the queue: the
+worker command's, or the request's own when the queue is synchronous.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import current_app, has_app_context
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+
+from inclusive_day.activities.queries import count_activities
+from inclusive_day.extensions import db
+from inclusive_day.periods import Month
+from inclusive_day.reports.cache import cached, fingerprint, store
+from inclusive_day.reports.documents import render_league, render_recap
+from inclusive_day.reports.recap import RecapScope, large_recap_threshold, recap_activity_scope
+from inclusive_day.units.models import Unit
 
 QUEUE_NAME = "reports"
 JOB_TIMEOUT = 600  # seconds a render may take before the worker gives up
@@ -47,11 +59,6 @@ def report_queue(is_async: bool | None = None) -> Queue | None:
     if is_async is None:
         is_async = current_app.config.get("REPORT_QUEUE_ASYNC", True)
     return Queue(QUEUE_NAME, connection=connection, is_async=is_async)
-
-
-def queue_threshold() -> int:
-    """Scopes with more activities than this render in the background (when a queue exists)."""
-    return int(current_app.config.get("REPORT_QUEUE_THRESHOLD", 5000))
 
 
 def enqueue(kind: str, params: dict, lang: str, fingerprint: str) -> JobState:
@@ -94,22 +101,54 @@ def _state_of(job: Job) -> JobState:
 
 
 def render_job(kind: str, params: dict, lang: str, fingerprint: str) -> str:
-    """The worker's task: render one report PDF into the cache; return its file name."""
-    if has_app_context():
-        with current_app.app_context():
-            return _render_into_cache(kind, params, lang, fingerprint)
-    from inclusive_day import create_app
+    """The worker's task: render one report PDF into the cache; return its file name.
 
-    with create_app().app_context():
-        return _render_into_cache(kind, params, lang, fingerprint)
+    It runs in the app of the process that took it (`flask report worker` keeps its app
+    context pushed for its jobs), in a context of its own so that its session ends with it."""
+    if not has_app_context():
+        raise RuntimeError(
+            "Report jobs need the app: run them with `flask --app inclusive_day report worker`."
+        )
+    with current_app.app_context():
+        try:
+            return store(fingerprint, _render(kind, params, lang)).name
+        finally:
+            db.session.remove()
 
 
-def _render_into_cache(kind: str, params: dict, lang: str, fingerprint: str) -> str:
-    from inclusive_day.extensions import db
-    from inclusive_day.reports.pdf import render_report, store
+def _render(kind: str, params: dict, lang: str) -> bytes:
+    """Render a report PDF from its kind and URL parameters (what a queued job carries)."""
+    if kind == "recap":
+        return render_recap(RecapScope.from_params(params), lang)
+    if kind == "league":
+        unit = db.session.get(Unit, int(params["unit"]))
+        return render_league(unit, Month.parse(params["month"]), lang)
+    raise ValueError(f"unknown report {kind!r}")
 
-    try:
-        data = render_report(kind, params, lang)
-        return store(fingerprint, data).name
-    finally:
-        db.session.remove()
+
+# --- Dispatch --------------------------------------------------------------------------------
+
+
+def _is_large(scope: RecapScope, unit: Unit) -> bool:
+    """Whether the recap of `scope` (over `unit`'s subtree) is worth the report worker."""
+    activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
+    return count_activities(activity_scope) > large_recap_threshold()
+
+
+def recap_pdf(scope: RecapScope, unit: Unit, lang: str) -> Path | JobState:
+    """The recap PDF of `scope` in `lang`: the cached file, or the state of its queued render
+    when it is large and a queue is configured, else the file rendered now."""
+    params = scope.params()
+    key = fingerprint("recap", params, lang)
+    path = cached(key)
+    if path is not None:
+        return path
+    if report_queue() is not None and _is_large(scope, unit):
+        return enqueue("recap", params, lang, key)
+    return store(key, render_recap(scope, lang))
+
+
+def league_pdf(unit: Unit, month: Month, lang: str) -> Path:
+    """The monthly notice PDF of `unit` for `month` in `lang`: cached, else rendered now."""
+    key = fingerprint("league", {"unit": str(unit.id), "month": str(month)}, lang)
+    return cached(key) or store(key, render_league(unit, month, lang))

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -99,6 +100,16 @@ class RecapScope:
             "from": self.start.isoformat(),
             "to": self.end.isoformat(),
         }
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> RecapScope:
+        """The scope that `params` wrote (a queued render carries its scope as strings)."""
+        return cls(
+            int(params["campaign"]),
+            int(params["unit"]),
+            date.fromisoformat(params["from"]),
+            date.fromisoformat(params["to"]),
+        )
 
 
 def default_period(campaign: Campaign, today: date | None = None) -> tuple[date, date]:
@@ -219,6 +230,12 @@ class Recap:
 _SECOND_CONNECTION = ThreadPoolExecutor(max_workers=4, thread_name_prefix="report-sql")
 
 
+def large_recap_threshold() -> int:
+    """REPORT_QUEUE_THRESHOLD: a recap of more activities than this is large, so it renders in
+    the report worker (when a queue exists) and counts on two connections (see `alongside`)."""
+    return int(current_app.config.get("REPORT_QUEUE_THRESHOLD", 5000))
+
+
 def analytic_transaction() -> None:
     """Tune the current transaction for a report's few large aggregates: on PostgreSQL, no
     JIT compilation, which costs about half a second per statement at province scale and
@@ -240,7 +257,6 @@ def alongside(statement, activity_scope) -> Callable[[], Any]:
     worker's memory; or SQLite, where tests read rows they have not committed) it runs in
     this session when asked.
     """
-    from inclusive_day.reports.jobs import queue_threshold
 
     def here():
         return db.session.scalar(statement)
@@ -248,7 +264,7 @@ def alongside(statement, activity_scope) -> Callable[[], Any]:
     if db.session.get_bind().dialect.name != "postgresql":
         return here
     activities = select(func.count()).select_from(Activity).where(*activity_scope)
-    if db.session.scalar(activities) <= queue_threshold():
+    if db.session.scalar(activities) <= large_recap_threshold():
         return here
     engine = db.engine
 

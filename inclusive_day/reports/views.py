@@ -17,24 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action, get_or_404, visible
-from inclusive_day.activities.queries import count_activities
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
 from inclusive_day.reports import bp, jobs
+from inclusive_day.reports.cache import cached, fingerprint
 from inclusive_day.reports.exports import TABLES, recap_export
 from inclusive_day.reports.forms import LeagueForm, RecapForm
 from inclusive_day.reports.league import MEASURES, build_league
-from inclusive_day.reports.pdf import LANGUAGES, cached, fingerprint, render_report, store
+from inclusive_day.reports.pdf import LANGUAGES
 from inclusive_day.reports.present import recap_context
-from inclusive_day.reports.recap import (
-    RecapScope,
-    build_recap,
-    default_period,
-    recap_activity_scope,
-)
+from inclusive_day.reports.recap import RecapScope, build_recap, default_period
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices
 
@@ -206,24 +201,15 @@ def recap_pdf():
     req = _recap_scope_or_400()
     lang = _language()
     params = req.scope.params()
-    key = fingerprint("recap", params, lang)
     name = _file_name(req.campaign.name, req.unit.name, _recap_word(lang), params["from"])
-    path = cached(key)
-    if path is not None:
-        return _send_pdf(path, name)
-    if jobs.report_queue() is not None and _is_large(req.scope, req.unit):
-        jobs.enqueue("recap", params, lang, key)
+    pdf = jobs.recap_pdf(req.scope, req.unit, lang)
+    if isinstance(pdf, jobs.JobState):
         return redirect(url_for("reports.recap_status", **params, lang=lang))
-    return _send_pdf(store(key, render_report("recap", params, lang)), name)
+    return _send_pdf(pdf, name)
 
 
 def _recap_word(lang: str) -> str:
     return "活动总结" if lang == "zh" else "recap"
-
-
-def _is_large(scope: RecapScope, unit: Unit) -> bool:
-    activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
-    return count_activities(activity_scope) > jobs.queue_threshold()
 
 
 @bp.get("/recap/status")
@@ -332,9 +318,6 @@ def league_pdf():
     if req.month is None:
         raise BadRequest(_first_error(req.form))
     lang = _language()
-    params = {"unit": str(req.unit.id), "month": str(req.month)}
-    key = fingerprint("league", params, lang)
     word = "排名通报" if lang == "zh" else "league"
     name = _file_name(req.unit.name, word, str(req.month))
-    path = cached(key) or store(key, render_report("league", params, lang))
-    return _send_pdf(path, name)
+    return _send_pdf(jobs.league_pdf(req.unit, req.month, lang), name)

@@ -1,4 +1,4 @@
-"""The one shape of every JSON API error, and the handlers that answer with it.
+"""The one shape of every JSON error, the API's and the web's under /api, and its handlers.
 
     {"error": "<message in the request's language>", "code": "<machine code>",
      "field": "<the input at fault, when one is>", "errors": {field: [messages]}}

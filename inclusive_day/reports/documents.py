@@ -1,0 +1,44 @@
+"""What a report PDF shows: the recap or the monthly notice, built from its figures in the
+language asked for, with its running header and footer, and handed to pdf.py to draw."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+
+from inclusive_day.periods import Month
+from inclusive_day.reports.league import build_league
+from inclusive_day.reports.pdf import page_margins, render_pdf
+from inclusive_day.reports.present import recap_context
+from inclusive_day.reports.recap import RecapScope, build_recap
+from inclusive_day.units.models import Unit
+
+
+def render_recap(scope: RecapScope, lang: str, now: datetime | None = None) -> bytes:
+    """The recap of `scope` as an A4 PDF in `lang`."""
+    with force_locale(lang):
+        recap = build_recap(scope, now)
+        context = recap_context(recap)
+        page = page_margins(
+            recap.unit_name,
+            _("%(campaign)s · Recap", campaign=recap.campaign_name),
+            _("Generated on %(date)s", date=context["generated"]),
+        )
+        return render_pdf("pdf/recap.html", lang=lang, page=page, **context)
+
+
+def render_league(unit: Unit, month: Month, lang: str, now: datetime | None = None) -> bytes:
+    """The monthly notice of `unit`'s league table for `month` as an A4 PDF in `lang`."""
+    with force_locale(lang):
+        league = build_league(unit, month, now)
+        generated = format_date(league.generated_on, "long")
+        page = page_margins(
+            league.unit_name,
+            _("Monthly notice · %(month)s", month=league.month_name),
+            _("Generated on %(date)s", date=generated),
+        )
+        return render_pdf(
+            "pdf/league.html", lang=lang, page=page, league=league, generated=generated
+        )
