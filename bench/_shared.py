@@ -128,7 +128,6 @@ def station_row(code: str, name: str, unit_id: int, now, rng=None) -> dict:
         "phone": "",
         "open_24h": False,
         "opening_hours": "",
-        "partner": "",
         "services": "",
         "status": "active",
         "created_at": now,

@@ -71,7 +71,6 @@ def build() -> None:
                 "phone": "",
                 "open_24h": True,
                 "opening_hours": "",
-                "partner": "",
                 "services": "",
                 "status": "active",
                 "created_at": now,

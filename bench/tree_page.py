@@ -75,7 +75,6 @@ def build(stations: int, activities: int, seed: int = 7) -> None:
                 "phone": "",
                 "open_24h": True,
                 "opening_hours": "",
-                "partner": "",
                 "services": "",
                 "status": "active" if rng.random() < 0.95 else "suspended",
                 "created_at": now,

@@ -14,7 +14,9 @@ from inclusive_day.attendance.models import (
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.feeds.models import FeedKind, FeedToken
+from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -26,12 +28,17 @@ from inclusive_day.sponsors.models import (
 from inclusive_day.stations.models import (
     Amenity,
     CheckItem,
+    HostType,
     Inspection,
     InspectionCadence,
     InspectionCheck,
     InspectionResult,
+    Label,
+    LabelAward,
+    Partner,
     Station,
     StationAmenity,
+    StationPartner,
     StationStatus,
 )
 from inclusive_day.units.models import Level, Unit
@@ -47,19 +54,27 @@ __all__ = [
     "CheckIn",
     "CheckItem",
     "CheckInSource",
+    "ConstructionTarget",
+    "CoverageGoal",
     "Donation",
     "DonationKind",
     "DonationStatus",
     "FeedKind",
     "FeedToken",
+    "FundKind",
+    "FundLine",
     "Headcount",
     "HeadcountChange",
     "HeadcountSource",
+    "HostType",
     "Inspection",
     "InspectionCadence",
     "InspectionCheck",
     "InspectionResult",
+    "Label",
+    "LabelAward",
     "Level",
+    "Partner",
     "Role",
     "RoleGrant",
     "Sponsor",
@@ -67,6 +82,7 @@ __all__ = [
     "SponsorStatus",
     "Station",
     "StationAmenity",
+    "StationPartner",
     "StationStatus",
     "StationVisit",
     "Theme",

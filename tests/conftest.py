@@ -22,7 +22,7 @@ from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
-from inclusive_day.stations.models import InspectionCadence
+from inclusive_day.stations.models import HostType, InspectionCadence, Label
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -78,7 +78,7 @@ def database_url(tmp_path_factory) -> str:
 
 
 # Tables whose rows the migrations insert (reference data).
-SEEDED_TABLES = (Theme.__table__, InspectionCadence.__table__)
+SEEDED_TABLES = (Theme.__table__, InspectionCadence.__table__, HostType.__table__, Label.__table__)
 
 
 @pytest.fixture(scope="session")
