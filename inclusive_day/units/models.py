@@ -17,9 +17,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from inclusive_day.database import TreePath, UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
@@ -145,3 +146,17 @@ def units_under(path: str, *paths: str) -> Select[tuple[int]]:
     """SELECT the ids of the units in the subtrees at these paths (each one range of the index
     on units.path), for the queries that take everything below a unit."""
     return select(Unit.id).where(or_(*(under(Unit.path, p) for p in (path, *paths))))
+
+
+def unit_child(unit: Unit) -> Select[tuple[int, int]]:
+    """SELECT (unit_id, child_id): each unit of `unit`'s subtree with the immediate sub-unit
+    whose subtree holds it, or `unit` itself; one join on the tree paths, for the reports that
+    roll figures up to the sub-units of a unit."""
+    own = aliased(Unit)
+    child = aliased(Unit)
+    # A child's subtree is every path in [child.path, child.path with its last "/" as "0").
+    upper = func.substr(child.path, 1, func.length(child.path) - 1).concat("0")
+    below = select(own.id.label("unit_id"), child.id.label("child_id")).join(
+        child, and_(child.parent_id == unit.id, own.path >= child.path, own.path < upper)
+    )
+    return union_all(below, select(literal(unit.id), literal(unit.id)))
