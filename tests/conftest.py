@@ -21,8 +21,9 @@ from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
+from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
-from inclusive_day.stations.models import HostType, InspectionCadence, Label
+from inclusive_day.stations.models import HostType, InspectionCadence, Label, StationStatus
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -183,6 +184,8 @@ def make_station(db, make_unit):
 
     def make(unit=None, name: str | None = None, **kw):
         n = next(_counter)
+        if kw.get("status") is StationStatus.CLOSED:
+            kw.setdefault("closed_on", local_today())  # a closed station has a closing day
         station = create_station(
             unit or make_unit(), kw.pop("code", f"ST-{n:05d}"), name or f"Station {n}", **kw
         )

@@ -179,6 +179,7 @@ def test_a_closed_station_takes_no_door_scans(db, live):
     from inclusive_day.stations.models import StationStatus
 
     live.station.status = StationStatus.CLOSED
+    live.station.closed_on = live.station.opened_on
     db.session.commit()
     with pytest.raises(AttendanceError):
         door_check_in(live.station, PHONE, "courier", "door-00000009")
