@@ -1,6 +1,8 @@
 """The synthetic province (`flask demo province`) at a small scale: a consistent tree, the
 counts asked for, attendance inside its activities, targets, sponsors' gifts, the app's own
-counting rules, and ids that ordinary inserts carry on from."""
+counting rules, ids that ordinary inserts carry on from, and the construction year (station
+lifecycles, host types, partners, labels, construction targets and funds) whose figures are
+Anhui's at the full size and are counted back from the records."""
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +22,13 @@ from inclusive_day.attendance.queries import totals
 from inclusive_day.attendance.services import check_in
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.campaigns.targets import TargetValues, hand_down, progress
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
+from inclusive_day.demo.network import (
+    OPERATING_RULE,
+    construction_figures,
+    construction_plan,
+    construction_year,
+)
 from inclusive_day.demo.province import (
     ROOT_CODE,
     ProvinceExists,
@@ -27,7 +36,9 @@ from inclusive_day.demo.province import (
     find_province,
     identity_hasher,
 )
-from inclusive_day.periods import DEFAULT_ZONE
+from inclusive_day.funds.models import FundKind, FundLine
+from inclusive_day.funds.queries import subtree_totals
+from inclusive_day.periods import DEFAULT_ZONE, local_today
 from inclusive_day.sponsors.models import (
     Distribution,
     Donation,
@@ -35,7 +46,15 @@ from inclusive_day.sponsors.models import (
     ReceiptCounter,
     Sponsor,
 )
-from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.stations.models import (
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+    StationPartner,
+    StationStatus,
+)
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.services import create_unit
@@ -245,7 +264,12 @@ def test_the_command_builds_once_and_then_refuses_cleanly(runner, db):
     args = ["demo", "province", "--stations", "30", "--activities", "100", "--checkins", "500"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\n") == 1 and "Built the synthetic province" in result.output
+    assert result.output.count("\n") == 2 and "Built the synthetic province" in result.output
+    plan = construction_plan(30, local_today())
+    report = plan.report_day
+    assert f"Construction year {plan.year}: target 30 stations by {plan.due_on}" in result.output
+    assert f"{plan.open_on_report_day} open on {report}" in result.output
+    assert f"{plan.allocated:,}.00 yuan allocated, {plan.driven:,}.00 driven" in result.output
     counts = {m: _count(db, m) for m in (Unit, Station, Activity, CheckIn, Sponsor)}
     again = runner.invoke(args=[*args, "--seed", "2"])
     assert again.exit_code != 0
@@ -274,3 +298,194 @@ def test_the_schema_is_as_the_migrations_left_it(db, province):
                 "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"
             ).scalar()
             assert invalid == 0
+
+
+# --- The construction year ------------------------------------------------------------------
+
+# TODAY (30 June 2026) comes before 15 August: the construction year is 2025.
+YEAR = 2025
+REPORT = date(YEAR, 8, 15)
+
+
+def test_the_full_size_plan_is_anhuis():
+    plan = construction_plan(11_000, date(2026, 12, 7))
+    assert (plan.year, plan.target, plan.due_on) == (2026, 11_000, date(2026, 12, 31))
+    assert (plan.report_day, plan.open_on_report_day) == (date(2026, 8, 15), 9_220)
+    assert round(plan.open_on_report_day / plan.target * 100, 1) == 83.8
+    assert (plan.provincial_level, plan.most_beautiful, plan.practical_project) == (1_100, 170, 500)
+    assert (plan.allocated, plan.driven, plan.leveraged) == (15_420_000, 86_000_000, 164_000_000)
+    assert construction_year(date(2026, 8, 15)) == 2025
+    assert construction_year(date(2026, 8, 16)) == 2026
+    assert construction_year(TODAY) == YEAR
+
+
+def test_the_construction_year_is_counted_from_the_records(db, province):
+    plan = construction_plan(SMALL["stations"], TODAY)
+    root = db.session.get(Unit, province.unit_id)
+    built = province.construction
+    assert (built.year, built.report_day) == (YEAR, REPORT) == (plan.year, plan.report_day)
+    # The target, handed down to the cities: theirs add up to it or a little more.
+    target = db.session.scalars(
+        select(ConstructionTarget).where(ConstructionTarget.unit_id == root.id)
+    ).one()
+    assert (target.year, target.stations, target.due_on) == (YEAR, plan.target, plan.due_on)
+    cities = db.session.execute(
+        select(ConstructionTarget.stations)
+        .join(Unit, Unit.id == ConstructionTarget.unit_id)
+        .where(Unit.level == Level.CITY, ConstructionTarget.year == YEAR)
+    ).scalars()
+    shares = list(cities)
+    assert len(shares) == 16 and all(n > 0 for n in shares)
+    assert plan.target <= sum(shares) <= plan.target + 16
+    assert (built.target, built.cities, built.city_targets) == (plan.target, 16, sum(shares))
+    # Exactly the planned number open on 15 August, as the one rule counts them.
+    open_count = _count(db, Station, Station.under(root.path), Station.open_on(REPORT))
+    assert open_count == built.open_on_report_day == plan.open_on_report_day == 50
+    assert built.percent == Decimal("83.3")
+    # The funds of the year roll up to the plan's figures.
+    funds = subtree_totals(root, YEAR, date(YEAR, 12, 31))
+    assert funds == built.funds
+    assert (funds.allocated, funds.driven, funds.leveraged) == (
+        plan.allocated,
+        plan.driven,
+        plan.leveraged,
+    )
+    assert 0 < funds.paid < funds.total
+    assert province.construction_targets == 17 and province.fund_lines == _count(db, FundLine)
+    goals = {(g.unit_id, g.level): g.percent for g in db.session.scalars(select(CoverageGoal))}
+    assert goals[(root.id, Level.STREET)] == 100
+
+    # Change the records and the figures follow: they are counted, not remembered.
+    station = db.session.scalars(
+        select(Station).where(Station.open_on(REPORT)).order_by(Station.id)
+    ).first()
+    station.status, station.closed_on = StationStatus.CLOSED, REPORT
+    station.closure_reason = "测试：按退出机制关闭"
+    line = db.session.scalars(
+        select(FundLine).where(FundLine.kind == FundKind.AWARD).order_by(FundLine.id)
+    ).first()
+    db.session.delete(line)
+    target.stations += 100
+    db.session.flush()
+    again = construction_figures(root, YEAR)
+    assert again.open_on_report_day == built.open_on_report_day - 1
+    assert again.funds.allocated == built.funds.allocated - line.amount
+    assert again.target == built.target + 100
+
+
+def test_station_lifecycles_tell_a_construction_year(db, province):
+    stations = db.session.scalars(select(Station)).all()
+    statuses = Counter(s.status for s in stations)
+    assert statuses[StationStatus.CLOSED] >= 1
+    assert statuses[StationStatus.PLANNED] + statuses[StationStatus.UNDER_CONSTRUCTION] >= 1
+    for s in stations:
+        if s.status.has_opened:
+            assert s.opened_on is not None and s.opened_on <= TODAY
+        else:
+            assert s.opened_on is None and s.closed_on is None
+        if s.status is StationStatus.CLOSED:
+            assert s.opened_on <= s.closed_on <= TODAY and s.closure_reason
+        else:
+            assert s.closed_on is None and s.closure_reason == ""
+    opened = sorted(s.opened_on for s in stations if s.opened_on)
+    # Older stations opened in earlier years; this year's before and after the report day.
+    assert opened[0].year < YEAR
+    assert any(date(YEAR, 1, 1) <= d <= REPORT for d in opened)
+    assert any(REPORT < d <= date(YEAR, 12, 31) for d in opened)
+    # Activities are held at stations that had opened.
+    for starts, opened_on in db.session.execute(
+        select(Activity.starts_at, Station.opened_on).join(
+            Station, Station.id == Activity.station_id
+        )
+    ):
+        assert opened_on is not None and starts.astimezone(DEFAULT_ZONE).date() >= opened_on
+
+
+def test_stations_have_host_types_and_partners_as_records(db, province):
+    root = db.session.get(Unit, province.unit_id)
+    rows = db.session.execute(
+        select(Station.id, Station.name, HostType.code, Unit.path)
+        .join(HostType, HostType.id == Station.host_type_id)
+        .join(Unit, Unit.id == Station.unit_id)
+    ).all()
+    assert len(rows) == SMALL["stations"] and len({r.code for r in rows}) >= 4
+    partners = {p.id: p for p in db.session.scalars(select(Partner))}
+    links: dict[int, list[Partner]] = {}
+    for link in db.session.scalars(select(StationPartner)):
+        links.setdefault(link.station_id, []).append(partners[link.partner_id])
+    assert links and all(p.station_links for p in partners.values())
+    for station_id, name, host, path in rows:
+        linked = links.get(station_id, [])
+        if "加油站" in name:
+            assert host == "gas_station"
+            assert [p.unit_id for p in linked] == [root.id]
+            assert any(brand in linked[0].name for brand in ("中国石化", "中国石油"))
+        if "营业厅" in name:
+            assert host == "telecom_hall" and linked[0].unit_id == root.id
+        if "支行" in name:
+            assert host == "bank" and "银行" in linked[0].name
+        if "党群服务中心" in name:
+            assert host == "party_mass_centre"
+        # A partner is kept by the province or by a unit above the station.
+        for partner in linked:
+            assert path.startswith(db.session.get(Unit, partner.unit_id).path)
+
+
+def test_labels_are_awarded_in_plausible_years_by_units_above(db, province):
+    plan = construction_plan(SMALL["stations"], TODAY)
+    root = db.session.get(Unit, province.unit_id)
+    awards = db.session.execute(
+        select(Label.code, LabelAward.year, LabelAward.awarded_by_id, Station, Unit.path)
+        .join(Label, Label.id == LabelAward.label_id)
+        .join(Station, Station.id == LabelAward.station_id)
+        .join(Unit, Unit.id == Station.unit_id)
+    ).all()
+    by_label: dict[str, set[int]] = {}
+    for code, year, awarded_by, station, path in awards:
+        by_label.setdefault(code, set()).add(station.id)
+        assert station.opened_on is not None and station.opened_on.year <= year <= YEAR
+        assert path.startswith(db.session.get(Unit, awarded_by).path)
+        if code in ("provincial_level", "national_most_beautiful"):
+            assert awarded_by == root.id and station.status is not StationStatus.CLOSED
+    assert len(by_label["provincial_level"]) == plan.provincial_level == 6
+    assert len(by_label.get("national_most_beautiful", ())) == plan.most_beautiful == 1
+    assert by_label["national_most_beautiful"] <= by_label["provincial_level"]
+    assert len(by_label["provincial_practical_project"]) == plan.practical_project == 3
+    assert province.label_awards == len(awards)
+
+
+def test_the_funds_ledger_adds_up_line_by_line(db, province):
+    root = db.session.get(Unit, province.unit_id)
+    lines = db.session.scalars(select(FundLine)).all()
+    assert {line.kind for line in lines} == set(FundKind)
+    sums: Counter = Counter()
+    for line in lines:
+        assert line.year == YEAR and line.amount > 0
+        assert date(YEAR, 1, 1) <= line.allocated_on <= min(TODAY, date(YEAR, 12, 31))
+        assert line.paid_on is None or line.allocated_on <= line.paid_on <= TODAY
+        sums[line.kind.rollup] += line.amount
+        if line.kind.rollup == "allocated" or line.kind is FundKind.UNION_INVESTMENT:
+            assert line.source_unit_id is not None and line.partner_id is None
+        else:
+            assert line.source_unit_id is None and (line.partner_id or line.note)
+    plan = construction_plan(SMALL["stations"], TODAY)
+    assert (sums["allocated"], sums["driven"], sums["leveraged"]) == (
+        plan.allocated,
+        plan.driven,
+        plan.leveraged,
+    )
+    assert sum(line.paid_on is not None for line in lines) > len(lines) * 0.7
+    # The operating subsidy: 3,000 yuan for every provincial-level station, as the rule writes.
+    operating = [line for line in lines if line.kind is FundKind.OPERATING_SUBSIDY]
+    labelled = set(
+        db.session.scalars(
+            select(LabelAward.station_id)
+            .join(Label, Label.id == LabelAward.label_id)
+            .where(Label.code == "provincial_level")
+        )
+    )
+    assert {line.station_id for line in operating} == labelled
+    assert all(
+        (line.amount, line.rule, line.source_unit_id) == (Decimal(3000), OPERATING_RULE, root.id)
+        for line in operating
+    )

@@ -5,7 +5,9 @@ communities and villages; stations spread unevenly over them (most at streets an
 communities); one province-wide Inclusive Day campaign over twelve months with targets handed
 down to the cities and districts; activities at the stations through the year; headcounts
 and QR check-ins by people who come back again and again; sponsors with their donations,
-receipts and hand-outs at activities.
+receipts and hand-outs at activities; and a construction year (demo.network): the stations'
+lifecycle days, host types, partners and labels, a construction target handed down to the
+cities, coverage goals and a funds ledger, with Anhui's figures at the full size.
 
 Decisions:
 - The province's code is 990000: no real province uses 99, so it never clashes with real
@@ -31,7 +33,7 @@ import math
 import random
 import time as clock
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,13 +49,33 @@ from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.identity import app_identity_key, person_key
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.demo.bulk import BulkWriter, analyse
 from inclusive_day.demo.kunming import AMENITY_ZH, PROFILES, THEME_SIZE, apportion
+from inclusive_day.demo.network import (
+    KIND_HOSTS,
+    ConstructionFigures,
+    Network,
+    catalogue_ids,
+    construction_figures,
+    construction_plan,
+    own_host,
+    round_target,
+)
 from inclusive_day.demo.places import Names
 from inclusive_day.extensions import db
+from inclusive_day.funds.models import FundLine
 from inclusive_day.periods import DEFAULT_ZONE, add_months, local_today
 from inclusive_day.sponsors.models import Distribution, Donation, ReceiptCounter, Sponsor
-from inclusive_day.stations.models import Amenity, Station, StationAmenity
+from inclusive_day.stations.models import (
+    Amenity,
+    HostType,
+    LabelAward,
+    Partner,
+    Station,
+    StationAmenity,
+    StationPartner,
+)
 from inclusive_day.units.models import Unit
 
 ROOT_CODE = "990000"
@@ -67,7 +89,6 @@ CITIES = 16
 STATION_LEVELS = {"city": 0.03, "district": 0.14, "street": 0.33, "community": 0.50}
 # Where the province lies (WGS-84): latitude and longitude ranges.
 BOX = (24.6, 29.4, 108.8, 114.2)
-STATUS_SHARES = (("active", 0.94), ("suspended", 0.04), ("closed", 0.02))
 
 G = BeneficiaryGroup
 GROUPS = tuple(G)
@@ -132,19 +153,20 @@ PARTNER_STATIONS = (
     ("{place}环卫工人驿站", ("",), "sanitation", 5),
     ("{place}社区卫生服务中心工会驿站", ("",), "clinic", 3),
 )
+# (name pattern, kind, host type) of the stations districts and cities run themselves.
 DISTRICT_STATIONS = (
-    ("{place}职工服务中心工会驿站", "own"),
-    ("{place}骑手之家工会驿站", "riders"),
-    ("{place}环卫工人之家", "sanitation"),
-    ("{place}新就业形态劳动者服务站", "riders"),
-    ("{place}人民广场工会驿站", "own"),
+    ("{place}职工服务中心工会驿站", "own", "party_mass_centre"),
+    ("{place}骑手之家工会驿站", "riders", "express_site"),
+    ("{place}环卫工人之家", "sanitation", "cabin"),
+    ("{place}新就业形态劳动者服务站", "riders", "express_site"),
+    ("{place}人民广场工会驿站", "own", "park"),
 )
 CITY_STATIONS = (
-    ("{place}工人文化宫工会驿站", "own"),
-    ("{place}火车站工会驿站", "own"),
-    ("{place}汽车客运站工会驿站", "drivers"),
-    ("{place}骑手之家工会驿站", "riders"),
-    ("{place}市民服务中心工会驿站", "own"),
+    ("{place}工人文化宫工会驿站", "own", "other"),
+    ("{place}火车站工会驿站", "own", "cabin"),
+    ("{place}汽车客运站工会驿站", "drivers", "cabin"),
+    ("{place}骑手之家工会驿站", "riders", "express_site"),
+    ("{place}市民服务中心工会驿站", "own", "party_mass_centre"),
 )
 LEVEL_ACTIVITY = {"city": 2.5, "district": 1.8, "street": 1.2, "community": 0.8}
 KIND_ACTIVITY = {"petrol": 0.7, "bank": 0.6, "telecom": 0.7, "riders": 1.3, "clinic": 0.9}
@@ -342,12 +364,19 @@ class ProvinceSummary:
     sponsors: int
     donations: int
     distributions: int
+    partners: int
+    label_awards: int
+    construction_targets: int
+    coverage_goals: int
+    fund_lines: int
+    # The construction year's figures, counted back from the database after the commit.
+    construction: ConstructionFigures
     seconds: float
     # Seconds per step of the build, in order, for benches and profiling.
     phases: tuple[tuple[str, float], ...] = ()
 
     def line(self) -> str:
-        """The one-line summary the command prints."""
+        """The summary the command prints: what was written, then the construction year."""
         return (
             f"Built the synthetic province (unit {self.unit_id}, code {ROOT_CODE}, campaign"
             f" {self.campaign_id}): {self.units:,} units, {self.stations:,} stations,"
@@ -355,7 +384,10 @@ class ProvinceSummary:
             f" {self.checkins:,} check-ins ({self.annulled:,} annulled, {self.people:,} people),"
             f" {self.headcount_rows:,} headcount rows, {self.served:,} served,"
             f" {self.targets:,} targets, {self.sponsors:,} sponsors, {self.donations:,} donations,"
-            f" {self.distributions:,} distributions in {self.seconds:.1f} s."
+            f" {self.distributions:,} distributions, {self.partners:,} partners,"
+            f" {self.label_awards:,} label awards, {self.construction_targets:,} construction"
+            f" targets, {self.coverage_goals:,} coverage goals, {self.fund_lines:,} fund lines"
+            f" in {self.seconds:.1f} s.\n{self.construction.line()}"
         )
 
 
@@ -411,8 +443,12 @@ def build_province(
             gc.enable()
     with phases.timed("analyse"):
         analyse(db.session, LOADED_TABLES)
+    with phases.timed("count back"):
+        root = db.session.get(Unit, figures["unit_id"])
+        construction = construction_figures(root, build.network.year)
     summary = ProvinceSummary(
         **figures,
+        construction=construction,
         seconds=round(clock.perf_counter() - started, 2),
         phases=tuple(phases.seconds.items()),
     )
@@ -435,6 +471,12 @@ LOADED_TABLES = tuple(
         Donation,
         Distribution,
         ReceiptCounter,
+        Partner,
+        StationPartner,
+        LabelAward,
+        ConstructionTarget,
+        CoverageGoal,
+        FundLine,
     )
 )
 # The big tables, whose foreign keys PostgreSQL checks in one join each after the load.
@@ -484,9 +526,21 @@ class _Station:
     unit: _Node
     district: int
     kind: str
-    active: bool
     activity_weight: float
     crowd: float
+    host: str
+    # The short name of its co-building partner ("中国石化"), "" for none.
+    partner: str
+    open_24h: bool
+    # Its lifecycle (demo.network): the day it opened, the day it is due to open while it is
+    # planned or being built, the day it closed and why; its status; active ones hold
+    # activities.
+    opened: date | None = None
+    planned: date | None = None
+    closed: date | None = None
+    reason: str = ""
+    status: str = "active"
+    active: bool = True
 
 
 @dataclass(slots=True)
@@ -535,13 +589,17 @@ class _Build:
         self.districts: list[_Node] = []
         self.stations: list[_Station] = []
         self.plans: list[_Plan] = []
+        self.unit_created_epoch = self.start_epoch - 400 * DAY + 2 * HOUR
+        self.network: Network | None = None
 
     # -- orchestration --
 
     def run(self, stations: int, activities: int, checkins: int) -> dict:
-        """Write everything; return the figures for the summary (all but the time)."""
+        """Write everything; return the figures for the summary (all but the time and the
+        construction year's figures, which are counted after the commit)."""
         w, timed = self.writer, self.phases.timed
         self.ids = {t.name: w.first_id(t) for t in SEQUENCED_TABLES}
+        self.network = Network(self, construction_plan(stations, self.today))
         with timed("tree"):
             units = self._tree()
         with timed("stations"):
@@ -553,6 +611,8 @@ class _Build:
         with timed("targets and sponsors"):
             targets = self._targets(campaign_id)
             giving = self._sponsors(campaign_id, stations)
+        with timed("construction year"):
+            network = self.network.write(self.province_name)
         return {
             "unit_id": self.nodes[0].id,
             "campaign_id": campaign_id,
@@ -563,6 +623,7 @@ class _Build:
             **figures,
             "targets": targets,
             **giving,
+            **network,
         }
 
     def _next_ids(self, table, count: int) -> int:
@@ -576,7 +637,7 @@ class _Build:
         """Province > cities > districts and counties > streets and towns > communities."""
         rng, names = self.rng, self.names
         self.unit_rows: list[tuple] = []
-        self.unit_created = self.stamp(self.start_epoch - 400 * DAY + 2 * HOUR)
+        self.unit_created = self.stamp(self.unit_created_epoch)
         place, abbr = names.place()
         self.province_name, self.province_abbr = f"{place}省", abbr
         province = self._add(None, "province", f"{place}省总工会", self.province_name, ROOT_CODE)
@@ -684,7 +745,8 @@ class _Build:
     # -- stations --
 
     def _stations(self, count: int) -> None:
-        """`count` stations, most at streets and communities, bigger cities holding more."""
+        """`count` stations, most at streets and communities, bigger cities holding more; each
+        with its host type and partner, and a lifecycle drawn once all of them are known."""
         rng = self.rng
         by_level: dict[str, list[_Node]] = {level: [] for level in STATION_LEVELS}
         for node in self.nodes:
@@ -696,6 +758,7 @@ class _Build:
             nodes = by_level[level]
             owners += rng.choices(nodes, weights=[x.weight for x in nodes], k=n)
         rng.shuffle(owners)
+        host_ids = catalogue_ids(HostType)
         self.centres = self._centres()
         self.station_numbers: Counter = Counter()
         first = self.ids["stations"]
@@ -704,23 +767,31 @@ class _Build:
             row, amenities = self._station(first + i, unit)
             rows.append(row)
             amenity_rows += [(first + i, a.value) for a in Amenity if a in amenities]
-        self.writer.write(Station.__table__, STATION_COLUMNS, rows)
+        self.network.lifecycle(self.stations)
+        self.writer.write(
+            Station.__table__,
+            STATION_COLUMNS,
+            (
+                (*row, host_ids[s.host], *self._lifecycle_columns(s))
+                for row, s in zip(rows, self.stations, strict=True)
+            ),
+        )
         self.writer.write(StationAmenity.__table__, ("station_id", "amenity"), amenity_rows)
         self.ids["stations"] = first + len(owners)
 
     def _station(self, station_id: int, unit: _Node) -> tuple[tuple, set[Amenity]]:
-        """A station run by `unit`: its row and amenities; the build remembers the rest."""
+        """A station run by `unit`: its row but for the host type and lifecycle columns, and
+        its amenities; the build remembers the rest."""
         rng = self.rng
         district = self.districts[
             unit.district if unit.district >= 0 else self._capital_district(unit)
         ]
-        kind, name, partner, road = self._station_name(unit)
+        kind, name, partner, road, host = self._station_name(unit)
         city = self.cities[unit.city]
         part = self.districts[unit.district].abbr if unit.district >= 0 else "SZ"
         self.station_numbers[(unit.city, part)] += 1
         number = self.station_numbers[(unit.city, part)]
         code = f"{self.province_abbr}-{city.abbr}-{part}-{number:03d}"
-        status = _pick_share(rng, STATUS_SHARES)
         open_24h = kind == "petrol" or rng.random() < 0.06
         amenities = set(BASE_AMENITIES) | set(rng.sample(EXTRA_AMENITIES, rng.randint(2, 5)))
         if kind == "petrol":
@@ -733,10 +804,6 @@ class _Build:
         spread = 0.015 if district.urban else 0.06
         lat = _clamp(lat + rng.gauss(0, spread), BOX[0], BOX[1])
         lon = _clamp(lon + rng.gauss(0, spread), BOX[2], BOX[3])
-        created = self.start_epoch - 30 * DAY - rng.randrange(0, 700 * DAY)
-        updated = created + rng.randrange(0, 60 * DAY)
-        if status != "active":
-            updated = max(updated, self.now - rng.randrange(5 * DAY, 120 * DAY))
         phone = ""
         if rng.random() < 0.8:
             phone = f"07{31 + unit.city:02d}-{rng.randrange(2 * 10**7, 9 * 10**7)}"
@@ -753,20 +820,46 @@ class _Build:
             phone,
             open_24h,
             "" if open_24h else rng.choice(OPENING_HOURS),
-            partner,
             services,
-            status,
-            self.stamp(created),
-            self.stamp(min(updated, self.now)),
         )
         weight = rng.lognormvariate(0, 0.7) * LEVEL_ACTIVITY[unit.level]
         weight *= KIND_ACTIVITY.get(kind, 1.0)
         crowd = LEVEL_CROWD[unit.level] * (1.2 if kind == "riders" else 1.0)
-        active = status == "active"
         self.stations.append(
-            _Station(station_id, unit, district.district, kind, active, weight, crowd)
+            _Station(
+                station_id, unit, district.district, kind, weight, crowd, host, partner, open_24h
+            )
         )
         return row, amenities
+
+    def _lifecycle_columns(self, station: _Station) -> tuple:
+        """(status, opened_on, closed_on, closure_reason, created_at, updated_at): entered
+        when it was planned (or when the system started, for older stations), last changed
+        when it opened, was suspended or closed."""
+        rng, day = self.rng, self.writer.day
+        today = _local_epoch(self.today, time(18))
+        started = self.unit_created_epoch + rng.randrange(DAY, 30 * DAY)
+        if station.opened is not None:
+            opened = _local_epoch(station.opened, time(9))
+            created = max(opened - rng.randrange(15 * DAY, 90 * DAY), started)
+            updated = max(created, opened) + rng.randrange(0, 20 * DAY)
+        else:
+            created = max(today - rng.randrange(10 * DAY, 200 * DAY), started)
+            updated = created + rng.randrange(0, 20 * DAY)
+        if station.closed is not None:
+            updated = max(updated, _local_epoch(station.closed, time(11)))
+        elif station.status == "suspended":
+            updated = max(updated, today - rng.randrange(5 * DAY, 120 * DAY))
+        created = min(created, today, self.now - HOUR)
+        updated = min(max(updated, created), today, self.now)
+        return (
+            station.status,
+            day(station.opened),
+            day(station.closed),
+            station.reason,
+            self.stamp(created),
+            self.stamp(updated),
+        )
 
     def _capital_district(self, city: _Node) -> int:
         """The first district of a city: where its own stations draw their people from."""
@@ -790,27 +883,30 @@ class _Build:
                 centres.append((lat + reach * math.sin(angle), lon + reach * math.cos(angle)))
         return centres
 
-    def _station_name(self, unit: _Node) -> tuple[str, str, str, str]:
-        """(kind, name, partner, road) of a new station run by `unit`."""
+    def _station_name(self, unit: _Node) -> tuple[str, str, str, str, str]:
+        """(kind, name, partner, road, host type) of a new station run by `unit`."""
         rng = self.rng
         road = self.names.road()
         if unit.level == "city":
-            pattern, kind = rng.choice(CITY_STATIONS)
-            return kind, pattern.format(place=unit.place), "", road
+            pattern, kind, host = rng.choice(CITY_STATIONS)
+            return kind, pattern.format(place=unit.place), "", road, host
         if unit.level == "district":
-            pattern, kind = rng.choice(DISTRICT_STATIONS)
+            pattern, kind, host = rng.choice(DISTRICT_STATIONS)
             partner = rng.choice(("美团", "饿了么")) if kind == "riders" else ""
-            return kind, pattern.format(place=unit.place), partner, road
+            return kind, pattern.format(place=unit.place), partner, road, host
         own = 0.7 if unit.level == "community" else 0.45
+        place = unit.place.removesuffix("社区").removesuffix("村").removesuffix("街道")
         if rng.random() < own:
-            return "own", f"{unit.place}工会驿站", "", road
+            host, pattern = own_host(rng)
+            brand = self.names.local(set()) if "{brand}" in pattern else ""
+            name = pattern.format(place=unit.place, short=place, brand=f"{place}{brand}")
+            return "own", name, "", road, host
         pattern, partners, kind, _w = rng.choices(
             PARTNER_STATIONS, weights=[p[3] for p in PARTNER_STATIONS]
         )[0]
         partner = rng.choice(partners)
-        place = unit.place.removesuffix("社区").removesuffix("村").removesuffix("街道")
         name = pattern.format(place=place, road=road.removesuffix("路"), bank=partner)
-        return kind, name, partner, road
+        return kind, name, partner, road, KIND_HOSTS.get(kind, "other")
 
     # -- the campaign --
 
@@ -858,7 +954,8 @@ class _Build:
     # -- activities --
 
     def _activities(self, count: int) -> None:
-        """`count` activities at active stations, in time order, none overlapping at a station."""
+        """`count` activities at active stations from the day each opened, in time order, none
+        overlapping at a station; a station open for part of the campaign holds fewer."""
         if count == 0:
             return
         rng = self.rng
@@ -866,13 +963,19 @@ class _Build:
         days = (self.ends_on - self.starts_on).days + 1
         calendar = _Calendar(self.starts_on, days)
         themes = self._themes()
-        per_station = _capped(
-            apportion(count, [s.activity_weight for s in hosts]), len(SLOTS) * days
-        )
+        firsts = [
+            min(days - 1, max(0, (s.opened - self.starts_on).days)) if s.opened else 0
+            for s in hosts
+        ]
+        weights = [
+            s.activity_weight * (days - d) / days for s, d in zip(hosts, firsts, strict=True)
+        ]
+        caps = [len(SLOTS) * (days - d) for d in firsts]
+        per_station = _capped(apportion(count, weights), caps)
         slot_cum = calendar.slot_weights()
         plans = []
-        for station, n in zip(hosts, per_station, strict=True):
-            for slot_index in _distinct(rng, slot_cum, n):
+        for station, n, first in zip(hosts, per_station, firsts, strict=True):
+            for slot_index in _distinct(rng, slot_cum, n, first * len(SLOTS)):
                 day, slot = divmod(slot_index, len(SLOTS))
                 plans.append(self._plan(station, calendar, day, slot, themes))
         plans.sort(key=lambda p: (p.starts, p.station.id))
@@ -1126,9 +1229,9 @@ class _Build:
 
         def target(tally: _Tally) -> tuple[int, int, int]:
             return (
-                _round_target(tally.activities * rng.uniform(0.85, 1.2)),
-                _round_target(tally.served * rng.uniform(0.85, 1.2)),
-                _round_target(len(tally.stations) * rng.uniform(0.85, 1.15)),
+                round_target(tally.activities * rng.uniform(0.85, 1.2)),
+                round_target(tally.served * rng.uniform(0.85, 1.2)),
+                round_target(len(tally.stations) * rng.uniform(0.85, 1.15)),
             )
 
         def add(unit: _Node, values: tuple[int, int, int]) -> None:
@@ -1548,9 +1651,12 @@ STATION_COLUMNS = (
     "phone",
     "open_24h",
     "opening_hours",
-    "partner",
     "services",
+    "host_type_id",
     "status",
+    "opened_on",
+    "closed_on",
+    "closure_reason",
     "created_at",
     "updated_at",
 )
@@ -1704,31 +1810,32 @@ def _profile(rng: random.Random, kind: str, theme: str, festival: str | None) ->
     return PROFILE_NAMES.index(name)
 
 
-def _capped(counts: list[int], cap: int) -> list[int]:
-    """`counts` with none above `cap`, the excess moved to those below it (same total)."""
-    if sum(counts) > cap * len(counts):
+def _capped(counts: list[int], caps: list[int]) -> list[int]:
+    """`counts` with none above its cap, the excess moved to those below theirs (same total)."""
+    if sum(counts) > sum(caps):
         raise ValueError("more activities than the stations have free slots in the year")
-    counts = list(counts)
-    excess = sum(max(0, n - cap) for n in counts)
-    counts = [min(n, cap) for n in counts]
+    excess = sum(max(0, n - cap) for n, cap in zip(counts, caps, strict=True))
+    counts = [min(n, cap) for n, cap in zip(counts, caps, strict=True)]
     i = 0
     while excess:
-        if counts[i] < cap:
+        if counts[i] < caps[i]:
             counts[i] += 1
             excess -= 1
         i = (i + 1) % len(counts)
     return counts
 
 
-def _distinct(rng: random.Random, cum_weights: list[float], n: int) -> list[int]:
-    """`n` distinct indexes drawn by cumulative weights."""
+def _distinct(rng: random.Random, cum_weights: list[float], n: int, first: int = 0) -> list[int]:
+    """`n` distinct indexes from `first` on, drawn by cumulative weights."""
     chosen: dict[int, None] = {}
-    population = range(len(cum_weights))
+    end = len(cum_weights)
+    base = cum_weights[first - 1] if first else 0.0
+    span = cum_weights[-1] - base
+    random = rng.random
     while len(chosen) < n:
-        for index in rng.choices(population, cum_weights=cum_weights, k=n - len(chosen) + 2):
+        index = bisect_right(cum_weights, base + random() * span, first, end)
+        if index < end:
             chosen[index] = None
-            if len(chosen) == n:
-                break
     return list(chosen)
 
 
@@ -1765,14 +1872,6 @@ def _number_receipts(arrivals: list[tuple[date, int, _Node, list]]) -> Counter:
             f"{unit.code or f'U{unit.id}'}-{received_on.year}-{last[key]:05d}"
         )
     return last
-
-
-def _round_target(value: float) -> int:
-    """A target as unions write them: whole tens, hundreds or thousands once it is large."""
-    for limit, step in ((100, 1), (1_000, 10), (100_000, 100)):
-        if value < limit:
-            return round(value / step) * step
-    return round(value / 1_000) * 1_000
 
 
 def _mobile(rng: random.Random) -> str:
