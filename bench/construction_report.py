@@ -43,6 +43,7 @@ from inclusive_day.construction.models import ConstructionTarget
 from inclusive_day.construction.queries import open_per_unit
 from inclusive_day.demo.province import build_province, find_province
 from inclusive_day.extensions import db
+from inclusive_day.periods import local_today
 from inclusive_day.reports.construction import ConstructionScope, build_construction
 from inclusive_day.reports.documents import render_construction
 from inclusive_day.stations.models import Station, StationStatus
@@ -162,7 +163,7 @@ def measure(url: str, rounds: int) -> dict:
         year = construction_year(root)
         filled = year is None
         if filled:
-            year = date.today().year - 1
+            year = local_today().year - 1
             add_construction_year(root, year)
             analyse(db.engine)
             root = find_province()

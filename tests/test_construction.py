@@ -684,3 +684,14 @@ def test_the_command_line_says_what_is_wrong(runner, network, tmp_path, args, me
     )
     assert result.exit_code != 0 and message in result.output
     assert not output.exists()
+
+
+def test_a_queued_render_rebuilds_the_scope_from_its_parameters(network):
+    scope = ConstructionScope(network["p"].id, ON, SINCE)
+    assert ConstructionScope.from_params(scope.params()) == scope
+    assert scope.params() == {
+        "unit": str(network["p"].id),
+        "on": "2023-08-15",
+        "since": "2023-07-15",
+    }
+    assert jobs._render("construction", scope.params(), "en").startswith(b"%PDF")

@@ -32,7 +32,7 @@ class ConstructionArgs(Schema):
     since = Day(metadata={"description": "The gain counts from this day. Default: a month before."})
 
 
-class CoverageSchema(Schema):
+class ConstructionCoverageSchema(Schema):
     level = fields.Enum(Level, by_value=True, required=True)
     covered = fields.Integer(required=True, metadata={"description": "Units with an open station."})
     total = fields.Integer(required=True, metadata={"description": "Units of the level."})
@@ -40,14 +40,14 @@ class CoverageSchema(Schema):
     goal = fields.Integer(allow_none=True, metadata={"description": "The goal in percent."})
 
 
-class FundsSchema(Schema):
+class ConstructionFundsSchema(Schema):
     allocated = Amount(required=True)
     driven = Amount(required=True)
     leveraged = Amount(required=True)
     paid = Amount(required=True)
 
 
-class ShareSchema(Schema):
+class ConstructionShareSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     stations = fields.Integer(required=True, metadata={"description": "Stations open."})
@@ -68,8 +68,8 @@ class ConstructionLineSchema(Schema):
     rank = fields.Integer(allow_none=True, metadata={"description": "By share of target."})
     previous_rank = fields.Integer(allow_none=True, metadata={"description": "On `since`."})
     rank_change = fields.Integer(required=True, metadata={"description": "Places gained."})
-    coverage = fields.List(fields.Nested(CoverageSchema), required=True)
-    funds = fields.Nested(FundsSchema, required=True)
+    coverage = fields.List(fields.Nested(ConstructionCoverageSchema), required=True)
+    funds = fields.Nested(ConstructionFundsSchema, required=True)
 
 
 class ConstructionSchema(Schema):
@@ -88,11 +88,11 @@ class ConstructionSchema(Schema):
     direct_built = fields.Integer(
         required=True, metadata={"description": "Run by the unit itself."}
     )
-    coverage = fields.List(fields.Nested(CoverageSchema), required=True)
-    funds = fields.Nested(FundsSchema, required=True)
+    coverage = fields.List(fields.Nested(ConstructionCoverageSchema), required=True)
+    funds = fields.Nested(ConstructionFundsSchema, required=True)
     sub_units = fields.List(fields.Nested(ConstructionLineSchema), required=True)
-    by_host_type = fields.List(fields.Nested(ShareSchema), required=True)
-    by_label = fields.List(fields.Nested(ShareSchema), required=True)
+    by_host_type = fields.List(fields.Nested(ConstructionShareSchema), required=True)
+    by_label = fields.List(fields.Nested(ConstructionShareSchema), required=True)
 
 
 def _coverage(items) -> list[dict]:
