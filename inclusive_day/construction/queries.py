@@ -186,6 +186,21 @@ def coverage_by_child(
     return dict(result)
 
 
+def total_coverage(
+    by_child: dict[int, dict[Level, Coverage]], levels: Sequence[Level], goals: dict | None = None
+) -> list[Coverage]:
+    """The whole unit's coverage per level, summed from `coverage_by_child`'s answer, with
+    the unit's goals (no query)."""
+    goals = goals or {}
+    totals = []
+    for level in levels:
+        total = Coverage(level, goal=goals.get(level))
+        for found in by_child.values():
+            total += found.get(level, Coverage(level))
+        totals.append(total)
+    return totals
+
+
 def progress(unit: Unit, children: Sequence[Unit], year: int, on: date) -> dict[int, Progress]:
     """`unit`'s and each sub-unit's stations open on `on` against their targets for `year`
     (two queries: the targets, the counts)."""

@@ -15,11 +15,11 @@ from inclusive_day.campaigns.targets import HandDown
 from inclusive_day.construction import bp
 from inclusive_day.construction.forms import GoalsForm, TargetsForm, goals_form, targets_form
 from inclusive_day.construction.queries import (
-    Coverage,
     children_of,
     coverage_by_child,
     goals_of,
     progress,
+    total_coverage,
 )
 from inclusive_day.construction.services import (
     ConstructionError,
@@ -79,14 +79,10 @@ class TargetsPage:
         self.on = _counted_on(year)
         self.figures = progress(unit, self.children, year, self.on)
         self.levels = levels_below(unit)
-        coverage = coverage_by_child(unit, self.on, self.levels)
         self.goals = goals_of(unit, year)
-        self.coverage = []
-        for level in self.levels:
-            total = Coverage(level, goal=self.goals.get(level))
-            for found in coverage.values():
-                total += found.get(level, Coverage(level))
-            self.coverage.append(total)
+        self.coverage = total_coverage(
+            coverage_by_child(unit, self.on, self.levels), self.levels, self.goals
+        )
         self.editable = []
         if may_set_target(current_user, unit):
             self.editable.append(unit.id)

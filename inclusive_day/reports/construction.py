@@ -31,6 +31,7 @@ from inclusive_day.construction.queries import (
     goals_of,
     open_by_child,
     targets_of,
+    total_coverage,
 )
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -365,12 +366,6 @@ def build_construction(scope: ConstructionScope, now: datetime | None = None) ->
                 funds=funds_by_child.get(child.id, FundTotals()),
             )
         )
-    totals = []
-    for level in levels:
-        total = Coverage(level, goal=goals.get(level))
-        for found in covered.values():
-            total += found.get(level, Coverage(level))
-        totals.append(total)
     handed = [target(c.id)[0] for c in children]
     handed_known = [n for n in handed if n is not None]
     own_target, own_due = target(unit.id)
@@ -389,7 +384,7 @@ def build_construction(scope: ConstructionScope, now: datetime | None = None) ->
         direct_built=direct[0],
         direct_built_since=direct[1],
         levels=levels,
-        coverage=tuple(totals),
+        coverage=tuple(total_coverage(covered, levels, goals)),
         rows=tuple(rows),
         funds=subtree_totals(unit, year, on),
         direct_funds=funds_by_child.get(unit.id, FundTotals()),
