@@ -69,13 +69,14 @@ BLUEPRINTS = (
     ("units", "/units"),
     ("stations", "/stations"),
     ("campaigns", "/campaigns"),
+    ("construction", "/construction"),  # construction targets handed down, coverage goals
     ("activities", "/activities"),
     ("attendance", None),  # /activities/<id>/... for staff, /c/... and /d/... check-in pages
     ("api", None),  # /account/tokens; the JSON API v1 itself: see register_blueprints
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
     ("feeds", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
-    ("reports", "/reports"),  # recaps, league tables and their PDFs and spreadsheets
+    ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
 )
 

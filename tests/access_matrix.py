@@ -396,6 +396,23 @@ CASES: tuple[Case, ...] = (
         viewer_A=NOT_FOUND,  # sees the targets, sets none
     ),
     Case("campaigns.themes", {}, signed_in()),
+    # ---- construction targets and coverage goals -----------------------------------------
+    # Without ?unit= the page opens on the user's highest unit; a station's or a sponsor's
+    # role reaches none.
+    Case(
+        "construction.targets",
+        {},
+        only(*UNIT_A, ORGANISER_B),
+        label="top",
+    ),
+    *with_post(
+        Case("construction.targets", {"unit": W.A.unit}, only(*UNIT_A)),
+        # A's own target is handed down by the city, and A has no sub-units to hand down to.
+        organiser_A=NOT_FOUND,
+        viewer_A=NOT_FOUND,  # sees the targets, sets none
+    ),
+    # A unit's coverage goals are its own: its organisers set them.
+    Case("construction.goals", {"unit": W.A.unit}, only(*EDIT_A, answer=ALLOWED), method="POST"),
     *with_post(Case("campaigns.new_theme", {}, only(*UNIT_EDITORS))),
     *with_post(Case("campaigns.edit_theme", {"theme_id": W.A.theme}, only(*EDIT_A))),
     # The shared catalogue's themes: administrators only.
@@ -553,6 +570,9 @@ CASES: tuple[Case, ...] = (
     ),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.
     Case("api_reports.summary", {"campaign": W.A.campaign}, api_only(*UNIT_A), client=BEARER),
+    # The construction notice ranks a unit's sub-units: roles on a station or a sponsor reach
+    # no unit.
+    Case("api_reports.construction", {"unit": W.A.unit}, api_only(*UNIT_A), client=BEARER),
     # ---- API tokens (the account's page) -------------------------------------------------
     Case("api.tokens", {}, signed_in()),
     Case("api.create_token", {}, signed_in(ALLOWED), method="POST"),
@@ -678,6 +698,11 @@ CASES: tuple[Case, ...] = (
     Case("reports.recap_spreadsheet", {"campaign": W.A.campaign, "fmt": "xlsx"}, only(*UNIT_A)),
     Case("reports.league", {"unit": W.A.unit}, only(*UNIT_A)),
     Case("reports.league_pdf", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.construction", {"unit": W.A.unit}, only(*UNIT_A)),
+    # Without ?unit=: the user's highest unit; a station's or a sponsor's role has none.
+    Case("reports.construction", {}, only(*UNIT_A, ORGANISER_B), label="top"),
+    Case("reports.construction_pdf", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.construction_spreadsheet", {"unit": W.A.unit}, only(*UNIT_A)),
 )
 
 # Rules no case needs to cover (Flask's own static files).

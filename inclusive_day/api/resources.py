@@ -7,6 +7,7 @@ and the resources import the models back.
 from flask import Flask
 
 from inclusive_day import json_errors
+from inclusive_day.api import construction  # noqa: F401  (adds /reports/construction)
 from inclusive_day.api.activities import activities
 from inclusive_day.api.catalogue import campaigns, stations, units
 from inclusive_day.api.checkins import checkins

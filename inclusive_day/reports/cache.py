@@ -21,17 +21,20 @@ from sqlalchemy import func, select
 from inclusive_day.activities.models import Activity, activity_donations
 from inclusive_day.attendance.models import CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.funds.models import FundLine
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
-from inclusive_day.stations.models import Station
+from inclusive_day.stations.models import HostType, Label, LabelAward, Station
 from inclusive_day.units.models import Unit
 
 # The templates a report PDF is drawn from: a change to any of them renders cached PDFs again.
 TEMPLATE_FILES = (
     "pdf/recap.html",
     "pdf/league.html",
+    "pdf/construction.html",
     "pdf/_report.css",
     "pdf/_report_macros.html",
 )
@@ -88,8 +91,9 @@ def _sum(expression):
 
 def data_version(now: datetime) -> list:
     """Cheap markers of every table a report reads (one query): an insert, an edit, an
-    annulled check-in, a received gift or a renamed unit changes at least one of them, and so
-    does the start of an activity (which moves it from planned to held)."""
+    annulled check-in, a received gift, a renamed unit, a station's opening or closing day, a
+    target, a label or a fund line changes at least one of them, and so does the start of an
+    activity (which moves it from planned to held)."""
     markers = [
         _count(Activity.id),
         _max(Activity.id),
@@ -121,6 +125,22 @@ def data_version(now: datetime) -> list:
         _count(Distribution.id),
         _sum(Distribution.value),
         select(func.count()).select_from(activity_donations).scalar_subquery(),
+        # The station network: lifecycle days, host types, labels, targets, goals, funds.
+        _max(Station.opened_on),
+        _count(Station.closed_on),
+        _sum(func.length(HostType.name_zh) + func.length(HostType.name_en)),
+        _sum(func.length(Label.name_zh) + func.length(Label.name_en)),
+        _count(LabelAward.id),
+        _max(LabelAward.id),
+        _sum(LabelAward.year),
+        _count(ConstructionTarget.id),
+        _max(ConstructionTarget.updated_at),
+        _count(CoverageGoal.id),
+        _max(CoverageGoal.updated_at),
+        _count(FundLine.id),
+        _max(FundLine.id),
+        _sum(FundLine.amount),
+        _count(FundLine.paid_on),
     ]
     row = db.session.execute(select(*markers)).one()
     return [str(value) for value in row]

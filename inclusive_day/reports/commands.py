@@ -12,12 +12,16 @@ from rq import SimpleWorker
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
-from inclusive_day.reports.documents import render_league, render_recap
+from inclusive_day.reports.construction import ConstructionScope, check_days, default_since
+from inclusive_day.reports.documents import render_construction, render_league, render_recap
 from inclusive_day.reports.jobs import report_queue
 from inclusive_day.reports.recap import RecapScope, ReportError, check_period, default_period
 from inclusive_day.units.models import Unit
 
-report_cli = AppGroup("report", help="Render reports: the recap PDF, the monthly notice.")
+report_cli = AppGroup(
+    "report",
+    help="Render reports: the recap PDF, the monthly notice, the construction progress notice.",
+)
 
 
 def _date(_ctx, _param, value: str | None) -> date | None:
@@ -85,6 +89,34 @@ def league_command(unit_id, month, lang, output):
     data = render_league(unit, chosen, lang)
     output.write_bytes(data)
     click.echo(f"Wrote {output} ({len(data):,} bytes): {unit.name}, {chosen}.")
+
+
+@report_cli.command("construction")
+@click.option("--unit", "unit_id", type=int, required=True, help="Unit whose sub-units rank.")
+@click.option("--on", "on", callback=_date, required=True, help="The day, YYYY-MM-DD.")
+@click.option("--since", callback=_date, help="Gain since, YYYY-MM-DD (default: a month before).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PDF file.",
+)
+@with_appcontext
+def construction_command(unit_id, on, since, lang, output):
+    """Write the construction progress notice of a unit's sub-units on a day as an A4 PDF."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise click.ClickException(f"There is no unit {unit_id}.")
+    since = since or default_since(on)
+    try:
+        check_days(on, since)
+    except ReportError as error:
+        raise click.ClickException(f"{error.message} (--on {on}, --since {since})") from None
+    data = render_construction(ConstructionScope(unit.id, on, since), lang)
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data):,} bytes): {unit.name}, {on} (gain since {since}).")
 
 
 @report_cli.command("worker")

@@ -1,5 +1,6 @@
-"""What a report PDF shows: the recap or the monthly notice, built from its figures in the
-language asked for, with its running header and footer, and handed to pdf.py to draw."""
+"""What a report PDF shows: the recap, the monthly notice or the construction progress notice,
+built from its figures in the language asked for, with its running header and footer, and
+handed to pdf.py to draw."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from inclusive_day.periods import Month
+from inclusive_day.reports.construction import ConstructionScope, build_construction
 from inclusive_day.reports.league import build_league
 from inclusive_day.reports.pdf import page_margins, render_pdf
 from inclusive_day.reports.present import recap_context
@@ -41,4 +43,27 @@ def render_league(unit: Unit, month: Month, lang: str, now: datetime | None = No
         )
         return render_pdf(
             "pdf/league.html", lang=lang, page=page, league=league, generated=generated
+        )
+
+
+def render_construction(scope: ConstructionScope, lang: str, now: datetime | None = None) -> bytes:
+    """The construction progress notice of `scope` as an A4 PDF in `lang`."""
+    with force_locale(lang):
+        report = build_construction(scope, now)
+        generated = format_date(report.generated_on, "long")
+        on = format_date(report.on, "long")
+        page = page_margins(
+            report.unit_name,
+            _("Construction progress notice · %(day)s", day=on),
+            _("Generated on %(date)s", date=generated),
+        )
+        return render_pdf(
+            "pdf/construction.html",
+            lang=lang,
+            page=page,
+            report=report,
+            generated=generated,
+            on=on,
+            since=format_date(report.since, "long"),
+            due=format_date(report.due_on, "long") if report.due_on else "",
         )

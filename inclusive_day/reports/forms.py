@@ -8,6 +8,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from inclusive_day.periods import Month
+from inclusive_day.reports.construction import check_day, check_days
 from inclusive_day.reports.recap import ReportError, check_period
 
 
@@ -58,3 +59,37 @@ class LeagueForm(FlaskForm):
             Month.parse(field.data)
         except ValueError:
             raise ValidationError(_l("Give the month as YYYY-MM, for example 2024-01.")) from None
+
+
+class ConstructionForm(FlaskForm):
+    """Which unit's sub-units, on which day, with the gain since which earlier day."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("Union unit"), choices=[], coerce=int, validate_choice=False)
+    on = DateField(_l("As of"), name="on", validators=[Optional()], render_kw={"type": "date"})
+    since = DateField(
+        _l("Gain since"), name="since", validators=[Optional()], render_kw={"type": "date"}
+    )
+
+    def validate_on(self, field) -> None:
+        """A day the report takes."""
+        if field.data is not None:
+            _check(lambda: check_day(field.data, "on"))
+
+    def validate_since(self, field) -> None:
+        """A day the report takes, before the report's day."""
+        if field.data is None:
+            return
+        _check(lambda: check_day(field.data, "since"))
+        if self.on.data is not None and not self.on.errors:
+            _check(lambda: check_days(self.on.data, field.data))
+
+
+def _check(rule) -> None:
+    """Run a report rule; its ReportError becomes the field's error."""
+    try:
+        rule()
+    except ReportError as error:
+        raise ValidationError(error.message) from None

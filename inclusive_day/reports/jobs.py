@@ -24,7 +24,8 @@ from inclusive_day.activities.queries import count_activities
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
 from inclusive_day.reports.cache import cached, fingerprint, store
-from inclusive_day.reports.documents import render_league, render_recap
+from inclusive_day.reports.construction import ConstructionScope
+from inclusive_day.reports.documents import render_construction, render_league, render_recap
 from inclusive_day.reports.recap import RecapScope, large_recap_threshold, recap_activity_scope
 from inclusive_day.units.models import Unit
 
@@ -123,6 +124,8 @@ def _render(kind: str, params: dict, lang: str) -> bytes:
     if kind == "league":
         unit = db.session.get(Unit, int(params["unit"]))
         return render_league(unit, Month.parse(params["month"]), lang)
+    if kind == "construction":
+        return render_construction(ConstructionScope.from_params(params), lang)
     raise ValueError(f"unknown report {kind!r}")
 
 
@@ -152,3 +155,9 @@ def league_pdf(unit: Unit, month: Month, lang: str) -> Path:
     """The monthly notice PDF of `unit` for `month` in `lang`: cached, else rendered now."""
     key = fingerprint("league", {"unit": str(unit.id), "month": str(month)}, lang)
     return cached(key) or store(key, render_league(unit, month, lang))
+
+
+def construction_pdf(scope: ConstructionScope, lang: str) -> Path:
+    """The construction progress notice of `scope` in `lang`: cached, else rendered now."""
+    key = fingerprint("construction", scope.params(), lang)
+    return cached(key) or store(key, render_construction(scope, lang))

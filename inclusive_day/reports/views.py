@@ -1,8 +1,9 @@
-"""Report pages: the recap and the monthly league table, as HTML, PDF and spreadsheets.
+"""Report pages: the recap, the monthly league table and the construction progress notice, as
+HTML, PDF and spreadsheets.
 
 Every report URL carries its choices in the query string (campaign, unit, from, to, month,
-lang), so a report can be bookmarked, sent on, and cached. A unit or campaign the user may
-not see answers 404; a period that makes no sense is shown on the form.
+on, since, lang), so a report can be bookmarked, sent on, and cached. A unit or campaign the
+user may not see answers 404; a period that makes no sense is shown on the form.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
-from inclusive_day.periods import Month
+from inclusive_day.periods import Month, local_today
 from inclusive_day.reports import bp, jobs
 from inclusive_day.reports.cache import cached, fingerprint
+from inclusive_day.reports.construction import (
+    ConstructionScope,
+    build_construction,
+    check_days,
+    default_since,
+)
+from inclusive_day.reports.construction_sheets import construction_export
 from inclusive_day.reports.exports import TABLES, recap_export
-from inclusive_day.reports.forms import LeagueForm, RecapForm
+from inclusive_day.reports.forms import ConstructionForm, LeagueForm, RecapForm
 from inclusive_day.reports.league import MEASURES, build_league
 from inclusive_day.reports.pdf import LANGUAGES
 from inclusive_day.reports.present import recap_context
-from inclusive_day.reports.recap import RecapScope, build_recap, default_period
+from inclusive_day.reports.recap import RecapScope, ReportError, build_recap, default_period
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices
 
@@ -254,34 +262,41 @@ def recap_spreadsheet(fmt: str):
 # --- The league table -----------------------------------------------------------------------
 
 
+def _report_unit() -> Unit:
+    """The unit whose sub-units a report ranks: ?unit= (in reach, else 404), else the user's
+    highest unit."""
+    unit_id = _int_arg("unit")
+    if unit_id is None:
+        tops = top_units(current_user, Action.VIEW)
+        if not tops:
+            raise NoUnit()
+        return tops[0]
+    return get_or_404(current_user, Action.VIEW, Unit, unit_id)
+
+
+def _ranking_unit_choices(unit: Unit) -> list[tuple[int, str]]:
+    """The units a ranking may be asked for: those in reach that have sub-units to rank."""
+    units = list(
+        db.session.scalars(
+            select(Unit)
+            .where(visible(current_user, Action.VIEW, Unit), Unit.level != Level.COMMUNITY)
+            .order_by(Unit.path)
+            .limit(500)
+        )
+    )
+    if unit not in units:
+        units.append(unit)
+    return unit_choices(units)
+
+
 class LeagueRequest:
     """A league table request: the unit (in reach, else 404) and the month (last month by
     default), from the query string."""
 
     def __init__(self) -> None:
-        unit_id = _int_arg("unit")
-        if unit_id is None:
-            tops = top_units(current_user, Action.VIEW)
-            if not tops:
-                raise NoUnit()
-            self.unit = tops[0]
-        else:
-            self.unit = get_or_404(current_user, Action.VIEW, Unit, unit_id)
+        self.unit = _report_unit()
         self.form = LeagueForm(formdata=request.args)
-        units = list(
-            db.session.scalars(
-                select(Unit)
-                .where(
-                    visible(current_user, Action.VIEW, Unit),
-                    Unit.level != Level.COMMUNITY,
-                )
-                .order_by(Unit.path)
-                .limit(500)
-            )
-        )
-        if self.unit not in units:
-            units.append(self.unit)
-        self.form.unit.choices = unit_choices(units)
+        self.form.unit.choices = _ranking_unit_choices(self.unit)
         self.form.unit.data = self.unit.id
         if not request.args.get("month"):
             self.form.month.data = str(Month.containing(utcnow()).shift(-1))
@@ -321,3 +336,82 @@ def league_pdf():
     word = "排名通报" if lang == "zh" else "league"
     name = _file_name(req.unit.name, word, str(req.month))
     return _send_pdf(jobs.league_pdf(req.unit, req.month, lang), name)
+
+
+# --- The construction progress notice ---------------------------------------------------------
+
+
+class ConstructionRequest:
+    """A construction report request: the unit (in reach, else 404), the day (today by
+    default) and the earlier day the gain counts from (a month before by default)."""
+
+    def __init__(self) -> None:
+        self.unit = _report_unit()
+        self.form = ConstructionForm(formdata=request.args)
+        self.form.unit.choices = _ranking_unit_choices(self.unit)
+        self.form.unit.data = self.unit.id
+        if not request.args.get("on"):
+            self.form.on.data = local_today()
+        self.scope = None
+        if self.form.validate():
+            on = self.form.on.data
+            since = self.form.since.data or default_since(on)
+            try:
+                check_days(on, since)
+            except ReportError as error:
+                self.form.since.errors = [*self.form.since.errors, error.message]
+                return
+            self.form.since.data = since
+            self.scope = ConstructionScope(self.unit.id, on, since)
+
+    def params(self, **extra) -> dict:
+        """The query string of this report."""
+        return {**self.scope.params(), **extra}
+
+
+def _construction_or_400() -> ConstructionRequest:
+    req = ConstructionRequest()
+    if req.scope is None:
+        raise BadRequest(_first_error(req.form))
+    return req
+
+
+@bp.get("/construction")
+@login_required
+def construction():
+    """The construction progress of a unit's sub-units on a day: targets, built, gain, still
+    to build, coverage and rank, the year's funds, and the stations by host type and label."""
+    req = ConstructionRequest()
+    if req.scope is None:
+        return render_template("reports/construction.html", req=req, report=None), 400
+    return render_template(
+        "reports/construction.html",
+        req=req,
+        report=build_construction(req.scope),
+        lang=_language(),
+    )
+
+
+@bp.get("/construction.pdf")
+@login_required
+def construction_pdf():
+    """The construction progress notice (建设进度通报), A4 PDF, to send down the tree."""
+    req = _construction_or_400()
+    lang = _language()
+    word = "建设进度通报" if lang == "zh" else "construction"
+    name = _file_name(req.unit.name, word, req.scope.on.isoformat())
+    return _send_pdf(jobs.construction_pdf(req.scope, lang), name)
+
+
+@bp.get("/construction.xlsx")
+@login_required
+def construction_spreadsheet():
+    """The construction report's tables as the sheets of one XLSX workbook."""
+    req = _construction_or_400()
+    exported = construction_export(build_construction(req.scope))
+    return send_file(
+        io.BytesIO(exported.data),
+        mimetype=exported.mimetype,
+        as_attachment=True,
+        download_name=exported.filename,
+    )
