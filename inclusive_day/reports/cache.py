@@ -25,7 +25,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
-from inclusive_day.stations.models import Station
+from inclusive_day.stations.models import HostType, Label, LabelAward, Station
 from inclusive_day.units.models import Unit
 
 # The templates a report PDF is drawn from: a change to any of them renders cached PDFs again.
@@ -36,7 +36,7 @@ TEMPLATE_FILES = (
     "pdf/_report_macros.html",
 )
 # Bump when the code that fills the templates changes what a PDF shows.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 CACHE_MAX_FILES = 500
 
 
@@ -88,8 +88,9 @@ def _sum(expression):
 
 def data_version(now: datetime) -> list:
     """Cheap markers of every table a report reads (one query): an insert, an edit, an
-    annulled check-in, a received gift or a renamed unit changes at least one of them, and so
-    does the start of an activity (which moves it from planned to held)."""
+    annulled check-in, a received gift, a label awarded or a renamed unit or catalogue value
+    changes at least one of them, and so does the start of an activity (which moves it from
+    planned to held)."""
     markers = [
         _count(Activity.id),
         _max(Activity.id),
@@ -101,6 +102,13 @@ def data_version(now: datetime) -> list:
         _count(CheckIn.annulled_at),
         _count(Station.id),
         _max(Station.updated_at),
+        _count(LabelAward.id),
+        _max(LabelAward.id),
+        _sum(LabelAward.year * 7 + LabelAward.label_id),
+        _count(HostType.id),
+        _sum(func.length(HostType.name_zh) + func.length(HostType.name_en) + HostType.position),
+        _count(Label.id),
+        _sum(func.length(Label.name_zh) + func.length(Label.name_en) + Label.position),
         _count(Unit.id),
         _sum(func.length(Unit.name) + func.length(Unit.path)),
         _count(Theme.id),
