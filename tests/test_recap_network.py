@@ -18,6 +18,7 @@ from inclusive_day.api.models import TokenScope
 from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import BeneficiaryGroup, Headcount
 from inclusive_day.auth.models import Role
+from inclusive_day.reports.cache import fingerprint
 from inclusive_day.reports.recap import RecapScope, build_recap, station_network
 from inclusive_day.stations.models import HostType, Label, LabelAward, StationStatus
 from tests.conftest import count_queries
@@ -278,3 +279,35 @@ def test_the_api_summary_has_the_network(client, db, make_user, network):
         "served": 50,
     }
     assert [line["key"] for line in body["by_label"]] == ["provincial_level", "smart"]
+
+
+def test_the_pdf_cache_follows_labels_and_catalogue_names(db, network):
+    params = network["scope"].params()
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    seen = {fingerprint("recap", params, "zh", now)}
+
+    def changed() -> bool:
+        key = fingerprint("recap", params, "zh", now)
+        fresh = key not in seen
+        seen.add(key)
+        return fresh
+
+    award = LabelAward(
+        station=network["stations"]["pause"],
+        label=label(db, "open_24h"),
+        year=2023,
+        awarded_by=network["city"],
+    )
+    db.session.add(award)
+    db.session.commit()
+    assert changed()
+    award.year = 2022
+    db.session.commit()
+    assert changed()
+    host_type(db, "gas_station").name_zh = "加油站（中石化）"
+    db.session.commit()
+    assert changed()
+    label(db, "smart").name_en = "smart post station"
+    db.session.commit()
+    assert changed()
+    assert not changed()
