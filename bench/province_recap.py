@@ -6,7 +6,7 @@ activities, 2,230,000 check-ins) in an emptied database; with --reuse, a databas
 holds it is kept as it is. Then, for the province-wide recap of its campaign:
 1. every figure the recap shows, computed through the app (reports.recap.build_recap: one
    statement for the breakdowns, one for unique people, and the small ones for names,
-   targets, the registry and the sponsors), against the same figures from hand-written SQL
+   targets, the station network and the sponsors), against the same figures from hand-written SQL
    sent through the driver (psycopg or sqlite3) in the same run, taking turns, median of
    --rounds each after one warm-up; the two must give the same figures. Both run with the
    session settings the app's reports use (on PostgreSQL: jit off);
@@ -146,10 +146,25 @@ PEOPLE = (
     + " AND c.annulled_at IS NULL"
 )
 
-REGISTRY = """
-SELECT sum(CASE WHEN s.created_at >= :start AND s.created_at < :end THEN 1 ELSE 0 END),
-       sum(CASE WHEN s.created_at < :end AND s.status <> 'closed' THEN 1 ELSE 0 END)
+OPEN_AT_END = "s.opened_on <= :last_day AND (s.closed_on IS NULL OR s.closed_on > :last_day)"
+
+REGISTRY = f"""
+SELECT sum(CASE WHEN s.opened_on >= :first_day AND s.opened_on <= :last_day THEN 1 ELSE 0 END),
+       sum(CASE WHEN {OPEN_AT_END} THEN 1 ELSE 0 END)
 FROM stations s JOIN units u ON u.id = s.unit_id WHERE u.path >= :path AND u.path < :path_end
+"""
+
+OPEN_BY_HOST_TYPE = f"""
+SELECT t.code, count(*) FROM stations s JOIN units u ON u.id = s.unit_id
+JOIN station_host_types t ON t.id = s.host_type_id
+WHERE u.path >= :path AND u.path < :path_end AND {OPEN_AT_END} GROUP BY t.code
+"""
+
+OPEN_BY_LABEL = f"""
+SELECT l.code, count(*) FROM stations s JOIN units u ON u.id = s.unit_id
+JOIN station_label_awards a ON a.station_id = s.id JOIN station_labels l ON l.id = a.label_id
+WHERE u.path >= :path AND u.path < :path_end AND {OPEN_AT_END} AND a.year <= :last_year
+GROUP BY l.code
 """
 
 TARGETS = """
@@ -218,6 +233,7 @@ class HandWritten:
             "offset": len(unit_path),
             "first_day": scope.start,
             "last_day": scope.end,
+            "last_year": scope.end.year,
         }
         if self.dialect == "sqlite":
             for key in ("start", "end", "now"):  # stored as naive UTC text
@@ -248,6 +264,8 @@ class HandWritten:
             groups = self._run(cursor, GROUPS)
             people = self._run(cursor, PEOPLE)[0][0]
             registry = self._run(cursor, REGISTRY)[0]
+            by_host_type = self._run(cursor, OPEN_BY_HOST_TYPE)
+            by_label = self._run(cursor, OPEN_BY_LABEL)
             targets = self._run(cursor, TARGETS)
             gifts = self._run(cursor, GIVING)
             impact = self._run(cursor, IMPACT)
@@ -277,6 +295,8 @@ class HandWritten:
             "groups": {g: int(n) for g, n in groups if n},
             "top_stations": [(int(k), v[2]) for k, v in stations if v[0] + v[2] > 0][:10],
             "registry": (int(registry[0] or 0), int(registry[1] or 0)),
+            "open_by_host_type": {code: int(n) for code, n in by_host_type if n},
+            "open_by_label": {code: int(n) for code, n in by_label if n},
             "targets": {row[0]: tuple(row[1:]) for row in targets},
             "giving": (len(values), len(gifts), sum(values.values(), Decimal(0))),
             "impact": {s: (int(n), int(served)) for s, n, served in impact},
@@ -309,7 +329,9 @@ def app_figures(scope, now: datetime) -> dict:
         },
         "groups": {g.key: g.served for g in recap.groups},
         "top_stations": [(ids[line.key], line.served) for line in recap.stations],
-        "registry": (h.new_stations, h.registered_stations),
+        "registry": (h.new_stations, h.open_stations),
+        "open_by_host_type": {t.key: t.open_stations for t in recap.host_types if t.open_stations},
+        "open_by_label": {t.key: t.open_stations for t in recap.labels if t.open_stations},
         "targets": {
             t.unit_id: (t.activities.target, t.served.target, t.stations.target)
             for t in recap.targets

@@ -494,6 +494,13 @@ CASES: tuple[Case, ...] = (
     Case(
         "api_stations.get_station", {"station_id": W.A.station}, api_only(*STATION_A), client=BEARER
     ),
+    Case("api_partners.list_partners", {}, api_signed_in(), client=BEARER),
+    # A's partner co-builds A's station: its manager may look at it too.
+    Case(
+        "api_partners.get_partner", {"partner_id": W.A.partner}, api_only(*STATION_A), client=BEARER
+    ),
+    Case("api_host-types.list_host_types", {}, api_signed_in(), client=BEARER),
+    Case("api_labels.list_labels", {}, api_signed_in(), client=BEARER),
     Case("api_campaigns.list_campaigns", {}, api_signed_in(), client=BEARER),
     Case(
         "api_campaigns.get_campaign",

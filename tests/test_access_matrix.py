@@ -51,6 +51,7 @@ from inclusive_day.sponsors.models import (
     SponsorStatus,
 )
 from inclusive_day.sponsors.services import receive_donation
+from inclusive_day.stations.models import Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -114,7 +115,9 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         value=Decimal("1000.00"),
         pledged_on=date(2025, 1, 2),
     )
-    db.session.add_all([sponsor, donation])
+    partner = Partner(unit=unit, name=f"Partner {name}")
+    station.set_partners([partner])
+    db.session.add_all([sponsor, donation, partner])
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
     db.session.flush()
     return SimpleNamespace(
@@ -126,6 +129,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         sponsor=sponsor,
         donation=donation,
         theme=own_theme,
+        partner=partner,
     )
 
 
@@ -205,6 +209,7 @@ def build_world() -> SimpleNamespace:
             theme=side.theme.id,
             sponsor=side.sponsor.id,
             donation=side.donation.id,
+            partner=side.partner.id,
         )
 
     world_a = ids(a)

@@ -14,7 +14,10 @@ from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
 from inclusive_day.reports.recap import RecapScope, build_recap
 from inclusive_day.sponsors.models import Donation
+from inclusive_day.stations.models import HostType, Label, LabelAward, Partner, StationStatus
+from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
+from tests.conftest import count_queries
 
 
 class World:
@@ -106,6 +109,164 @@ def test_stations_filter_by_subtree_status_and_text(world, as_):
     assert org1.get(f"/api/v1/stations/{world.st2.id}").status_code == 404
     assert org1.get(f"/api/v1/stations?unit={world.d2.id}").status_code == 404
     assert ids(as_(world.manager).get("/api/v1/stations")) == {world.st1.id}
+
+
+def _network(db, world):
+    """Give the world's stations what the network knows of them: WH-001 a gas station open
+    since 2023 with two labels and two partners, HS-001 a telecom hall closed in 2024, PL-001
+    (Panlong) a gas station still being built."""
+    kinds = {t.code: t for t in db.session.scalars(select(HostType))}
+    grades = {g.code: g for g in db.session.scalars(select(Label))}
+    sinopec = Partner(unit=world.city, name="中国石化云南石油分公司")
+    telecom = Partner(unit=world.d1, name="中国电信昆明分公司")
+    bank = Partner(unit=world.d2, name="建设银行盘龙支行")
+    db.session.add_all([sinopec, telecom, bank])
+    world.st1.host_type = kinds["gas_station"]
+    world.st1.opened_on = date(2023, 5, 1)
+    world.st1.set_partners([sinopec, telecom])
+    world.st1.label_awards = [
+        LabelAward(label=grades["smart"], year=2024, awarded_by=world.d1),
+        LabelAward(label=grades["provincial_level"], year=2023, awarded_by=world.province),
+    ]
+    world.st1b.host_type = kinds["telecom_hall"]
+    world.st1b.set_partners([telecom])
+    world.st1b.status = StationStatus.CLOSED
+    world.st1b.opened_on, world.st1b.closed_on = date(2023, 1, 1), date(2024, 3, 1)
+    world.st1b.closure_reason = "道路改造"
+    world.st2.host_type = kinds["gas_station"]
+    world.st2.set_partners([bank])
+    world.st2.status, world.st2.opened_on = StationStatus.UNDER_CONSTRUCTION, None
+    db.session.commit()
+    return sinopec, telecom, bank
+
+
+def test_a_station_answers_its_lifecycle_type_labels_and_partners(world, as_, db):
+    sinopec, telecom, _bank = _network(db, world)
+    answer = as_(world.org1).get(f"/api/v1/stations/{world.st1.id}")
+    assert answer.status_code == 200
+    station = answer.json
+    assert "partner" not in station
+    assert station["status"] == "active"
+    assert (station["opened_on"], station["closed_on"]) == ("2023-05-01", None)
+    assert station["host_type"] == {"code": "gas_station", "name": "gas station"}
+    assert station["labels"] == [
+        {
+            "code": "provincial_level",
+            "name": "provincial-level station",
+            "year": 2023,
+            "awarded_by_id": world.province.id,
+        },
+        {"code": "smart", "name": "smart station", "year": 2024, "awarded_by_id": world.d1.id},
+    ]
+    assert sorted(station["partners"], key=lambda p: p["id"]) == [
+        {"id": sinopec.id, "name": sinopec.name},
+        {"id": telecom.id, "name": telecom.name},
+    ]
+    closed = as_(world.org1).get(f"/api/v1/stations/{world.st1b.id}").json
+    assert (closed["status"], closed["closed_on"], closed["closure_reason"]) == (
+        "closed",
+        "2024-03-01",
+        "道路改造",
+    )
+    building = as_(world.org2).get(f"/api/v1/stations/{world.st2.id}").json
+    assert (building["status"], building["opened_on"]) == ("under_construction", None)
+    assert building["labels"] == []
+
+
+def test_stations_filter_by_host_type_label_partner_and_open_day(world, as_, db):
+    _sinopec, telecom, bank = _network(db, world)
+    org1, admin = as_(world.org1), as_(world.manager)
+    assert ids(org1.get("/api/v1/stations?host_type=gas_station")) == {world.st1.id}
+    assert ids(org1.get("/api/v1/stations?host_type=telecom_hall")) == {world.st1b.id}
+    assert ids(org1.get("/api/v1/stations?host_type=bank")) == set()
+    assert ids(org1.get("/api/v1/stations?label=smart")) == {world.st1.id}
+    assert ids(org1.get("/api/v1/stations?label=demonstration")) == set()
+    assert ids(org1.get(f"/api/v1/stations?partner={telecom.id}")) == {world.st1.id, world.st1b.id}
+    # Open on a day: opened by then and not yet closed (closing day excluded).
+    assert ids(org1.get("/api/v1/stations?open_on=2023-03-01")) == {world.st1b.id}
+    assert ids(org1.get("/api/v1/stations?open_on=2023-06-01")) == {world.st1.id, world.st1b.id}
+    assert ids(org1.get("/api/v1/stations?open_on=2024-03-01")) == {world.st1.id}
+    assert ids(as_(world.org2).get("/api/v1/stations?open_on=2030-01-01")) == set()
+    assert ids(as_(world.org2).get("/api/v1/stations?status=under_construction")) == {world.st2.id}
+    combined = "/api/v1/stations?host_type=gas_station&label=provincial_level&open_on=2024-01-01"
+    assert ids(org1.get(combined)) == {world.st1.id}
+    assert ids(admin.get("/api/v1/stations?label=smart")) == {world.st1.id}
+    # Unknown codes and partners out of reach answer 404 naming the filter.
+    for url, field in (
+        ("/api/v1/stations?host_type=spaceport", "host_type"),
+        ("/api/v1/stations?label=nope", "label"),
+        (f"/api/v1/stations?partner={bank.id}", "partner"),
+    ):
+        answer = org1.get(url)
+        assert answer.status_code == 404 and answer.json["field"] == field, url
+    for bad in ("host_type=Gas-Station", "open_on=2024-02-30", "open_on=1999-12-31"):
+        assert org1.get(f"/api/v1/stations?{bad}").status_code == 422, bad
+
+
+def test_a_page_of_stations_loads_its_types_labels_and_partners_at_once(world, as_, db):
+    _network(db, world)
+    org1 = as_(world.org1)
+
+    def queries() -> int:
+        with count_queries(db.engine) as n:
+            assert org1.get("/api/v1/stations").status_code == 200
+        return n["n"]
+
+    before = queries()
+    for i in range(5):
+        station = make_station_in(db, world.d1, f"WH-1{i:02d}")
+        station.label_awards = [
+            LabelAward(
+                label=db.session.scalars(select(Label)).first(), year=2023, awarded_by=world.d1
+            )
+        ]
+        station.set_partners(list(db.session.scalars(select(Partner))))
+    db.session.commit()
+    assert queries() == before
+
+
+def make_station_in(db, unit, code):
+    station = create_station(unit, code, f"Station {code}")
+    db.session.flush()
+    return station
+
+
+def test_partners_list_by_subtree(world, as_, db):
+    sinopec, telecom, bank = _network(db, world)
+    org1 = as_(world.org1)
+    # Their own unit's partners, and those kept above them (the city's Sinopec).
+    assert ids(org1.get("/api/v1/partners")) == {sinopec.id, telecom.id}
+    assert ids(as_(world.org2).get("/api/v1/partners")) == {sinopec.id, bank.id}
+    # Under a unit: kept in its subtree, or co-building a station there.
+    assert ids(org1.get(f"/api/v1/partners?unit={world.d1.id}")) == {sinopec.id, telecom.id}
+    assert ids(org1.get(f"/api/v1/partners?unit={world.street.id}")) == {telecom.id}
+    assert ids(org1.get("/api/v1/partners?q=电信")) == {telecom.id}
+    assert org1.get(f"/api/v1/partners?unit={world.d2.id}").status_code == 404
+    one = org1.get(f"/api/v1/partners/{telecom.id}")
+    assert one.status_code == 200
+    assert (one.json["name"], one.json["unit_id"]) == (telecom.name, world.d1.id)
+    assert org1.get(f"/api/v1/partners/{bank.id}").status_code == 404
+    first = org1.get("/api/v1/partners?per_page=1").json
+    second = org1.get("/api/v1/partners?per_page=1&page=2").json
+    assert (first["total"], len(first["items"]), len(second["items"])) == (2, 1, 1)
+    assert {first["items"][0]["id"], second["items"][0]["id"]} == {sinopec.id, telecom.id}
+
+
+def test_the_catalogues(world, as_, client):
+    org1 = as_(world.org1)
+    host_types = org1.get("/api/v1/host-types").json
+    assert host_types["total"] == len(host_types["items"]) == 10
+    assert host_types["items"][0]["code"] == "cabin"
+    assert {"code": "gas_station", "name": "gas station", "name_zh": "加油站"}.items() <= (
+        next(t for t in host_types["items"] if t["code"] == "gas_station").items()
+    )
+    labels = org1.get("/api/v1/labels?per_page=2").json
+    assert labels["total"] == 6 and [label["code"] for label in labels["items"]] == [
+        "national_most_beautiful",
+        "provincial_level",
+    ]
+    assert as_(world.rep).get("/api/v1/labels").status_code == 200
+    assert client.get("/api/v1/host-types").status_code == 401
 
 
 def test_campaigns_filter_by_unit_and_day(world, as_, make_campaign):

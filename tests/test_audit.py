@@ -22,13 +22,23 @@ from inclusive_day.audit.specs import common_path
 from inclusive_day.auth.models import Role, RoleGrant
 from inclusive_day.auth.services import grant
 from inclusive_day.config import TestConfig
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.database import utcnow
+from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.sponsors.models import DonationKind
 from inclusive_day.sponsors.services import (
     DonationFields,
     distribute,
     pledge_donation,
     receive_donation,
+)
+from inclusive_day.stations.models import (
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    StationPartner,
+    StationStatus,
 )
 from inclusive_day.units.models import Level
 
@@ -483,3 +493,157 @@ def test_user_events_are_not_shown_to_organisers(client, db, make_user, login, t
     assert events(db, object_type="user", label="quiet_one")[0].unit_path is None
     login(make_user(Role.ORGANISER, on=tree["city"]))
     assert "quiet_one" not in client.get("/audit/?type=user").get_data(as_text=True)
+
+
+# ---- the station network --------------------------------------------------------------------
+
+
+def catalogue(db, model, code):
+    return db.session.scalar(select(model).where(model.code == code))
+
+
+def test_a_fund_line_is_in_its_units_log_only(client, db, app, tree, organiser_a, make_user, login):
+    with app.test_request_context():
+        login_user(organiser_a)
+        line = FundLine(
+            kind=FundKind.CONSTRUCTION_SUBSIDY,
+            amount=Decimal("3000.00"),
+            year=2026,
+            unit=tree["a"],
+            station=tree["station_a"],
+            source_unit=tree["a"],
+            allocated_on=date(2026, 3, 1),
+            note="建设补助",
+        )
+        db.session.add(line)
+        db.session.commit()
+    (created,) = events(db, object_type="fund_line")
+    assert (created.action, created.object_id, created.actor) == ("create", line.id, "organiser_a")
+    assert created.unit_path == tree["a"].path
+    assert created.label == "GD-1 2026 ¥3000.00"
+    assert created.changes["amount"] == [None, "3000.00"]
+    assert created.changes["kind"] == [None, "construction_subsidy"]
+    line.paid_on = date(2026, 3, 15)
+    db.session.commit()
+    paid = events(db, object_type="fund_line", action="update")[0]
+    assert paid.changes == {"paid_on": [None, "2026-03-15"]}
+
+    login(organiser_a)
+    html = client.get("/audit/?type=fund_line").get_data(as_text=True)
+    for shown in ("Fund line", "GD-1 2026 ¥3000.00", "construction subsidy", "Amount (yuan)"):
+        assert shown in html, shown
+    assert "Allocated or invested by" in html and "Guandu" in html  # the unit, by its name
+    assert "Paid on" in html
+    client.post("/auth/logout")
+    login(make_user(Role.ORGANISER, on=tree["b"]))
+    assert "GD-1 2026" not in client.get("/audit/").get_data(as_text=True)
+
+
+def test_a_label_award_is_in_the_stations_history(client, db, tree, organiser_a, login):
+    station = tree["station_a"]
+    smart = catalogue(db, Label, "smart")
+    award = LabelAward(station=station, label=smart, year=2025, awarded_by=tree["city"])
+    db.session.add(award)
+    db.session.commit()
+    (created,) = events(db, object_type="label_award")
+    assert created.unit_path == tree["a"].path
+    assert created.label == "GD-1 智慧驿站 2025"
+    assert created.changes["label_id"] == [None, smart.id]
+    award.year = 2026
+    db.session.commit()
+    db.session.delete(award)
+    db.session.commit()
+    assert [e.action for e in events(db, object_type="label_award")] == [
+        "create",
+        "update",
+        "delete",
+    ]
+
+    login(organiser_a)
+    # The station's history keeps its labels, the one since withdrawn too.
+    html = client.get(f"/audit/station/{station.id}").get_data(as_text=True)
+    assert html.count("GD-1 智慧驿站") == 3
+    assert "Label held" in html and "smart station" in html  # the label, by its name
+    assert "Awarded by" in html and "Kunming" in html
+    other = client.get(f"/audit/station/{tree['station_a2'].id}").get_data(as_text=True)
+    assert "智慧驿站" not in other
+
+
+def test_a_stations_partners_and_lifecycle_are_its_changes(client, db, tree, organiser_a, login):
+    station = tree["station_a"]
+    sinopec = Partner(unit=tree["city"], name="中国石化")
+    telecom = Partner(unit=tree["a"], name="中国电信")
+    db.session.add_all([sinopec, telecom])
+    db.session.commit()
+    station.set_partners([sinopec, telecom])
+    db.session.commit()
+    station.set_partners([telecom])
+    db.session.commit()
+    db.session.add(StationPartner(station=tree["station_a2"], partner=sinopec))
+    db.session.commit()
+    changed = [
+        e for e in events(db, object_type="station", action="update") if "partners" in e.changes
+    ]
+    assert [(e.object_id, e.changes["partners"]) for e in changed] == [
+        (station.id, [[], ["中国电信", "中国石化"]]),
+        (station.id, [["中国电信", "中国石化"], ["中国电信"]]),
+        (tree["station_a2"].id, [[], ["中国石化"]]),
+    ]
+    partners = events(db, object_type="partner")
+    assert [(e.label, e.unit_path) for e in partners] == [
+        ("中国石化", tree["city"].path),
+        ("中国电信", tree["a"].path),
+    ]
+    # A partner deleted leaves the stations it co-built: each says so.
+    db.session.delete(sinopec)
+    db.session.commit()
+    last = events(db, object_type="station", action="update")[-1]
+    assert (last.object_id, last.changes) == (
+        tree["station_a2"].id,
+        {"partners": [["中国石化"], []]},
+    )
+    assert events(db, object_type="partner", action="delete")[0].label == "中国石化"
+
+    hall = catalogue(db, HostType, "telecom_hall")
+    opened = station.opened_on
+    station.host_type = hall
+    station.status = StationStatus.CLOSED
+    station.closed_on = opened
+    station.closure_reason = "道路改造"
+    db.session.commit()
+    closing = events(db, object_type="station", action="update")[-1]
+    assert closing.changes["status"] == ["active", "closed"]
+    assert closing.changes["closed_on"] == [None, opened.isoformat()]
+    assert closing.changes["closure_reason"] == ["", "道路改造"]
+    assert closing.changes["host_type_id"][1] == hall.id
+    login(organiser_a)
+    html = client.get(f"/audit/station/{station.id}").get_data(as_text=True)
+    for shown in ("Co-building partners", "Closed on", "Why it closed", "Host type"):
+        assert shown in html, shown
+    assert "telecom business hall" in html and "other" in html  # by name, before and after
+    assert "道路改造" in html and ">closed<" in html
+
+
+def test_targets_goals_and_catalogues_are_logged(client, db, tree, make_user, login):
+    db.session.add_all(
+        [
+            ConstructionTarget(unit=tree["a"], year=2026, stations=120, due_on=date(2026, 12, 31)),
+            CoverageGoal(unit=tree["city"], year=2026, level=Level.DISTRICT, percent=50),
+            HostType(code="kiosk", name_zh="报刊亭", name_en="kiosk", position=20),
+        ]
+    )
+    db.session.commit()
+    (target,) = events(db, object_type="construction_target")
+    assert (target.unit_path, target.label) == (tree["a"].path, "Guandu 2026")
+    assert target.changes["stations"] == [None, 120]
+    (goal,) = events(db, object_type="coverage_goal")
+    assert (goal.unit_path, goal.label) == (tree["city"].path, "Kunming 2026 district")
+    (kind,) = events(db, object_type="host_type")
+    assert (kind.unit_path, kind.label) == (None, "报刊亭")
+    login(make_user(Role.ORGANISER, on=tree["a"]))
+    html = client.get("/audit/").get_data(as_text=True)
+    assert "Guandu 2026" in html and "Stations to have open" in html
+    assert "Kunming 2026" not in html and "报刊亭" not in html
+    client.post("/auth/logout")
+    login(make_user(Role.ADMIN))
+    assert "报刊亭" in client.get("/audit/?type=host_type").get_data(as_text=True)

@@ -1,6 +1,6 @@
 """The home dashboard: figures for the user's reach and month, in a fixed number of queries."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,8 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import TargetValues, set_targets
 from inclusive_day.database import utcnow
 from inclusive_day.main.dashboard import dashboard
-from inclusive_day.periods import Month
+from inclusive_day.periods import Month, local_today
+from inclusive_day.stations.models import StationStatus
 from tests.conftest import count_queries
 
 
@@ -40,6 +41,35 @@ def test_the_dashboard_counts_only_the_users_subtree_and_month(two_districts, ma
 
     city_organiser = make_user(Role.ORGANISER, city)
     assert dashboard(city_organiser, Month(2024, 1), utcnow()).month_totals.served == 200
+
+
+def test_the_dashboard_counts_stations_open_today_and_those_being_built(
+    db, two_districts, make_user, make_station
+):
+    city, districts = two_districts
+    guandu = districts["官渡区总工会"]
+    make_station(guandu, status=StationStatus.SUSPENDED)  # open, if paused
+    make_station(guandu, status=StationStatus.PLANNED)
+    make_station(guandu, status=StationStatus.UNDER_CONSTRUCTION)
+    make_station(
+        guandu,
+        status=StationStatus.CLOSED,
+        opened_on=date(2020, 1, 1),
+        closed_on=date(2021, 1, 1),
+    )
+    make_station(guandu, opened_on=local_today() + timedelta(days=1))  # entered ahead
+    figures = dashboard(make_user(Role.ORGANISER, guandu), Month(2024, 1), utcnow())
+    assert (figures.stations, figures.building_stations) == (2, 2)
+
+
+def test_the_dashboard_page_shows_open_and_building_stations(
+    client, login, make_user, db, two_districts, make_station
+):
+    city, districts = two_districts
+    make_station(districts["盘龙区总工会"], status=StationStatus.PLANNED)
+    login(make_user(Role.VIEWER, city))
+    page = client.get("/").get_data(as_text=True)
+    assert "Open stations" in page and "1 planned or being built" in page
 
 
 def test_the_dashboard_page_shows_the_figures_and_moves_between_months(

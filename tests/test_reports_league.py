@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask_babel import force_locale
@@ -31,12 +31,17 @@ def city(db, make_unit, make_station, make_campaign, make_activity):
         name: make_unit(name, city) for name in ("五华区总工会", "盘龙区总工会", "官渡区总工会")
     }
     street = make_unit("关上街道工会", districts["官渡区总工会"])
+
+    def built(unit, **kw):
+        return make_station(unit, **{"opened_on": date(2023, 6, 1), **kw})
+
     stations = {
-        "五华": [make_station(districts["五华区总工会"]) for _ in range(4)],
-        "盘龙": [make_station(districts["盘龙区总工会"])],
-        "官渡": [make_station(street), make_station(street)],
+        "五华": [built(districts["五华区总工会"]) for _ in range(4)],
+        "盘龙": [built(districts["盘龙区总工会"])],
+        "官渡": [built(street), built(street)],
     }
-    make_station(street, status=StationStatus.CLOSED)  # not active: not counted per station
+    # Closed before December: not counted per station.
+    built(street, status=StationStatus.CLOSED, closed_on=date(2023, 11, 30))
     first, second = make_campaign(city, "普惠日"), make_campaign(city, "春季服务季")
 
     def held(station, campaign, when, served):
@@ -56,6 +61,29 @@ def city(db, make_unit, make_station, make_campaign, make_activity):
     held(stations["官渡"][1], second, datetime(2024, 1, 31, 16, 30, tzinfo=UTC), 999)  # February
     db.session.commit()
     return city, districts
+
+
+def test_stations_per_station_are_those_open_at_each_months_end(db, city, make_station):
+    unit, districts = city
+    panlong = districts["盘龙区总工会"]
+    # Opened on 31 January: open at January's end, not December's; one planned is never open.
+    make_station(panlong, opened_on=date(2024, 1, 31))
+    make_station(panlong, status=StationStatus.PLANNED)
+    # Closed on 31 January: open at December's end only (the closing day is not open).
+    make_station(
+        districts["五华区总工会"],
+        status=StationStatus.CLOSED,
+        opened_on=date(2023, 6, 1),
+        closed_on=date(2024, 1, 31),
+    )
+    db.session.commit()
+    league = build_league(unit, Month(2024, 1))
+    by_name = {row.name: row for row in league.rows}
+    panlong_row, wuhua = by_name["盘龙区总工会"], by_name["五华区总工会"]
+    assert (panlong_row.stations, wuhua.stations, league.stations) == (2, 4, 8)
+    # 盘龙: 150 / 2 in January, 100 / 1 in December; 五华: 200 / 4, and 300 / 5 before.
+    assert (panlong_row.per_station.value, panlong_row.per_station.previous) == (75.0, 100.0)
+    assert (wuhua.per_station.value, wuhua.per_station.previous) == (50.0, 60.0)
 
 
 def test_ranks_share_places_on_ties():

@@ -1,5 +1,7 @@
 """The union tree: paths, level order and subtree queries."""
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -117,8 +119,17 @@ def test_the_tree_rolls_counts_up_in_a_constant_number_of_queries(
 ):
     streets = kunming["streets"]
     first = make_station(streets[0])
+    # Suspended is still open (built, not closed); closed, planned and future ones are not.
     make_station(kunming["community"], status=StationStatus.SUSPENDED)
     make_station(kunming["xishan"])
+    make_station(
+        streets[1],
+        status=StationStatus.CLOSED,
+        opened_on=date(2020, 1, 1),
+        closed_on=date(2023, 1, 1),
+    )
+    make_station(streets[1], status=StationStatus.PLANNED)
+    make_station(streets[2], status=StationStatus.UNDER_CONSTRUCTION)
     make_activity(first)
     make_activity(first, status=ActivityStatus.CANCELLED)
     db.session.expire_all()
@@ -126,11 +137,15 @@ def test_the_tree_rolls_counts_up_in_a_constant_number_of_queries(
         root = subtree(db.session.get(Unit, kunming["city"].id))
     assert queries["n"] == 4  # the root unit itself, then units, stations and activities
     rows = {row.name: row for row in flatten(root)}
-    assert (root.stations, root.active_stations, root.activities) == (3, 2, 1)
-    assert (rows["官渡区总工会"].stations, rows["官渡区总工会"].active_stations) == (2, 1)
-    assert rows["街道0"].stations == 2  # its community's station rolls up into it
+    assert (root.open_stations, root.building_stations, root.activities) == (3, 2, 1)
+    assert (rows["官渡区总工会"].open_stations, rows["官渡区总工会"].building_stations) == (2, 2)
+    assert rows["街道0"].open_stations == 2  # its community's station rolls up into it
+    assert (rows["街道1"].open_stations, rows["街道1"].building_stations) == (0, 1)
     assert "社区" not in rows and rows["街道0"].has_children  # deeper levels open on their own
     assert rows["官渡区总工会"].activities == 1
+    # As of a day: on 1 June 2022 only the station closed since was open.
+    then = subtree(db.session.get(Unit, kunming["city"].id), today=date(2022, 6, 1))
+    assert then.open_stations == 1
 
 
 def test_tree_page_shows_the_users_subtree_and_hides_the_rest(client, login, make_user, kunming):

@@ -1,8 +1,9 @@
-"""Read-only resources: the union tree, the stations and the campaigns."""
+"""Read-only resources: the union tree, the stations, their partners and classification
+sets (host types, labels), and the campaigns."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from inclusive_day.access.rule import Action, visible
@@ -10,6 +11,10 @@ from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, pagi
 from inclusive_day.api.schemas import (
     CampaignArgs,
     CampaignSchema,
+    CatalogueSchema,
+    PageArgs,
+    PartnerArgs,
+    PartnerSchema,
     StationArgs,
     StationSchema,
     UnitArgs,
@@ -17,12 +22,34 @@ from inclusive_day.api.schemas import (
     page_of,
 )
 from inclusive_day.campaigns.models import Campaign
-from inclusive_day.stations.models import Station
+from inclusive_day.extensions import db
+from inclusive_day.json_errors import ApiError
+from inclusive_day.stations.models import (
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+    StationPartner,
+)
 from inclusive_day.units.models import Unit, under, units_under
 
 units = ApiBlueprint("units", __name__, description="The union tree, as far as you may see it.")
 stations = ApiBlueprint("stations", __name__, description="Post stations.")
+partners = ApiBlueprint("partners", __name__, description="Co-building partners.")
+host_types = ApiBlueprint(
+    "host-types", __name__, description="Where stations are housed: the catalogue."
+)
+labels = ApiBlueprint("labels", __name__, description="The labels stations hold: the catalogue.")
 campaigns = ApiBlueprint("campaigns", __name__, description="Campaigns.")
+
+# What a station's answer carries besides its own columns, loaded a page at a time.
+STATION_LOADS = (
+    selectinload(Station.amenity_rows),
+    selectinload(Station.host_type),
+    selectinload(Station.label_awards).selectinload(LabelAward.label),
+    selectinload(Station.partners),
+)
 
 
 @units.route("")
@@ -57,7 +84,7 @@ def list_stations(args: dict):
     stmt = (
         select(Station)
         .where(visible(api_user(), Action.VIEW, Station))
-        .options(selectinload(Station.amenity_rows))
+        .options(*STATION_LOADS)
         .order_by(Station.code)
     )
     unit = filter_row(Action.VIEW, Unit, args.get("unit"), "unit")
@@ -65,6 +92,23 @@ def list_stations(args: dict):
         stmt = stmt.where(Station.under(unit.path))
     if args.get("status"):
         stmt = stmt.where(Station.status == args["status"])
+    if args.get("host_type"):
+        host_type = _by_code(HostType, args["host_type"], "host_type")
+        stmt = stmt.where(Station.host_type_id == host_type.id)
+    if args.get("label"):
+        label = _by_code(Label, args["label"], "label")
+        stmt = stmt.where(
+            exists().where(LabelAward.station_id == Station.id, LabelAward.label_id == label.id)
+        )
+    partner = filter_row(Action.VIEW, Partner, args.get("partner"), "partner")
+    if partner is not None:
+        stmt = stmt.where(
+            exists().where(
+                StationPartner.station_id == Station.id, StationPartner.partner_id == partner.id
+            )
+        )
+    if args.get("open_on") is not None:
+        stmt = stmt.where(Station.open_on(args["open_on"]))
     if args.get("q"):
         text = args["q"].strip()
         stmt = stmt.where(
@@ -81,7 +125,68 @@ def list_stations(args: dict):
 @stations.errors(401, 404)
 def get_station(station_id: int):
     """One station."""
-    return one(Action.VIEW, Station, station_id, selectinload(Station.amenity_rows))
+    return one(Action.VIEW, Station, station_id, *STATION_LOADS)
+
+
+def _by_code(model, code: str, field: str):
+    """The catalogue value with this code, else 404 naming the filter."""
+    value = db.session.scalar(select(model).where(model.code == code))
+    if value is None:
+        raise ApiError(404, field=field)
+    return value
+
+
+@partners.route("")
+@partners.arguments(PartnerArgs, location="query")
+@partners.response(200, page_of(PartnerSchema, "PartnerPage"))
+@partners.errors(401, 404)
+def list_partners(args: dict):
+    """List the co-building partners you may see, by name."""
+    stmt = (
+        select(Partner)
+        .where(visible(api_user(), Action.VIEW, Partner))
+        .order_by(Partner.name, Partner.id)
+    )
+    unit = filter_row(Action.VIEW, Unit, args.get("unit"), "unit")
+    if unit is not None:
+        co_building = select(StationPartner.partner_id).join(
+            Station, Station.id == StationPartner.station_id
+        )
+        stmt = stmt.where(
+            or_(
+                Partner.unit_id.in_(units_under(unit.path)),
+                Partner.id.in_(co_building.where(Station.under(unit.path))),
+            )
+        )
+    if args.get("q"):
+        stmt = stmt.where(Partner.name.icontains(args["q"].strip(), autoescape=True))
+    return paginated(stmt, args)
+
+
+@partners.route("/<int:partner_id>")
+@partners.response(200, PartnerSchema)
+@partners.errors(401, 404)
+def get_partner(partner_id: int):
+    """One partner (its stations: /stations?partner=<id>)."""
+    return one(Action.VIEW, Partner, partner_id)
+
+
+@host_types.route("")
+@host_types.arguments(PageArgs, location="query")
+@host_types.response(200, page_of(CatalogueSchema, "HostTypePage"))
+@host_types.errors(401)
+def list_host_types(args: dict):
+    """The host types a station may have (exactly one each), in catalogue order."""
+    return paginated(select(HostType).order_by(HostType.position, HostType.id), args)
+
+
+@labels.route("")
+@labels.arguments(PageArgs, location="query")
+@labels.response(200, page_of(CatalogueSchema, "LabelPage"))
+@labels.errors(401)
+def list_labels(args: dict):
+    """The labels a station may hold (several, each with its year), in catalogue order."""
+    return paginated(select(Label).order_by(Label.position, Label.id), args)
 
 
 @campaigns.route("")

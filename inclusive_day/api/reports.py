@@ -22,6 +22,19 @@ from inclusive_day.units.models import Unit
 reports = ApiBlueprint("reports", __name__, description="Report figures.")
 
 
+def _network(lines) -> list[dict]:
+    return [
+        {
+            "key": line.key,
+            "name": line.name,
+            "open_stations": line.open_stations,
+            "activities": line.activities,
+            "served": line.served,
+        }
+        for line in lines
+    ]
+
+
 def _lines(lines) -> list[dict]:
     return [
         {
@@ -40,8 +53,9 @@ def _lines(lines) -> list[dict]:
 @reports.response(200, SummarySchema)
 @reports.errors(401, 404)
 def summary(args: dict):
-    """The recap's figures: activities held and planned, served, unique people, stations,
-    and the same by theme, beneficiary group and sub-unit (the recap page's numbers)."""
+    """The recap's figures: activities held and planned, served, unique people, stations
+    (involved, opened in the period, open at its end), and the same by theme, beneficiary
+    group, sub-unit, host type and label (the recap page's numbers)."""
     user = api_user()
     campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
     if args.get("unit") is None:
@@ -71,7 +85,11 @@ def summary(args: dict):
         "served": head.served,
         "people": head.people,
         "stations": head.stations,
+        "new_stations": head.new_stations,
+        "open_stations": head.open_stations,
         "by_theme": _lines(recap.themes),
         "by_group": _lines(recap.groups),
         "by_unit": _lines(recap.units),
+        "by_host_type": _network(recap.host_types),
+        "by_label": _network(recap.labels),
     }

@@ -9,14 +9,25 @@ from flask import Flask
 from inclusive_day import json_errors
 from inclusive_day.api import construction  # noqa: F401  (adds /reports/construction)
 from inclusive_day.api.activities import activities
-from inclusive_day.api.catalogue import campaigns, stations, units
+from inclusive_day.api.catalogue import campaigns, host_types, labels, partners, stations, units
 from inclusive_day.api.checkins import checkins
 from inclusive_day.api.donations import donations
 from inclusive_day.api.reports import reports
 from inclusive_day.extensions import api, csrf
 
 PREFIX = "/api/v1"
-RESOURCES = (units, stations, campaigns, activities, checkins, donations, reports)
+RESOURCES = (
+    units,
+    stations,
+    partners,
+    host_types,
+    labels,
+    campaigns,
+    activities,
+    checkins,
+    donations,
+    reports,
+)
 
 
 def register_resources(app: Flask) -> None:

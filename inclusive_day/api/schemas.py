@@ -169,6 +169,39 @@ class UnitArgs(PageArgs):
     level = fields.Enum(Level, by_value=True)
 
 
+class Code(fields.String):
+    """A catalogue code, such as gas_station."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("validate", validate.Regexp(r"^[a-z0-9_]{1,40}$"))
+        super().__init__(**kwargs)
+
+
+class HostTypeRef(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "In the request's language."})
+
+
+class StationLabel(Schema):
+    """A label a station holds (read from its award)."""
+
+    code = fields.String(required=True, attribute="label.code")
+    name = fields.String(
+        required=True,
+        attribute="label.name",
+        metadata={"description": "In the request's language."},
+    )
+    year = fields.Integer(required=True, metadata={"description": "The year it was awarded."})
+    awarded_by_id = fields.Integer(
+        required=True, metadata={"description": "The union unit that awarded it."}
+    )
+
+
+class PartnerRef(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
 class StationSchema(Schema):
     id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -179,18 +212,69 @@ class StationSchema(Schema):
     longitude = fields.Float(allow_none=True)
     phone = fields.String()
     opening_hours = fields.String()
-    partner = fields.String()
-    status = fields.Enum(StationStatus, by_value=True, required=True)
+    status = fields.Enum(
+        StationStatus,
+        by_value=True,
+        required=True,
+        metadata={"description": "Planned, under construction, active, suspended or closed."},
+    )
+    opened_on = fields.Date(
+        allow_none=True, metadata={"description": "The local day it opened; none before."}
+    )
+    closed_on = fields.Date(allow_none=True, metadata={"description": "The local day it closed."})
+    closure_reason = fields.String()
+    host_type = fields.Nested(HostTypeRef, required=True)
+    labels = fields.List(fields.Nested(StationLabel), attribute="label_awards")
+    partners = fields.List(fields.Nested(PartnerRef))
     amenities = fields.List(fields.Enum(Amenity, by_value=True))
 
 
 class StationArgs(PageArgs):
     unit = Id(metadata={"description": "Only stations of this unit's subtree."})
     status = fields.Enum(StationStatus, by_value=True)
+    host_type = Code(metadata={"description": "Only stations of this host type (its code)."})
+    label = Code(metadata={"description": "Only stations holding this label (its code)."})
+    partner = Id(metadata={"description": "Only stations this partner co-builds."})
+    open_on = Day(
+        metadata={"description": "Only stations open on this day: opened, and not yet closed."}
+    )
     q = Text(
         validate=validate.Length(max=120),
         metadata={"description": "In name or code, ignoring case."},
     )
+
+
+class CatalogueSchema(Schema):
+    """A value of a classification set (a host type, a label)."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "In the request's language."})
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    position = fields.Integer()
+
+
+class PartnerSchema(Schema):
+    id = fields.Integer(required=True)
+    unit_id = fields.Integer(
+        required=True, metadata={"description": "The union unit that keeps the record."}
+    )
+    name = fields.String(required=True)
+    contact_name = fields.String()
+    contact_phone = fields.String()
+    sponsor_id = fields.Integer(
+        allow_none=True, metadata={"description": "The same organisation as a sponsor."}
+    )
+
+
+class PartnerArgs(PageArgs):
+    unit = Id(
+        metadata={
+            "description": "Only partners kept by this unit's subtree or co-building its stations."
+        }
+    )
+    q = Text(validate=validate.Length(max=120), metadata={"description": "In the name."})
 
 
 class CampaignSchema(Schema):
@@ -399,6 +483,16 @@ class SummaryLine(Schema):
     stations = fields.Integer(required=True)
 
 
+class NetworkSummaryLine(Schema):
+    key = fields.String(required=True, metadata={"description": "The catalogue code."})
+    name = fields.String(required=True)
+    open_stations = fields.Integer(
+        required=True, metadata={"description": "Stations of the subtree open on the last day."}
+    )
+    activities = fields.Integer(required=True, metadata={"description": "Held at them."})
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
+
+
 class SummarySchema(Schema):
     campaign_id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -409,6 +503,18 @@ class SummarySchema(Schema):
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
     people = fields.Integer(required=True, metadata={"description": "Unique people."})
     stations = fields.Integer(required=True, metadata={"description": "Stations involved."})
+    new_stations = fields.Integer(
+        required=True, metadata={"description": "Stations of the subtree opened in the period."}
+    )
+    open_stations = fields.Integer(
+        required=True, metadata={"description": "Stations of the subtree open on its last day."}
+    )
     by_theme = fields.List(fields.Nested(SummaryLine), required=True)
     by_group = fields.List(fields.Nested(SummaryLine), required=True)
     by_unit = fields.List(fields.Nested(SummaryLine), required=True)
+    by_host_type = fields.List(fields.Nested(NetworkSummaryLine), required=True)
+    by_label = fields.List(
+        fields.Nested(NetworkSummaryLine),
+        required=True,
+        metadata={"description": "A station counts under every label it holds."},
+    )

@@ -11,7 +11,7 @@ are not audited fields, a password change is an action without values.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -93,6 +93,21 @@ class Spec:
     record_create: Callable[[Any], bool] = lambda _obj: True
     # Collections shown as one field: name -> (relationship key, value of one member).
     collections: dict[str, tuple[str, Callable[[Any], Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Link:
+    """A row that only joins a record to another (a station's co-building partner): its
+    creations and deletions are shown as a change of one field of the record it belongs to
+    ({"partners": [before, after]}), whichever side the link was made from."""
+
+    parent: type  # the audited model whose event shows the change (Station)
+    parent_key: str  # the link's column naming it ("station_id")
+    collection: str  # the parent's relationship to its links ("partner_links")
+    field: str  # the field the parent's event shows ("partners")
+    value_of: Callable[[Any], Any]  # one link as the field lists it (its partner's name)
+    # (connection, parent ids) -> {parent id: the field's values now, after the flush}
+    current: Callable[[Connection, set[int]], dict[int, list]]
 
 
 def loaded(obj, key: str) -> Any:
@@ -196,7 +211,7 @@ def _being_attached(unit) -> bool:
 
 
 def _collect(
-    session: Session, acting_id: int | None, audited: Mapping[type, Spec]
+    session: Session, acting_id: int | None, audited: Mapping[type, Spec | Link]
 ) -> list[tuple[str, Spec, Any, dict]]:
     """The audited objects of this flush with their action and changes (no-ops left out)."""
     pending: list[tuple[str, Spec, Any, dict]] = []
@@ -207,7 +222,7 @@ def _collect(
     ):
         for obj in objects:
             spec = audited.get(type(obj))
-            if spec is None:
+            if spec is None or isinstance(spec, Link):
                 continue
             if action == "create" and not spec.record_create(obj):
                 continue
@@ -232,6 +247,67 @@ def _collect(
     return pending
 
 
+def _link_changes(
+    session: Session,
+    audited: Mapping[type, Spec | Link],
+    pending: list[tuple[str, Spec, Any, dict]],
+) -> None:
+    """Add the links this flush made or removed to their parents' events in `pending` (an
+    update event for a parent that changed nothing else): the field's values before and after,
+    read once per kind of link after the flush."""
+    moved: dict[Link, dict[int, tuple[Counter, Counter]]] = defaultdict(dict)
+    seen: set[int] = set()
+
+    def count(link: Link, parent_id: int | None, member, side: int) -> None:
+        if parent_id is None or id(member) in seen:
+            return
+        seen.add(id(member))
+        counts = moved[link].setdefault(parent_id, (Counter(), Counter()))
+        counts[side][plain(link.value_of(member))] += 1
+
+    links = [spec for spec in audited.values() if isinstance(spec, Link)]
+    # Links changed through the parent's collection (an orphan removed from it is deleted by
+    # the flush without passing through session.deleted), then those made from elsewhere.
+    for link in links:
+        for parent in (*session.new, *session.dirty):
+            if isinstance(parent, link.parent):
+                history = inspect(parent).attrs[link.collection].history
+                for member in history.added or ():
+                    count(link, loaded(parent, "id"), member, 0)
+                for member in history.deleted or ():
+                    count(link, loaded(parent, "id"), member, 1)
+    for objects, side in ((session.new, 0), (session.deleted, 1)):
+        for obj in objects:
+            link = audited.get(type(obj))
+            if isinstance(link, Link):
+                count(link, loaded(obj, link.parent_key), obj, side)
+    if not moved:
+        return
+    events = {(type(entry[2]), loaded(entry[2], "id")): entry for entry in pending}
+    connection = session.connection()
+    for link, parents in moved.items():
+        gone = {loaded(obj, "id") for obj in session.deleted if isinstance(obj, link.parent)}
+        parents = {pid: c for pid, c in parents.items() if pid not in gone}
+        now = link.current(connection, set(parents)) if parents else {}
+        for parent_id, (added, removed) in parents.items():
+            after = Counter(plain(v) for v in now.get(parent_id, []))
+            before = after - added + removed
+            if before == after:
+                continue
+            entry = events.get((link.parent, parent_id))
+            if entry is None:
+                parent = session.get(link.parent, parent_id)
+                spec = audited.get(link.parent)
+                if parent is None or not isinstance(spec, Spec):
+                    continue
+                entry = ("update", spec, parent, {})
+                pending.append(entry)
+                events[(link.parent, parent_id)] = entry
+            verb, _spec, _obj, changes = entry
+            values = [sorted(before.elements()), sorted(after.elements())]
+            changes[link.field] = [None, values[1]] if verb == "create" else values
+
+
 # ---- the listener ---------------------------------------------------------------------------
 
 # (connection, {kind: ids}) -> {(kind, id): (unit path, name)}: the owners events cite.
@@ -247,7 +323,7 @@ class Recorder:
     """The flush listener with what it works from: the spec of each audited model, and the
     lookup of the unit path and name of the records events refer to."""
 
-    specs: Callable[[], Mapping[type, Spec]]
+    specs: Callable[[], Mapping[type, Spec | Link]]
     resolve: Resolver
 
     def after_flush(self, session: Session, _flush_context) -> None:
@@ -257,6 +333,8 @@ class Recorder:
         with session.no_autoflush:
             user_id, name = actor()
         pending = _collect(session, user_id, self.specs())
+        with session.no_autoflush:
+            _link_changes(session, self.specs(), pending)
         if not pending:
             return
         wanted: dict[str, set[int]] = defaultdict(set)
@@ -290,6 +368,8 @@ class Recorder:
         """Make setting an audited field on an expired object load its old value first, so
         that "before" is the value replaced, not unknown (one SELECT, only when that happens)."""
         for model, spec in self.specs().items():
+            if isinstance(spec, Link):
+                continue
             keys = [*spec.fields, "path"] if spec.object_type == "unit" else spec.fields
             for key in keys:
                 attribute = getattr(model, key)

@@ -15,13 +15,22 @@ from sqlalchemy.orm import aliased
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.models import CheckIn, Headcount
-from inclusive_day.audit.recorder import Recorder, Spec, loaded, plain
+from inclusive_day.audit.recorder import Link, Recorder, Spec, loaded, plain
 from inclusive_day.auth.models import RoleGrant, User
 from inclusive_day.campaigns.models import Campaign
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.extensions import db
+from inclusive_day.funds.models import FundLine
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
-from inclusive_day.stations.models import Station
+from inclusive_day.stations.models import (
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+    StationPartner,
+)
 from inclusive_day.units.models import Unit
 
 # Columns that say when or by whom a row was touched, or that the system keeps itself:
@@ -61,6 +70,13 @@ OBJECT_TYPES = (
     "distribution",
     "role_grant",
     "user",
+    "partner",
+    "label_award",
+    "host_type",
+    "label",
+    "construction_target",
+    "coverage_goal",
+    "fund_line",
 )
 ACTIONS = (
     "create",
@@ -76,6 +92,7 @@ ACTIONS = (
     "import",
     "password_changed",
     "password_reset",
+    "generate",
 )
 
 
@@ -118,6 +135,8 @@ def _owner_query(kind: str):
         return Donation.id, stmt
     if kind == "user":
         return User.id, select(User.id, null(), User.username)
+    if kind == "label":
+        return Label.id, select(Label.id, null(), Label.name_zh)
     raise ValueError(kind)
 
 
@@ -230,8 +249,65 @@ def _on_activity(obj, found: dict) -> tuple[str | None, str]:
     return _found(found, "activity", loaded(obj, "activity_id"))
 
 
+def _describe_award(obj, found: dict) -> tuple[str | None, str]:
+    """ "KM-0001 省级工会驿站 2023", under the station's unit."""
+    path, station = _found(found, "station", loaded(obj, "station_id"))
+    _path, label = _found(found, "label", loaded(obj, "label_id"))
+    parts = (station, label or f"#{loaded(obj, 'label_id')}", plain(loaded(obj, "year")))
+    return path, " ".join(str(p) for p in parts if p)
+
+
+def _describe_for_unit(obj, found: dict, *detail: str) -> tuple[str | None, str]:
+    """A record kept per unit and year (a target, a goal): "昆明市总工会 2024 ...", under it."""
+    path, unit = _found(found, "unit", loaded(obj, "unit_id"))
+    parts = (unit, plain(loaded(obj, "year")), *(plain(loaded(obj, key)) for key in detail))
+    return path, " ".join(str(p) for p in parts if p not in (None, ""))
+
+
+def _describe_fund_line(obj, found: dict) -> tuple[str | None, str]:
+    """ "KM-0001 2024 ¥3000.00" (or the unit's name for a unit's money), under the line's
+    unit: the station's unit when it is a station's."""
+    path, unit = _found(found, "unit", loaded(obj, "unit_id"))
+    station = _found(found, "station", loaded(obj, "station_id"))[1]
+    amount = loaded(obj, "amount")
+    parts = (station or unit, plain(loaded(obj, "year")), f"¥{plain(amount)}" if amount else "")
+    return path, " ".join(str(p) for p in parts if p)
+
+
+def _partner_name(link) -> str:
+    """A station's partner as its partners field lists it (the link's partner, by name)."""
+    partner = link.partner
+    return partner.name if partner is not None else f"#{link.partner_id}"
+
+
+def _station_partner_names(connection: Connection, station_ids: set[int]) -> dict[int, list]:
+    """{station id: its partners' names}, as they stand in this transaction."""
+    names: dict[int, list] = {}
+    ids = sorted(station_ids)
+    for start in range(0, len(ids), CHUNK):
+        rows = connection.execute(
+            select(StationPartner.station_id, Partner.name)
+            .join(Partner, Partner.id == StationPartner.partner_id)
+            .where(StationPartner.station_id.in_(ids[start : start + CHUNK]))
+        )
+        for station_id, name in rows:
+            names.setdefault(station_id, []).append(name)
+    return names
+
+
+def _catalogued(kind: str, model) -> Spec:
+    """A value of a shared catalogue (host types, labels): above every unit, so only
+    administrators read its log, as only they change it."""
+    return Spec(
+        kind,
+        _columns(model),
+        lambda _obj: [],
+        lambda obj, _found: (None, loaded(obj, "name_zh") or loaded(obj, "code") or ""),
+    )
+
+
 @cache
-def spec_table() -> dict[type, Spec]:
+def spec_table() -> dict[type, Spec | Link]:
     """The audited models and how each is audited, built on first use: reading a model's
     columns needs the mappers configured, so not at import."""
 
@@ -268,6 +344,47 @@ def spec_table() -> dict[type, Spec]:
                 f"{loaded(obj, 'code') or ''} {loaded(obj, 'name') or ''}".strip(),
             ),
             collections={"amenities": ("amenity_rows", lambda row: row.amenity.value)},
+        ),
+        # A partner added to or taken from a station (from either side) changes the station's
+        # "partners", listed by name.
+        StationPartner: Link(
+            Station,
+            "station_id",
+            "partner_links",
+            "partners",
+            _partner_name,
+            _station_partner_names,
+        ),
+        Partner: named_under_unit("partner", Partner),
+        # A label held is the station's: logged under the station's unit, shown in its history.
+        LabelAward: Spec(
+            "label_award",
+            _columns(LabelAward),
+            lambda obj: [
+                ("station", loaded(obj, "station_id")),
+                ("label", loaded(obj, "label_id")),
+            ],
+            _describe_award,
+        ),
+        HostType: _catalogued("host_type", HostType),
+        Label: _catalogued("label", Label),
+        ConstructionTarget: Spec(
+            "construction_target",
+            _columns(ConstructionTarget),
+            own("unit", "unit_id"),
+            lambda obj, found: _describe_for_unit(obj, found),
+        ),
+        CoverageGoal: Spec(
+            "coverage_goal",
+            _columns(CoverageGoal),
+            own("unit", "unit_id"),
+            lambda obj, found: _describe_for_unit(obj, found, "level"),
+        ),
+        FundLine: Spec(
+            "fund_line",
+            _columns(FundLine),
+            lambda obj: [("unit", loaded(obj, "unit_id")), ("station", loaded(obj, "station_id"))],
+            _describe_fund_line,
         ),
         Campaign: named_under_unit("campaign", Campaign),
         Activity: Spec(

@@ -19,8 +19,9 @@ from inclusive_day.attendance.queries import Totals, totals, totals_by
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import campaign_progress
 from inclusive_day.extensions import db
-from inclusive_day.periods import Month
-from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.periods import Month, local_today
+from inclusive_day.stations.models import Station
+from inclusive_day.units.queries import being_built
 
 
 @dataclass
@@ -40,22 +41,25 @@ class Dashboard:
     """What the home page shows for one user and month."""
 
     month: Month
-    stations: int
+    stations: int  # open today (Station.open_on)
     activities: int
     month_totals: Totals
     campaigns: list[CampaignLine] = field(default_factory=list)
     upcoming: list[Activity] = field(default_factory=list)
     progress: dict = field(default_factory=dict)
+    building_stations: int = 0  # planned or under construction
 
 
 def dashboard(user, month: Month, now: datetime) -> Dashboard:
-    """Stations, this month's activities and served, and each campaign's figures, in reach."""
+    """Stations open today and those being built, this month's activities and served, and
+    each campaign's figures, in reach."""
     activity_scope = [visible(user, Action.VIEW, Activity)]
-    stations = db.session.scalar(
-        select(func.count(Station.id)).where(
-            visible(user, Action.VIEW, Station), Station.status == StationStatus.ACTIVE
-        )
-    )
+    stations, building = db.session.execute(
+        select(
+            func.count(Station.id).filter(Station.open_on(local_today())),
+            func.count(Station.id).filter(being_built()),
+        ).where(visible(user, Action.VIEW, Station))
+    ).one()
     start, end = month.utc_range()
     month_scope = [*activity_scope, *in_period(start, end)]
     campaigns = list(
@@ -73,6 +77,7 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
     return Dashboard(
         month=month,
         stations=stations or 0,
+        building_stations=building or 0,
         activities=count_activities(month_scope),
         month_totals=totals(month_scope),
         campaigns=[

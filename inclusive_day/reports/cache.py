@@ -39,7 +39,7 @@ TEMPLATE_FILES = (
     "pdf/_report_macros.html",
 )
 # Bump when the code that fills the templates changes what a PDF shows.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 CACHE_MAX_FILES = 500
 
 
@@ -91,9 +91,9 @@ def _sum(expression):
 
 def data_version(now: datetime) -> list:
     """Cheap markers of every table a report reads (one query): an insert, an edit, an
-    annulled check-in, a received gift, a renamed unit, a station's opening or closing day, a
-    target, a label or a fund line changes at least one of them, and so does the start of an
-    activity (which moves it from planned to held)."""
+    annulled check-in, a received gift, a renamed unit or catalogue value, a station's opening
+    or closing day, a label awarded, a target or a fund line changes at least one of them, and
+    so does the start of an activity (which moves it from planned to held)."""
     markers = [
         _count(Activity.id),
         _max(Activity.id),
@@ -105,6 +105,13 @@ def data_version(now: datetime) -> list:
         _count(CheckIn.annulled_at),
         _count(Station.id),
         _max(Station.updated_at),
+        _count(LabelAward.id),
+        _max(LabelAward.id),
+        _sum(LabelAward.year * 7 + LabelAward.label_id),
+        _count(HostType.id),
+        _sum(func.length(HostType.name_zh) + func.length(HostType.name_en) + HostType.position),
+        _count(Label.id),
+        _sum(func.length(Label.name_zh) + func.length(Label.name_en) + Label.position),
         _count(Unit.id),
         _sum(func.length(Unit.name) + func.length(Unit.path)),
         _count(Theme.id),
@@ -125,14 +132,9 @@ def data_version(now: datetime) -> list:
         _count(Distribution.id),
         _sum(Distribution.value),
         select(func.count()).select_from(activity_donations).scalar_subquery(),
-        # The station network: lifecycle days, host types, labels, targets, goals, funds.
+        # The station network: lifecycle days, targets, goals, funds.
         _max(Station.opened_on),
         _count(Station.closed_on),
-        _sum(func.length(HostType.name_zh) + func.length(HostType.name_en)),
-        _sum(func.length(Label.name_zh) + func.length(Label.name_en)),
-        _count(LabelAward.id),
-        _max(LabelAward.id),
-        _sum(LabelAward.year),
         _count(ConstructionTarget.id),
         _max(ConstructionTarget.updated_at),
         _count(CoverageGoal.id),

@@ -12,12 +12,23 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 
 from inclusive_day.reports.present import period_text
-from inclusive_day.reports.recap import Line, Recap, station_lines
+from inclusive_day.reports.recap import Line, NetworkLine, Recap, station_lines
 from inclusive_day.sponsors.honour import GivingScope, honour_roll
 from inclusive_day.spreadsheets import Export, Table, export
 
 # The tables a CSV may be asked for, in workbook order.
-TABLES = ("summary", "themes", "units", "months", "groups", "stations", "targets", "honour")
+TABLES = (
+    "summary",
+    "themes",
+    "units",
+    "months",
+    "groups",
+    "host_types",
+    "labels",
+    "stations",
+    "targets",
+    "honour",
+)
 
 
 def _summary(recap: Recap) -> Table:
@@ -33,8 +44,8 @@ def _summary(recap: Recap) -> Table:
         (_("Served (person-times)"), h.served),
         (_("Unique people"), h.people),
         (_("Stations involved"), h.stations),
-        (_("New stations in the period"), h.new_stations),
-        (_("Stations in the registry"), h.registered_stations),
+        (_("Stations opened in the period"), h.new_stations),
+        (_("Stations open at the end of the period"), h.open_stations),
         (_("Sponsors"), h.sponsors),
         (_("Gifts received"), h.donations),
         (_("Value given (yuan)"), h.value),
@@ -59,6 +70,17 @@ def _lines(title: str, first: str, lines: list[Line], detail: str | None = None)
         for line in lines
     ]
     return Table(title, headers, rows, widths=(30, *([18] if detail else [])))
+
+
+def _network(title: str, first: str, lines: list[NetworkLine]) -> Table:
+    """Host types or labels: the stations open at the period's end, activities and served."""
+    headers = [first, _("Code"), _("Open stations at the end of the period")]
+    headers += [_("Activities held"), _("Served"), _("Share of served (%)")]
+    rows = [
+        [line.name, line.key, line.open_stations, line.activities, line.served, line.share]
+        for line in lines
+    ]
+    return Table(title, headers, rows, widths=(30, 24, 18))
 
 
 def _groups(recap: Recap) -> Table:
@@ -108,6 +130,8 @@ def _builders(recap: Recap) -> dict[str, Callable[[], Table]]:
         "units": lambda: _lines(_("By sub-unit"), _("Sub-unit"), recap.units, _("Level")),
         "months": lambda: _lines(_("By month"), _("Month"), recap.months),
         "groups": lambda: _groups(recap),
+        "host_types": lambda: _network(_("By host type"), _("Host type"), recap.host_types),
+        "labels": lambda: _network(_("By label"), _("Label"), recap.labels),
         "stations": lambda: _stations(recap),
         "targets": lambda: _targets(recap),
         "honour": lambda: _honour(recap),

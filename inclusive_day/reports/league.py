@@ -3,14 +3,14 @@
 Each immediate sub-unit, with its whole subtree, across every campaign: activities held,
 served (person-times) and served per active station, each ranked (ties share a rank) with
 the change in value and rank from the month before. One statement for both months' figures
-and one for the stations, however big the tree. Stations counted are those active now: the
-registry keeps no history of a station's status.
+and one for the stations, however big the tree. Stations counted are those open on each
+month's last day (Station.open_on: opened and not yet closed, suspended ones too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -25,7 +25,7 @@ from inclusive_day.reports.recap import (
     month_name,
     station_child,
 )
-from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
 MEASURES = ("served", "activities", "per_station")
@@ -137,14 +137,20 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
         )
     }
     mapping = station_child(unit).subquery("station_child")
-    stations = dict(
-        db.session.execute(
-            select(mapping.c.child_id, func.count(Station.id))
+    # Per sub-unit, the stations open on each month's last day: [previous month, month].
+    ends = [m.shift(1).first_day - timedelta(days=1) for m in months]
+    open_at = {
+        child: (int(before or 0), int(then or 0))
+        for child, before, then in db.session.execute(
+            select(
+                mapping.c.child_id,
+                *(func.count(Station.id).filter(Station.open_on(end)) for end in ends),
+            )
             .join(Station, Station.id == mapping.c.station_id)
-            .where(Station.status == StationStatus.ACTIVE)
             .group_by(mapping.c.child_id)
-        ).all()
-    )
+        )
+    }
+    stations = {child: counts[1] for child, counts in open_at.items()}
     children = list(
         db.session.scalars(
             select(Unit)
@@ -159,7 +165,7 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
             return held
         if measure == "served":
             return served
-        count = stations.get(child_id, 0)
+        count = open_at.get(child_id, (0, 0))[index]
         return round(served / count, 1) if count else 0.0
 
     ids = [c.id for c in children]

@@ -118,5 +118,6 @@ def recap_context(recap: Recap, side_width: int = 680) -> dict:
         "summary": summary(recap),
         "charts": charts(recap, side_width),
         "generated": format_date(recap.generated_on, "long"),
+        "end_date": format_date(recap.scope.end, "long"),
         "value_text": money_text(recap.headline.value),
     }

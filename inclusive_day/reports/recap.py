@@ -10,13 +10,17 @@ What the figures mean:
 - served (person-times) and unique people: attendance.queries' rules, over every activity of
   the campaign at the subtree's stations that starts in the period;
 - stations involved: stations that held at least one of those activities;
-- new stations: stations of the subtree registered (created) in the period, from the station
-  registry; a station imported after it was built counts when it was registered.
+- new stations: stations of the subtree that opened in the period (Station.opened_between),
+  and open stations those open on its last day (Station.open_on), whenever they were entered;
+- by host type and by label: per value of each catalogue, the subtree's stations open on the
+  period's last day, and the activities held (and served) at the stations of that type, or
+  holding that label; a label counts from the year it was awarded, up to the period's year.
 
 A constant number of queries, however big the tree: one statement for every breakdown
-(activities and served by theme, sub-unit, month, beneficiary group and the top stations,
-reading check-ins once), one for unique people, and a few small ones for names, targets,
-the station registry and the sponsors.
+(activities and served by theme, sub-unit, month, beneficiary group, host type, label and the
+top stations, reading check-ins once), one for unique people, one for the station network
+(opened, open, and open per host type and per label, with the catalogues' names), and a few
+small ones for names, targets and the sponsors.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from inclusive_day.periods import (
     months_between,
 )
 from inclusive_day.sponsors.honour import GivingScope, HonourLine, giving, honour_roll
-from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.stations.models import Catalogued, HostType, Label, LabelAward, Station
 from inclusive_day.units.models import Unit
 
 # The longest period a recap covers (its month chart has a bar per month).
@@ -163,11 +167,29 @@ class Headline:
     served: int = 0
     people: int = 0
     stations: int = 0
-    new_stations: int = 0
-    registered_stations: int = 0
+    new_stations: int = 0  # opened in the period
+    open_stations: int = 0  # open on its last day
     sponsors: int = 0
     donations: int = 0
     value: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class NetworkLine:
+    """One host type or label: the subtree's stations of it open at the period's end, and the
+    activities held and served at its stations in the period."""
+
+    key: str  # the catalogue code
+    name: str
+    open_stations: int = 0
+    activities: int = 0
+    served: int = 0
+    share: float = 0.0  # of the recap's served, in percent
+
+    @property
+    def per_activity(self) -> int:
+        """Served per activity held, rounded."""
+        return round(self.served / self.activities) if self.activities else 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +238,8 @@ class Recap:
     months: list[Line] = field(default_factory=list)
     groups: list[Line] = field(default_factory=list)
     stations: list[Line] = field(default_factory=list)
+    host_types: list[NetworkLine] = field(default_factory=list)
+    labels: list[NetworkLine] = field(default_factory=list)
     targets: list[TargetLine] = field(default_factory=list)
     honour: list[HonourLine] = field(default_factory=list)
 
@@ -292,10 +316,10 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
     analytic_transaction()
     children = _children(unit)
     people = alongside(unique_people_query(activity_scope), activity_scope)
-    rows = _breakdowns(activity_scope, unit, months, now)
+    rows = _breakdowns(activity_scope, unit, months, now, scope.end.year)
     total = rows.get(("total", None)) or (0, 0, 0, 0)
     served = total[2]
-    built, registered = _station_registry(unit.path, scope.start, scope.end)
+    network = station_network(unit.path, scope.start, scope.end)
     giving_scope = GivingScope(scope.campaign_id, unit.path, scope.start, scope.end)
     given = giving(giving_scope)
     headline = Headline(
@@ -304,8 +328,8 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
         served=served,
         people=int(people() or 0),
         stations=total[3],
-        new_stations=built,
-        registered_stations=registered,
+        new_stations=network.opened,
+        open_stations=network.open,
         sponsors=given.sponsors,
         donations=given.donations,
         value=given.value,
@@ -331,6 +355,8 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
         ],
         groups=_group_lines(rows, served),
         stations=_station_lines(rows, served),
+        host_types=_network_lines(network.host_types, rows, "host_type", served),
+        labels=_network_lines(network.labels, rows, "label", served),
         targets=_target_lines(campaign, unit, children, headline, unit_lines),
         honour=honour_roll(giving_scope, limit=HONOUR_LIMIT),
     )
@@ -397,10 +423,13 @@ def activity_rows(scope: list, unit: Unit, months: Sequence[Month], now: datetim
     return parts, acts
 
 
-def _breakdowns(scope: list, unit: Unit, months: Sequence[Month], now: datetime) -> dict:
+def _breakdowns(
+    scope: list, unit: Unit, months: Sequence[Month], now: datetime, label_year: int
+) -> dict:
     """{(dimension, key): (held, planned, served, stations)} for the whole scope ("total"),
-    by theme, month (index), sub-unit, beneficiary group and the top stations, from one
-    statement: the served rows are read once, summed per activity, then grouped each way."""
+    by theme, month (index), sub-unit, beneficiary group, the stations' host type and labels
+    (awarded by `label_year`) and the top stations, from one statement: the served rows are
+    read once, summed per activity, then grouped each way."""
     parts, acts = activity_rows(scope, unit, months, now)
     sums = (
         func.sum(acts.c.held),
@@ -423,11 +452,22 @@ def _breakdowns(scope: list, unit: Unit, months: Sequence[Month], now: datetime)
         .subquery("top")
     )
     zero = literal(0)
+    no_stations = (*sums[:3], zero)
+    typed = acts.join(Station, Station.id == acts.c.station_id)
+    labelled = acts.join(
+        LabelAward, and_(LabelAward.station_id == acts.c.station_id, LabelAward.year <= label_year)
+    )
     statement = union_all(
         select(literal("total"), cast(literal(None), String), *sums),
         by("theme", acts.c.theme_id),
         by("month", acts.c.month),
         by("unit", acts.c.child_id, stations=True),
+        select(literal("host_type"), cast(Station.host_type_id, String), *no_stations)
+        .select_from(typed)
+        .group_by(Station.host_type_id),
+        select(literal("label"), cast(LabelAward.label_id, String), *no_stations)
+        .select_from(labelled)
+        .group_by(LabelAward.label_id),
         select(literal("station"), cast(top.c.station_id, String), *top.c[1:], literal(1)),
         select(
             literal("group"), cast(parts.c.group, String), zero, zero, func.sum(parts.c.n), zero
@@ -527,19 +567,119 @@ def _station_lines(rows: dict, whole: int) -> list[Line]:
     return sorted(lines, key=lambda line: (-line.served, -line.activities, line.key))
 
 
-def _station_registry(path: str, start: date, end: date) -> tuple[int, int]:
-    """Stations of the subtree registered in the period, and those registered by its end
-    that are not closed."""
-    first, after = days_utc_range(start, end)
-    built, registered = db.session.execute(
+@dataclass(frozen=True)
+class CatalogueCount:
+    """A catalogue value (host type or label) with the subtree's stations of it open."""
+
+    id: int
+    code: str
+    name: str
+    open_stations: int
+
+
+@dataclass(frozen=True)
+class StationNetwork:
+    """The subtree's stations: opened in a period, open on its last day, and those open by
+    host type and by label (every value of both catalogues, in catalogue order)."""
+
+    opened: int
+    open: int
+    host_types: list[CatalogueCount]
+    labels: list[CatalogueCount]
+
+
+def station_network(path: str, start: date, end: date) -> StationNetwork:
+    """The stations of the subtree at `path` that opened from `start` to `end`, those open on
+    `end`, and those open per host type and per label held by `end`'s year, with the
+    catalogues' names: one statement, whatever the size of the tree or the catalogues."""
+    english = (get_locale() is not None) and get_locale().language == "en"
+    in_scope = and_(Station.under(path), Station.open_on(end))
+    empty = cast(literal(None), String)
+
+    def values(dimension: str, model: type[Catalogued], counted, joined):
+        name = model.name_en if english else model.name_zh
+        return (
+            select(
+                literal(dimension),
+                model.id,
+                model.code,
+                name,
+                model.position,
+                literal(0),
+                func.count(counted),
+            )
+            .select_from(model)
+            .outerjoin(*joined)
+            .group_by(model.id, model.code, name, model.position)
+        )
+
+    open_here = select(Station.id).where(in_scope)
+    statement = union_all(
         select(
-            func.count(Station.id).filter(Station.created_at >= first, Station.created_at < after),
-            func.count(Station.id).filter(
-                Station.created_at < after, Station.status != StationStatus.CLOSED
+            literal("total"),
+            literal(0),
+            empty,
+            empty,
+            literal(0),
+            func.count(Station.id).filter(Station.opened_between(start, end)),
+            func.count(Station.id).filter(Station.open_on(end)),
+        ).where(Station.under(path)),
+        values(
+            "host_type",
+            HostType,
+            Station.id,
+            (Station, and_(Station.host_type_id == HostType.id, in_scope)),
+        ),
+        values(
+            "label",
+            Label,
+            LabelAward.id,
+            (
+                LabelAward,
+                and_(
+                    LabelAward.label_id == Label.id,
+                    LabelAward.year <= end.year,
+                    LabelAward.station_id.in_(open_here),
+                ),
             ),
-        ).where(Station.under(path))
-    ).one()
-    return int(built), int(registered)
+        ),
+    )
+    opened = open_ = 0
+    found: dict[str, list[tuple]] = {"host_type": [], "label": []}
+    for dimension, ident, code, name, position, first, second in db.session.execute(statement):
+        if dimension == "total":
+            opened, open_ = int(first or 0), int(second or 0)
+        else:
+            found[dimension].append((position, ident, code, name, int(second or 0)))
+
+    def counts(dimension: str) -> list[CatalogueCount]:
+        return [
+            CatalogueCount(ident, code, name, n)
+            for _position, ident, code, name, n in sorted(found[dimension])
+        ]
+
+    return StationNetwork(opened, open_, counts("host_type"), counts("label"))
+
+
+def _network_lines(
+    values: list[CatalogueCount], rows: dict, dimension: str, whole: int
+) -> list[NetworkLine]:
+    """A line per catalogue value that has open stations or activities in the recap."""
+    lines = []
+    for value in values:
+        held, _planned, served, _stations = rows.get((dimension, str(value.id))) or (0, 0, 0, 0)
+        if value.open_stations or held or served:
+            lines.append(
+                NetworkLine(
+                    value.code,
+                    value.name,
+                    value.open_stations,
+                    held,
+                    served,
+                    _share(served, whole),
+                )
+            )
+    return lines
 
 
 def _target_lines(

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from inclusive_day.access.rule import reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.extensions import db
-from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.periods import local_today
+from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Level, Unit, under
 
 # How many levels below the chosen unit the tree page lists; deeper units open on their own.
 SHOWN_DEPTH = 2
 
 
+def being_built() -> ColumnElement[bool]:
+    """WHERE clause for the stations planned or under construction: those without an opening
+    day, which the lifecycle's constraints give exactly to the stations that have opened; so a
+    count of them reads the (unit, opened, closed) index alone, like Station.open_on."""
+    return Station.opened_on.is_(None)
+
+
 @dataclass
 class TreeRow:
-    """One unit on the tree page with its own and rolled-up counts."""
+    """One unit on the tree page with its own and rolled-up counts: stations open today
+    (Station.open_on), stations planned or being built, activities not cancelled."""
 
     id: int
     name: str
@@ -28,17 +38,19 @@ class TreeRow:
     path: str
     depth: int
     has_children: bool = False
-    stations: int = 0
-    active_stations: int = 0
+    open_stations: int = 0
+    building_stations: int = 0
     activities: int = 0
     children: list[TreeRow] = field(default_factory=list)
 
 
-def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH) -> TreeRow:
-    """The tree under `root` to `shown_depth` levels, every count rolled up from the whole subtree.
+def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH, today: date | None = None) -> TreeRow:
+    """The tree under `root` to `shown_depth` levels, every count rolled up from the whole
+    subtree; stations count as open on `today` (default: today, China's day).
 
     Three queries whatever the size: the units, stations per unit, activities per unit.
     """
+    today = today or local_today()
     units = db.session.execute(
         select(Unit.id, Unit.name, Unit.code, Unit.level, Unit.path)
         .where(under(Unit.path, root.path))
@@ -47,8 +59,8 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH) -> TreeRow:
     station_counts = db.session.execute(
         select(
             Station.unit_id,
-            func.count(Station.id),
-            func.count(Station.id).filter(Station.status == StationStatus.ACTIVE),
+            func.count(Station.id).filter(Station.open_on(today)),
+            func.count(Station.id).filter(being_built()),
         )
         .where(Station.under(root.path))
         .group_by(Station.unit_id)
@@ -78,10 +90,10 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH) -> TreeRow:
                 rows[parent_id].children.append(rows[unit_id])
     for row in rows.values():
         row.children.sort(key=lambda r: (r.code is None, r.code or "", r.name))
-    for unit_id, total, active in station_counts:
+    for unit_id, open_, building in station_counts:
         for ancestor in shown_ancestors[unit_id]:
-            rows[ancestor].stations += total
-            rows[ancestor].active_stations += active
+            rows[ancestor].open_stations += open_
+            rows[ancestor].building_stations += building
     for unit_id, total in activity_counts:
         for ancestor in shown_ancestors[unit_id]:
             rows[ancestor].activities += total
