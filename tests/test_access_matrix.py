@@ -51,6 +51,7 @@ from inclusive_day.sponsors.models import (
     SponsorStatus,
 )
 from inclusive_day.sponsors.services import receive_donation
+from inclusive_day.stations.models import HostType, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -83,7 +84,9 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
     own, and an approved sponsor with a pledged donation (received, and the series added, by
     `build_world`, once the users exist)."""
     unit = create_unit(f"District {name}", Level.DISTRICT, city)
-    station = create_station(unit, f"MX-{suffix}", f"Station {name}")
+    partner = Partner(unit=unit, name=f"Partner {name}")
+    db.session.add(partner)
+    station = create_station(unit, f"MX-{suffix}", f"Station {name}", partners=[partner])
     campaign = create_campaign(unit, f"Campaign {name}", date(2023, 10, 19))
     activity = schedule_activity(
         campaign,
@@ -126,6 +129,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         sponsor=sponsor,
         donation=donation,
         theme=own_theme,
+        partner=partner,
     )
 
 
@@ -205,6 +209,7 @@ def build_world() -> SimpleNamespace:
             theme=side.theme.id,
             sponsor=side.sponsor.id,
             donation=side.donation.id,
+            partner=side.partner.id,
         )
 
     world_a = ids(a)
@@ -215,6 +220,7 @@ def build_world() -> SimpleNamespace:
         city=city.id,
         city_campaign=city_campaign.id,
         shared_theme=theme.id,
+        host_type=db.session.scalar(select(HostType.id).where(HostType.code == "other")),
         A=world_a,
         B=ids(b),
         users={name: (u.id, u.username) for name, u in users.items()},

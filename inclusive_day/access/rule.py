@@ -22,7 +22,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.sponsors.models import Donation, Sponsor
-from inclusive_day.stations.models import Station
+from inclusive_day.stations.models import Partner, Station, StationPartner
 from inclusive_day.units.models import Unit, under
 
 
@@ -157,6 +157,26 @@ def _donations(r: Reach) -> ColumnElement[bool]:
     return _any(clauses)
 
 
+def _partners(r: Reach) -> ColumnElement[bool]:
+    clauses = []
+    if r.unit_paths:
+        clauses.append(Partner.unit_id.in_(_unit_ids(r)))
+    # A unit's stations may be co-built with partners kept by the units above it: its users
+    # may look at (not change) those.
+    if r.action is Action.VIEW and r.unit_paths:
+        clauses.append(Partner.unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
+    # Station managers may look at the partners of the stations they run.
+    if r.action is Action.VIEW and r.station_ids:
+        clauses.append(
+            Partner.id.in_(
+                select(StationPartner.partner_id).where(
+                    StationPartner.station_id.in_(r.station_ids)
+                )
+            )
+        )
+    return _any(clauses)
+
+
 def _by_activity(model):
     def clause(r: Reach) -> ColumnElement[bool]:
         return model.activity_id.in_(select(Activity.id).where(_activities(r)))
@@ -171,6 +191,7 @@ _CLAUSES = {
     Activity: _activities,
     Sponsor: _sponsors,
     Donation: _donations,
+    Partner: _partners,
     CheckIn: _by_activity(CheckIn),
     Headcount: _by_activity(Headcount),
 }
