@@ -52,6 +52,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 
 from inclusive_day.access.rule import Action, visible
 from inclusive_day.audit.summaries import stations_imported
@@ -1167,7 +1168,9 @@ def _expire_stations(ids: set[int]) -> None:
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Station) and obj.id in ids:
             db.session.expire(obj)
-        elif (
-            isinstance(obj, StationAmenity | StationPartner | LabelAward) and obj.station_id in ids
-        ):
-            db.session.expunge(obj)
+        elif isinstance(obj, StationAmenity | StationPartner | LabelAward):
+            # Read without loading: the row may be gone (replaced in bulk); an expired one
+            # whose station is unknown is let go as well.
+            station_id = sa_inspect(obj).dict.get("station_id")
+            if station_id is None or station_id in ids:
+                db.session.expunge(obj)
