@@ -782,3 +782,11 @@ def test_stations_not_built_yet_are_not_overdue_for_inspection(db, make_station,
     db.session.commit()
     _counts, rows = overdue(tree["city"], date(2024, 9, 1))
     assert [row.code for row in rows] == ["OPEN"]
+
+
+def test_a_new_station_starts_open_today_as_other(client, login, make_user, tree):
+    login(make_user(Role.ORGANISER, tree["wuhua"]))
+    page = _text(client.get("/stations/new"))
+    assert '<option selected value="active">' in page
+    assert f'value="{TODAY.isoformat()}"' in page
+    assert f'<option selected value="{host_type("other").id}">' in page

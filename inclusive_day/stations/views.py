@@ -278,6 +278,7 @@ def _station_form(station: Station | None):
         if "unit" in request.args:
             form.unit.data = request.args.get("unit", type=int)
         form.host_type.data = next((h.id for h in host_types if h.code == OTHER_HOST_TYPE), None)
+        form.status.data = StationStatus.ACTIVE.value
         form.opened_on.data = local_today()
     if form.validate_on_submit():
         unit = next(u for u in units if u.id == form.unit.data)
