@@ -375,6 +375,56 @@ CASES: tuple[Case, ...] = (
     # No upload token: the importer's own 400.
     Case("stations.import_confirm", {}, only(*UNIT_EDITORS, answer=ALLOWED), method="POST"),
     Case("stations.export", {"fmt": "csv", "unit": W.A.unit}, only(*UNIT_A)),
+    # The lifecycle and labels on a station's page: its editors; an empty form changes nothing,
+    # and withdrawing an award the station does not hold says so.
+    Case(
+        "stations.close_view",
+        {"station_id": W.A.station},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
+    Case(
+        "stations.award_label_view",
+        {"station_id": W.A.station},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
+    Case(
+        "stations.withdraw_label_view",
+        {"station_id": W.A.station, "award_id": 0},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
+    # ---- co-building partners: kept by a unit, seen by its subtree and the station it co-builds
+    # Every signed-in user gets the list of what they may see (maybe empty).
+    Case("stations.partners", {}, signed_in()),
+    Case("stations.partner", {"partner_id": W.A.partner}, only(*STATION_A)),
+    *with_post(Case("stations.new_partner", {}, only(*UNIT_EDITORS))),
+    *with_post(Case("stations.edit_partner", {"partner_id": W.A.partner}, only(*EDIT_A))),
+    # ---- host types and labels: a shared set every signed-in user reads; administrators manage
+    Case("stations.catalogue", {"kind": "host-types"}, signed_in()),
+    *with_post(Case("stations.new_catalogue_value", {"kind": "labels"}, only(ADMIN))),
+    *with_post(
+        Case(
+            "stations.edit_catalogue_value",
+            {"kind": "host-types", "value_id": W.host_type},
+            only(ADMIN),
+        )
+    ),
+    # "other" is in use (and every new station's): deleting it is refused, moving it harmless.
+    Case(
+        "stations.delete_catalogue_value",
+        {"kind": "host-types", "value_id": W.host_type},
+        only(ADMIN, answer=ALLOWED),
+        method="POST",
+    ),
+    Case(
+        "stations.move_catalogue_value",
+        {"kind": "host-types", "value_id": W.host_type},
+        only(ADMIN, answer=ALLOWED),
+        method="POST",
+        data={"direction": "down"},
+    ),
     # ---- campaigns -----------------------------------------------------------------------
     Case("campaigns.index", {}, signed_in()),
     Case("campaigns.show", {"campaign_id": W.A.campaign}, only(*CAMPAIGN_A)),

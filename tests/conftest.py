@@ -21,9 +21,8 @@ from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
-from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
-from inclusive_day.stations.models import HostType, InspectionCadence, Label, StationStatus
+from inclusive_day.stations.models import HostType, InspectionCadence, Label, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -184,13 +183,24 @@ def make_station(db, make_unit):
 
     def make(unit=None, name: str | None = None, **kw):
         n = next(_counter)
-        if kw.get("status") is StationStatus.CLOSED:
-            kw.setdefault("closed_on", local_today())  # a closed station has a closing day
         station = create_station(
             unit or make_unit(), kw.pop("code", f"ST-{n:05d}"), name or f"Station {n}", **kw
         )
         db.session.commit()
         return station
+
+    return make
+
+
+@pytest.fixture
+def make_partner(db, make_unit):
+    """Factory: a co-building partner kept by `unit` (a new province unit when none given)."""
+
+    def make(name: str | None = None, unit=None, **kw):
+        partner = Partner(unit=unit or make_unit(), name=name or f"Partner {next(_counter)}", **kw)
+        db.session.add(partner)
+        db.session.commit()
+        return partner
 
     return make
 

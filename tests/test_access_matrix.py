@@ -51,7 +51,7 @@ from inclusive_day.sponsors.models import (
     SponsorStatus,
 )
 from inclusive_day.sponsors.services import receive_donation
-from inclusive_day.stations.models import Partner
+from inclusive_day.stations.models import HostType, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
@@ -84,7 +84,9 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
     own, and an approved sponsor with a pledged donation (received, and the series added, by
     `build_world`, once the users exist)."""
     unit = create_unit(f"District {name}", Level.DISTRICT, city)
-    station = create_station(unit, f"MX-{suffix}", f"Station {name}")
+    partner = Partner(unit=unit, name=f"Partner {name}")
+    db.session.add(partner)
+    station = create_station(unit, f"MX-{suffix}", f"Station {name}", partners=[partner])
     campaign = create_campaign(unit, f"Campaign {name}", date(2023, 10, 19))
     activity = schedule_activity(
         campaign,
@@ -115,9 +117,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         value=Decimal("1000.00"),
         pledged_on=date(2025, 1, 2),
     )
-    partner = Partner(unit=unit, name=f"Partner {name}")
-    station.set_partners([partner])
-    db.session.add_all([sponsor, donation, partner])
+    db.session.add_all([sponsor, donation])
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
     db.session.flush()
     return SimpleNamespace(
@@ -220,6 +220,7 @@ def build_world() -> SimpleNamespace:
         city=city.id,
         city_campaign=city_campaign.id,
         shared_theme=theme.id,
+        host_type=db.session.scalar(select(HostType.id).where(HostType.code == "other")),
         A=world_a,
         B=ids(b),
         users={name: (u.id, u.username) for name, u in users.items()},

@@ -176,10 +176,9 @@ def test_an_early_scan_is_told_when_check_in_opens_in_the_stations_zone(
 
 
 def test_a_closed_station_takes_no_door_scans(db, live):
-    from inclusive_day.stations.models import StationStatus
+    from inclusive_day.stations.services import close_station
 
-    live.station.status = StationStatus.CLOSED
-    live.station.closed_on = live.station.opened_on
+    close_station(live.station, live.station.opened_on, "拆除")
     db.session.commit()
     with pytest.raises(AttendanceError):
         door_check_in(live.station, PHONE, "courier", "door-00000009")

@@ -35,7 +35,7 @@ def public_base(app):
 
 
 @pytest.fixture
-def kunming(make_unit, make_station):
+def kunming(make_unit, make_station, make_partner):
     """A district with a street under it, and stations in both (one closed)."""
     city = make_unit("昆明市总工会", make_unit("云南省总工会"))
     district = make_unit("官渡区总工会", city)
@@ -55,7 +55,7 @@ def kunming(make_unit, make_station):
             "中国石化春城路加油站工会驿站",
             code="KM-GD-002",
             open_24h=True,
-            partner="中国石化",
+            partners=[make_partner("中国石化", city)],
             amenities=[Amenity.TOILET],
         ),
         "suspended": make_station(
@@ -213,7 +213,7 @@ def test_no_station_no_pdf(public_base, make_unit):
         render_posters([])
 
 
-def test_the_longest_texts_still_fit_one_page(public_base, make_unit, make_station):
+def test_the_longest_texts_still_fit_one_page(public_base, make_unit, make_station, make_partner):
     parent = make_unit("昆明市官渡区关上街道关上中心区社区联合工会委员会" * 3)
     unit = make_unit("中国石油化工股份有限公司云南昆明石油分公司工会委员会" * 3, parent)
     longest = make_station(
@@ -223,7 +223,11 @@ def test_the_longest_texts_still_fit_one_page(public_base, make_unit, make_stati
         address=(LONG_ADDRESS * 6)[:255],
         phone="0871-63123456 / 13800138000",
         opening_hours="06:00-09:00, 11:00-14:00, 17:00-20:00, 22:00-02:00",
-        partner=(LONG_PARTNER * 3)[:120],
+        partners=[
+            make_partner(f"{name}第{i}分公司", parent)
+            for i in range(3)
+            for name in LONG_PARTNER.split("、")
+        ],
         amenities=list(Amenity),
     )
     short = make_station(unit, "驿站", amenities=[Amenity.WATER])

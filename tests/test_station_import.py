@@ -268,16 +268,27 @@ def test_a_unit_name_shared_by_two_units_needs_the_code(db, tree, make_unit):
 
 
 def test_the_status_cell_takes_both_languages(db, tree):
+    statuses = ["运营", "暂停", "关闭", "closed", "已关闭", "运行中", "规划", "建设中"]
     rows = [
-        f"S-{i},驿站,五华区总工会,24小时,{status}"
-        for i, status in enumerate(["运营", "暂停", "关闭", "closed", "已关闭", "运行中"])
+        f"S-{i},驿站,五华区总工会,24小时,{status},"
+        + ("" if status in ("规划", "建设中") else "2023-05-01")
+        + (",2023-06-01,拆迁" if "关闭" in status or status == "closed" else ",,")
+        for i, status in enumerate(statuses)
     ]
-    report = import_stations(
-        _csv(*rows, header="编码,名称,所属工会,开放时间,状态").encode(), "a.csv"
-    )
-    assert report.ok
+    header = "编码,名称,所属工会,开放时间,状态,建成启用日期,关闭日期,关闭原因"
+    report = import_stations(_csv(*rows, header=header).encode(), "a.csv")
+    assert report.ok, report.errors
     statuses = [s.status.value for s in sorted(_stations(db).values(), key=lambda s: s.code)]
-    assert statuses == ["active", "suspended", "closed", "closed", "closed", "active"]
+    assert statuses == [
+        "active",
+        "suspended",
+        "closed",
+        "closed",
+        "closed",
+        "active",
+        "planned",
+        "under_construction",
+    ]
     report = import_stations(
         _csv(
             "S-9,驿站,五华区总工会,24小时,maybe", header="编码,名称,所属工会,开放时间,状态"
@@ -435,7 +446,10 @@ def test_an_export_imports_back_unchanged(db, tree, fmt):
         "图书,+86 871 6531234,暂停",
         "KM-004,@驿站,530102,102.70,25.04,WGS-84,24小时,,-12345,关闭",
     ]
-    assert import_stations(_csv(*rows).encode(), "a.csv").ok
+    header = HEADER + ",建成启用日期,关闭日期,关闭原因"
+    days = [",2023-03-01,,", ",2023-03-02,,", ",2023-03-03,,", ",2022-01-01,2023-06-30,撤并"]
+    rows = [row + day for row, day in zip(rows, days, strict=True)]
+    assert import_stations(_csv(*rows, header=header).encode(), "a.csv").ok
     db.session.commit()
     export = export_stations(tree["province"], fmt)
     report = import_stations(export.data, export.filename)
@@ -486,7 +500,8 @@ def test_export_takes_a_constant_number_of_queries(db, tree, make_station):
         make_station(tree["panlong"], amenities=[Amenity.WATER, Amenity.BOOKS])
     with count_queries(db.engine) as many:
         rows = _export_rows(tree["kunming"], "csv")
-    assert len(rows) == 8 and few["n"] == many["n"] <= 3
+    # The unit, the stations with their units and host types, amenities, labels, partners.
+    assert len(rows) == 8 and few["n"] == many["n"] <= 5
 
 
 # -- the upload page

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import func, select
 
+from inclusive_day import extensions
 from inclusive_day.auth.models import Role, RoleGrant
 from inclusive_day.periods import add_months, local_today
 from inclusive_day.stations.geo import (
@@ -22,6 +23,7 @@ from inclusive_day.stations.inspections import overdue, record_inspection, set_c
 from inclusive_day.stations.models import (
     Amenity,
     CheckItem,
+    HostType,
     Inspection,
     InspectionResult,
     Station,
@@ -100,6 +102,10 @@ def district(make_unit):
     return make_unit("官渡区总工会", make_unit("昆明市总工会", make_unit("云南省总工会")))
 
 
+def _host_type_id(code: str) -> int:
+    return extensions.db.session.scalar(select(HostType.id).where(HostType.code == code))
+
+
 def _form(unit, **changes):
     data = {
         "code": "KM-GD-100",
@@ -111,10 +117,12 @@ def _form(unit, **changes):
         "coord_system": "gcj02",
         "opening_hours": "08:00-20:00",
         "amenities": ["water", "charging"],
-        "partner": "中国石化加油站",
+        "host_type": _host_type_id("other"),
+        "partners": "",
         "services": "",
         "phone": "0871-12345678",
         "status": "active",
+        "opened_on": "2023-05-01",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}

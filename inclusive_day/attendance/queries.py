@@ -158,3 +158,18 @@ def door_traffic(station_scope: Scope) -> Traffic:
         )
     ).one()
     return Traffic(int(visits), int(people))
+
+
+def door_traffic_by_station(station_ids) -> dict[int, Traffic]:
+    """Door-QR visits per station, for the stations `station_ids` (a list or a SELECT of ids)
+    holds: one grouped query however many stations."""
+    rows = db.session.execute(
+        select(
+            StationVisit.station_id,
+            func.count(StationVisit.id),
+            func.count(distinct(StationVisit.identity)),
+        )
+        .where(StationVisit.station_id.in_(station_ids))
+        .group_by(StationVisit.station_id)
+    )
+    return {station_id: Traffic(int(visits), int(people)) for station_id, visits, people in rows}

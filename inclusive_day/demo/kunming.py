@@ -30,6 +30,7 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
 from inclusive_day.extensions import db
+from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import (
     Donation,
@@ -41,7 +42,16 @@ from inclusive_day.sponsors.models import (
 )
 from inclusive_day.sponsors.services import distribute, next_receipt_number
 from inclusive_day.stations.inspections import record_inspection
-from inclusive_day.stations.models import Amenity, CheckItem, InspectionResult, Station
+from inclusive_day.stations.models import (
+    Amenity,
+    CheckItem,
+    HostType,
+    InspectionResult,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+)
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.services import create_unit
@@ -170,8 +180,55 @@ DISTRICTS = (
 )
 # fmt: on
 
-# Stations were registered before the campaign opened on 2023-10-19.
+# Stations were registered before the campaign opened on 2023-10-19; they opened through 2023.
 REGISTERED = datetime(2023, 9, 1, 2, 0, tzinfo=UTC)
+FIRST_OPENED = date(2023, 1, 9)
+LAST_OPENED = date(2023, 10, 13)
+
+
+# --- The network: partners, host types, labels, funds ------------------------------------------
+
+# The co-building partners, kept by the city union: (name, contact, phone, sponsor key).
+PARTNERS = (
+    (SINOPEC, "杨经理", "0871-63101234", "sinopec"),
+    (TELECOM, "赵经理", "0871-63102345", "telecom"),
+    (CCB, "周经理", "0871-63103456", "ccb"),
+    (MEITUAN, "李经理", "0871-63104567", "meituan"),
+)
+# Where a partner's stations are housed.
+PARTNER_HOST = {
+    SINOPEC: "gas_station",
+    TELECOM: "telecom_hall",
+    CCB: "bank",
+    MEITUAN: "express_site",
+}
+# Stations in parks, by a word of their name.
+PARK_STATIONS = ("翠湖", "大观楼")
+# (label code, year, awarding unit: "province", "city" or "district", station codes)
+LABEL_AWARDS = (
+    ("national_most_beautiful", 2023, "province", ("KM-WH-002",)),
+    (
+        "provincial_level",
+        2023,
+        "province",
+        ("KM-WH-002", "KM-PL-001", "KM-GD-001", "KM-GD-003", "KM-XS-001", "KM-CG-001"),
+    ),
+    ("demonstration", 2023, "city", ("KM-GD-010", "KM-KF-001", "KM-PL-007")),
+    ("smart", 2023, "district", ("KM-PL-007", "KM-WH-003")),
+)
+# Every station that never closes holds the 24-hour label, awarded by its district.
+OPEN_24H_LABEL = "open_24h"
+# Money, in yuan: each new station's construction subsidy from its district (a community
+# station gets less), the city's operating subsidy of every provincial-level station, and
+# what partners put into the stations they house.
+CONSTRUCTION_SUBSIDY = {"street": Decimal("20000.00"), "community": Decimal("10000.00")}
+OPERATING_SUBSIDY = Decimal("3000.00")
+OPERATING_LABEL = "provincial_level"
+OPERATING_ALLOCATED, OPERATING_PAID = date(2023, 12, 1), date(2023, 12, 20)
+LEVERAGED = {SINOPEC: Decimal("15000.00"), TELECOM: Decimal("8000.00"), CCB: Decimal("8000.00")}
+# The city's own investment in each riders' home (骑手之家).
+RIDERS_HOME_INVESTMENT = Decimal("30000.00")
+PAID_AFTER = timedelta(days=30)
 OPENING_HOURS = ("08:00-20:00", "08:30-18:00", "09:00-21:00", "07:30-19:30")
 BASE_AMENITIES = (Amenity.WATER, Amenity.CHARGING, Amenity.SEATS)
 EXTRA_AMENITIES = tuple(a for a in Amenity if a not in BASE_AMENITIES)
@@ -560,7 +617,8 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
         return LoadResult(campaign.id if campaign else None, created=False)
     rng = random.Random(SEED)
     units = _build_tree()
-    stations = _build_stations(units, rng)
+    partners = _add_partners(units)
+    stations = _build_stations(units, partners, rng)
     _build_inspections(
         stations, units, random.Random(SEED + 1)
     )  # its own draws: the rest stays as it was
@@ -577,12 +635,17 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     _keep_laba_as_series(campaign, activities, plans)
     _record_attendance(activities, plans, rng)
     sponsors = _add_sponsors(units, campaign)
+    network = _build_network(units, stations, partners, sponsors)
     laba_station = next(p.station for p in plans if p.series == "laba")
     _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
     _hand_out(sponsors, activities, plans)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"
         f" {len(activities)} activities and {len(sponsors)} sponsors."
+    )
+    echo(
+        f"Gave them {len(partners)} co-building partners, {network.labels} labels and"
+        f" {network.fund_lines} fund lines ({network.money:,} yuan)."
     )
     return LoadResult(campaign.id, created=True)
 
@@ -666,11 +729,59 @@ def _build_tree() -> dict[str, Unit]:
     return units
 
 
-def _build_stations(units: dict[str, Unit], rng: random.Random) -> list[Station]:
+def _add_partners(units: dict[str, Unit]) -> dict[str, Partner]:
+    """The co-building partners, kept by the city union (linked to their sponsor records once
+    those exist)."""
+    partners = {}
+    for name, contact, phone, _sponsor in PARTNERS:
+        partner = Partner(unit=units[CITY[1]], name=name, contact_name=contact, contact_phone=phone)
+        db.session.add(partner)
+        partners[name] = partner
+    db.session.flush()
+    return partners
+
+
+def _opening_days() -> dict[tuple[str, int], date]:
+    """The day each station opened, spread evenly over 2023, taking the districts in turn."""
+    widest = max(len(district.stations) for district in DISTRICTS)
+    order = [
+        (district.abbr, i + 1)
+        for i in range(widest)
+        for district in DISTRICTS
+        if i < len(district.stations)
+    ]
+    days = _spread(FIRST_OPENED, LAST_OPENED, len(order))
+    return dict(zip(order, days, strict=True))
+
+
+def _host_type(name: str, partner: str) -> str:
+    """Where a station is housed: with its partner, in a park, a party-mass service centre
+    (communities) or a cabin of its own."""
+    if partner:
+        return PARTNER_HOST[partner]
+    if any(word in name for word in PARK_STATIONS):
+        return "park"
+    return "party_mass_centre" if "社区" in name else "cabin"
+
+
+def _build_stations(
+    units: dict[str, Unit], partners: dict[str, Partner], rng: random.Random
+) -> list[Station]:
     """The post stations, ordered round-robin over the districts so that runs spread out."""
+    opened = _opening_days()
+    host_types = {h.code: h for h in db.session.scalars(select(HostType))}
     by_district = [
         [
-            _build_station(units[owner or district.abbr], district, number, spec, rng)
+            _build_station(
+                units[owner or district.abbr],
+                district,
+                number,
+                spec,
+                rng,
+                opened[(district.abbr, number)],
+                host_types,
+                partners,
+            )
             for number, (owner, *spec) in enumerate(district.stations, start=1)
         ]
         for district in DISTRICTS
@@ -680,7 +791,14 @@ def _build_stations(units: dict[str, Unit], rng: random.Random) -> list[Station]
 
 
 def _build_station(
-    unit: Unit, district: District, number: int, spec: list[str], rng: random.Random
+    unit: Unit,
+    district: District,
+    number: int,
+    spec: list[str],
+    rng: random.Random,
+    opened_on: date,
+    host_types: dict[str, HostType],
+    partners: dict[str, Partner],
 ) -> Station:
     """One station with a jittered position near its district's centre and some amenities."""
     name, partner, road = spec
@@ -698,7 +816,9 @@ def _build_station(
         longitude=longitude,
         open_24h=open_24h,
         opening_hours="" if open_24h else rng.choice(OPENING_HOURS),
-        partner=partner,
+        partners=[partners[partner]] if partner else [],
+        host_type=host_types[_host_type(name, partner)],
+        opened_on=opened_on,
         services=f"为户外劳动者提供{offers}等服务。",
         created_at=REGISTERED,
     )
@@ -789,7 +909,7 @@ def _regular_plans(
 
 def _station_profile(station: Station) -> str:
     """Who usually comes to a station: drivers at petrol stations, riders at riders' homes."""
-    if station.partner == SINOPEC:
+    if station.host_type.code == PARTNER_HOST[SINOPEC]:
         return "drivers"
     return "riders" if "骑手之家" in station.name else "general"
 
@@ -1009,6 +1129,129 @@ def _hand_out(sponsors: dict[str, Sponsor], activities: list[Activity], plans: l
                 station=activity.station if hand_out.to_stations else None,
                 activity=None if hand_out.to_stations else activity,
             )
+
+
+@dataclass(frozen=True)
+class Network:
+    """What the network part of the demo added: labels awarded and fund lines, with their sum."""
+
+    labels: int
+    fund_lines: int
+    money: Decimal
+
+
+def _build_network(
+    units: dict[str, Unit],
+    stations: list[Station],
+    partners: dict[str, Partner],
+    sponsors: dict[str, Sponsor],
+) -> Network:
+    """Partners linked to their sponsor records, the stations' labels, and the funds: each new
+    station's construction subsidy, the operating subsidy of the provincial-level stations, the
+    city's investment in riders' homes and the money partners put in."""
+    for name, _contact, _phone, sponsor in PARTNERS:
+        partners[name].sponsor = sponsors[sponsor]
+    by_code = {s.code: s for s in stations}
+    district_of = {s.code: units[s.code.split("-")[1]] for s in stations}
+    labels = {label.code: label for label in db.session.scalars(select(Label))}
+    awards = []
+    for code, year, by, station_codes in LABEL_AWARDS:
+        for station_code in station_codes:
+            awarding = {
+                "province": units[PROVINCE[1]],
+                "city": units[CITY[1]],
+                "district": district_of[station_code],
+            }[by]
+            awards.append((by_code[station_code], labels[code], year, awarding))
+    for station in stations:
+        if station.open_24h:
+            awards.append((station, labels[OPEN_24H_LABEL], 2023, district_of[station.code]))
+    for station, label, year, awarding in awards:
+        db.session.add(LabelAward(station=station, label=label, year=year, awarded_by=awarding))
+
+    lines = []
+    for station in stations:
+        district = district_of[station.code]
+        kind = "community" if station.unit.level is Level.COMMUNITY else "street"
+        lines.append(
+            _fund_line(
+                FundKind.CONSTRUCTION_SUBSIDY,
+                CONSTRUCTION_SUBSIDY[kind],
+                station,
+                station.opened_on,
+                source_unit=district,
+                note="新建工会驿站建设补助",
+            )
+        )
+        partner = station.partners[0].name if station.partners else ""
+        if partner in LEVERAGED:
+            lines.append(
+                _fund_line(
+                    FundKind.LEVERAGED,
+                    LEVERAGED[partner],
+                    station,
+                    station.opened_on,
+                    partner=partners[partner],
+                    note=f"{partner}共建投入（场地、水电、设施）",
+                )
+            )
+        if "骑手之家" in station.name:
+            lines.append(
+                _fund_line(
+                    FundKind.UNION_INVESTMENT,
+                    RIDERS_HOME_INVESTMENT,
+                    station,
+                    station.opened_on,
+                    source_unit=units[CITY[1]],
+                    note="骑手之家建设投入",
+                )
+            )
+    for station, label, year, _awarding in awards:
+        if label.code == OPERATING_LABEL:
+            lines.append(
+                _fund_line(
+                    FundKind.OPERATING_SUBSIDY,
+                    OPERATING_SUBSIDY,
+                    station,
+                    OPERATING_ALLOCATED,
+                    source_unit=units[CITY[1]],
+                    paid_on=OPERATING_PAID,
+                    rule=f"operating:{OPERATING_LABEL}",
+                    note="省级工会驿站年度运营补贴",
+                    year=year,
+                )
+            )
+    db.session.add_all(lines)
+    db.session.flush()
+    return Network(len(awards), len(lines), sum((line.amount for line in lines), Decimal(0)))
+
+
+def _fund_line(
+    kind: FundKind,
+    amount: Decimal,
+    station: Station,
+    allocated_on: date,
+    source_unit: Unit | None = None,
+    partner: Partner | None = None,
+    paid_on: date | None = None,
+    rule: str | None = None,
+    note: str = "",
+    year: int | None = None,
+) -> FundLine:
+    """A ledger line for one station, paid a month after it was allocated unless told."""
+    return FundLine(
+        kind=kind,
+        amount=amount,
+        year=year or allocated_on.year,
+        unit=station.unit,
+        station=station,
+        source_unit=source_unit,
+        partner=partner,
+        allocated_on=allocated_on,
+        paid_on=paid_on or allocated_on + PAID_AFTER,
+        rule=rule,
+        note=note,
+    )
 
 
 def _add_users(targets: dict[str, dict], echo: Callable[[str], object]) -> None:

@@ -11,7 +11,8 @@ from wtforms.validators import ValidationError
 
 from inclusive_day.directory.queries import Filters, find_unit
 from inclusive_day.stations.geo import Point
-from inclusive_day.stations.models import Amenity
+from inclusive_day.stations.models import Amenity, HostType, Label
+from inclusive_day.stations.queries import by_code
 
 MAX_TEXT = 100
 
@@ -43,6 +44,8 @@ class DirectorySearchForm(FlaskForm):
     q = StringField(_l("Station name, address or code"), filters=[_strip])
     unit = SelectField(_l("District (county)"), choices=[], validate_choice=False)
     amenity = SelectMultipleField(_l("Amenities"), choices=[], validate_choice=False)
+    type = SelectField(_l("Host type"), choices=[], validate_choice=False)
+    label = SelectField(_l("Label"), choices=[], validate_choice=False)
     lat = HiddenField()
     lon = HiddenField()
 
@@ -50,6 +53,8 @@ class DirectorySearchForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.amenity.choices = Amenity.choices()
         self.found_unit = None
+        self.found_type: HostType | None = None
+        self.found_label: Label | None = None
         self.point: Point | None = None
 
     def validate_q(self, field) -> None:
@@ -73,6 +78,22 @@ class DirectorySearchForm(FlaskForm):
         unknown = [v for v in field.data or [] if v not in known]
         if unknown:
             raise ValidationError(_l('"%(value)s" is not a known amenity.', value=unknown[0]))
+
+    def validate_type(self, field) -> None:
+        """A host type from the catalogue, by its code."""
+        text = (field.data or "").strip()
+        if text:
+            self.found_type = by_code(HostType, text)
+            if self.found_type is None:
+                raise ValidationError(_l('"%(value)s" is not a host type.', value=text[:40]))
+
+    def validate_label(self, field) -> None:
+        """A label from the catalogue, by its code."""
+        text = (field.data or "").strip()
+        if text:
+            self.found_label = by_code(Label, text)
+            if self.found_label is None:
+                raise ValidationError(_l('"%(value)s" is not a label.', value=text[:40]))
 
     def validate_lat(self, field) -> None:
         """Latitude: a number from -90 to 90."""
@@ -98,11 +119,15 @@ class DirectorySearchForm(FlaskForm):
             unit=self.found_unit,
             amenities=() if self.amenity.errors else tuple(a for a in Amenity if a.value in chosen),
             near=self.point,
+            host_type=self.found_type,
+            label=self.found_label,
         )
 
     @property
     def error_messages(self) -> list[str]:
         """Every message of every field, in field order."""
         return [
-            str(m) for name in ("q", "unit", "amenity", "lat", "lon") for m in self[name].errors
+            str(m)
+            for name in ("q", "unit", "amenity", "type", "label", "lat", "lon")
+            for m in self[name].errors
         ]

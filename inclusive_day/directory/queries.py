@@ -23,7 +23,16 @@ from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.geo import Point, distance_km
 from inclusive_day.stations.hours import HoursError
-from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
+from inclusive_day.stations.models import (
+    Amenity,
+    HostType,
+    Label,
+    LabelAward,
+    Station,
+    StationAmenity,
+    StationStatus,
+)
+from inclusive_day.stations.queries import with_host_type, with_label
 from inclusive_day.units.models import Level, Unit, under
 
 PER_PAGE = 20
@@ -40,6 +49,8 @@ class Filters:
     unit: Unit | None = None
     amenities: tuple[Amenity, ...] = ()
     near: Point | None = None
+    host_type: HostType | None = None
+    label: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,14 @@ class StationPage:
     figures: Totals = field(default_factory=Totals)
 
 
+# The states in which the public sees a station: open, or suspended for a while; not one that
+# is only planned, still being built, or closed.
+LISTED_STATUSES = (StationStatus.ACTIVE, StationStatus.SUSPENDED)
+
+
 def listed() -> ColumnElement[bool]:
-    """Stations the public may see: every one but the closed."""
-    return Station.status != StationStatus.CLOSED
+    """Stations the public may see: open or suspended ones."""
+    return Station.status.in_(LISTED_STATUSES)
 
 
 def nearest_key(point: Point) -> ColumnElement[float]:
@@ -88,13 +104,22 @@ def search_statement(filters: Filters) -> Select:
     stmt = (
         select(Station)
         .join(Station.unit)
-        .options(contains_eager(Station.unit), selectinload(Station.amenity_rows))
+        .options(
+            contains_eager(Station.unit),
+            joinedload(Station.host_type),
+            selectinload(Station.amenity_rows),
+            selectinload(Station.label_awards).joinedload(LabelAward.label),
+        )
         .where(listed())
     )
     if filters.text:
         stmt = stmt.where(or_(*(_contains(column, filters.text) for column in TEXT_COLUMNS)))
     if filters.unit is not None:
         stmt = stmt.where(under(Unit.path, filters.unit.path))
+    if filters.host_type is not None:
+        stmt = stmt.where(with_host_type(filters.host_type))
+    if filters.label is not None:
+        stmt = stmt.where(with_label(filters.label))
     for amenity in filters.amenities:
         stmt = stmt.where(
             Station.id.in_(
@@ -187,7 +212,13 @@ def public_station(code: str) -> Station | None:
     return db.session.scalar(
         select(Station)
         .where(Station.code == code, listed())
-        .options(joinedload(Station.unit), selectinload(Station.amenity_rows))
+        .options(
+            joinedload(Station.unit),
+            joinedload(Station.host_type),
+            selectinload(Station.amenity_rows),
+            selectinload(Station.partners),
+            selectinload(Station.label_awards).joinedload(LabelAward.label),
+        )
     )
 
 

@@ -26,6 +26,7 @@ from inclusive_day.directory.queries import (
     PER_PAGE,
     Listing,
     district_choices,
+    listed,
     listings,
     public_station,
     search,
@@ -38,6 +39,7 @@ from inclusive_day.periods import zone_of
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationStatus
+from inclusive_day.stations.queries import host_type_options, label_options
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -90,6 +92,9 @@ def _results(template: str, per_page: int):
         "args": args,
         "districts": districts,
         "extra_unit": extra_unit,
+        # Every value with how many listed stations hold it: one grouped query per set.
+        "type_options": [o for o in host_type_options([listed()]) if o.count],
+        "label_options": [o for o in label_options([listed()]) if o.count],
         "errors": form.error_messages,
         "list_url": _url("directory.search", args),
         "map_url": _url("directory.map", args),
@@ -97,7 +102,8 @@ def _results(template: str, per_page: int):
             request.endpoint, {k: v for k, v in args.items() if k not in ("lat", "lon")}
         ),
         "clear_filters_url": _url(
-            request.endpoint, {k: v for k, v in args.items() if k not in ("unit", "amenity")}
+            request.endpoint,
+            {k: v for k, v in args.items() if k not in ("unit", "amenity", "type", "label")},
         ),
     }
     if template == "directory/map.html":
@@ -114,6 +120,10 @@ def search_args(form: DirectorySearchForm) -> dict:
         args["unit"] = form.found_unit.id
     if form.amenity.data and not form.amenity.errors:
         args["amenity"] = list(form.amenity.data)
+    if form.found_type is not None:
+        args["type"] = form.found_type.code
+    if form.found_label is not None:
+        args["label"] = form.found_label.code
     if form.point is not None:
         args["lat"], args["lon"] = form.lat.data.strip(), form.lon.data.strip()
     return args
@@ -135,6 +145,8 @@ def _row(row: Listing, labels: dict[str, str]) -> dict:
         "suspended": station.status is StationStatus.SUSPENDED,
         "hours": hours_text(station),
         "amenities": [labels[a.value] for a in station.amenities],
+        "host_type": station.host_type.name,
+        "labels": [award.label.name for award in station.label_awards],
     }
 
 

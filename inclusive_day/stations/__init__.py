@@ -8,4 +8,6 @@ bp = Blueprint("stations", __name__)
 VIEWS = (
     "views",  # the registry, profiles, managers, inspections, posters
     "views_transfer",  # the spreadsheet import and export pages
+    "views_partners",  # co-building partners: list, page, create and edit
+    "views_catalogues",  # the host-type and label sets
 )

@@ -10,24 +10,85 @@ from typing import Any
 
 from flask_babel import force_locale
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from inclusive_day.extensions import db
 from inclusive_day.spreadsheets import Export, Table, export
 from inclusive_day.stations.importing import COLUMNS
-from inclusive_day.stations.models import Amenity, Station, StationAmenity
+from inclusive_day.stations.models import (
+    Amenity,
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+    StationAmenity,
+    StationPartner,
+)
 from inclusive_day.units.models import Unit
 
 ROUND_THE_CLOCK = "24小时"
 WGS84_LABEL = "WGS-84"
-COLUMN_WIDTHS = {"name": 28, "unit": 22, "address": 36, "hours": 20, "amenities": 28}
+COLUMN_WIDTHS = {
+    "name": 28,
+    "unit": 22,
+    "address": 36,
+    "hours": 20,
+    "amenities": 28,
+    "labels": 30,
+    "partners": 24,
+}
+
+
+def _labels_cells(scope) -> dict[int, str]:
+    """Each station's labels as the import reads them: "省级工会驿站 2023；示范驿站 2024 @530100",
+    the awarding unit named (by code, else name) only when it is not the station's own."""
+    awarding = aliased(Unit)
+    stmt = (
+        select(
+            LabelAward.station_id,
+            Label.name_zh,
+            LabelAward.year,
+            LabelAward.awarded_by_id,
+            Station.unit_id,
+            awarding.code,
+            awarding.name,
+        )
+        .join(Label, Label.id == LabelAward.label_id)
+        .join(Station, Station.id == LabelAward.station_id)
+        .join(awarding, awarding.id == LabelAward.awarded_by_id)
+        .where(scope)
+        .order_by(LabelAward.station_id, Label.position, Label.id)
+    )
+    cells: dict[int, list[str]] = {}
+    for station_id, name, year, by_id, own_id, by_code, by_name in db.session.execute(stmt):
+        text = f"{name} {year}" if by_id == own_id else f"{name} {year} @{by_code or by_name}"
+        cells.setdefault(station_id, []).append(text)
+    return {station_id: "；".join(texts) for station_id, texts in cells.items()}
+
+
+def _partner_cells(scope) -> dict[int, str]:
+    """Each station's partners' names, as the form and the import write them."""
+    stmt = (
+        select(StationPartner.station_id, Partner.name)
+        .join(Partner, Partner.id == StationPartner.partner_id)
+        .join(Station, Station.id == StationPartner.station_id)
+        .where(scope)
+        .order_by(StationPartner.station_id, Partner.name)
+    )
+    cells: dict[int, list[str]] = {}
+    for station_id, name in db.session.execute(stmt):
+        cells.setdefault(station_id, []).append(name)
+    return {station_id: "、".join(names) for station_id, names in cells.items()}
 
 
 def station_rows(unit: Unit) -> list[list[Any]]:
-    """One row of cells per station under `unit`, in the import's column order (two queries)."""
+    """One row of cells per station under `unit`, in the import's column order (four queries)."""
     scope = Station.under(unit.path)
     stmt = (
-        select(Station, Unit.name, Unit.code)
+        select(Station, Unit.name, Unit.code, HostType.name_zh)
         .join(Unit, Unit.id == Station.unit_id)
+        .join(HostType, HostType.id == Station.host_type_id)
         .where(scope)
         .order_by(Station.code)
     )
@@ -36,10 +97,12 @@ def station_rows(unit: Unit) -> list[list[Any]]:
         select(StationAmenity.station_id, StationAmenity.amenity).join(Station).where(scope)
     ):
         amenities.setdefault(station_id, set()).add(amenity)
+    labels = _labels_cells(scope)
+    partners = _partner_cells(scope)
     rows = []
     # Values are written in Chinese, like the headers, whatever the reader's language.
     with force_locale("zh"):
-        for station, unit_name, unit_code in db.session.execute(stmt):
+        for station, unit_name, unit_code, host_type in db.session.execute(stmt):
             have = amenities.get(station.id, set())
             cells = {
                 "code": station.code,
@@ -52,10 +115,15 @@ def station_rows(unit: Unit) -> list[list[Any]]:
                 "coord_system": WGS84_LABEL if station.latitude is not None else "",
                 "hours": ROUND_THE_CLOCK if station.open_24h else station.opening_hours,
                 "amenities": "、".join(str(a.label) for a in Amenity if a in have),
-                "partner": station.partner,
+                "host_type": host_type,
+                "labels": labels.get(station.id, ""),
+                "partners": partners.get(station.id, ""),
                 "services": station.services,
                 "phone": station.phone,
                 "status": str(station.status.label),
+                "opened_on": station.opened_on.isoformat() if station.opened_on else "",
+                "closed_on": station.closed_on.isoformat() if station.closed_on else "",
+                "closure_reason": station.closure_reason,
             }
             rows.append([cells[c.key] for c in COLUMNS])
     return rows

@@ -18,7 +18,15 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from inclusive_day.periods import local_today
@@ -80,14 +88,30 @@ class StationForm(FlaskForm):
         description=_l('For example "08:00-20:00" or "08:00-12:00, 14:00-18:00".'),
     )
     amenities = MultiCheckboxField(_l("Amenities"), choices=Amenity.choices)
-    partner = StringField(
-        _l("Co-building partner"),
-        validators=[Optional(), Length(max=120)],
-        description=_l("For example a gas station, a telecom business hall or a bank branch."),
+    host_type = SelectField(
+        _l("Host type"),
+        coerce=int,
+        choices=[],
+        description=_l("Where the station is housed: one value from the catalogue."),
+    )
+    partners = StringField(
+        _l("Co-building partners"),
+        validators=[Optional(), Length(max=500)],
+        description=_l(
+            'Names of partners kept by the station\'s unit or a unit above it, separated by "、" '
+            "(for example 中国石化、中国电信)."
+        ),
     )
     services = TextAreaField(_l("Characteristic services"), validators=[Optional()])
     phone = StringField(_l("Contact phone"), validators=[Optional(), _rule(check_phone)])
     status = SelectField(_l("Status"), choices=StationStatus.choices)
+    opened_on = DateField(
+        _l("Opened on"),
+        validators=[Optional()],
+        description=_l("For an open, suspended or closed station; not in the future."),
+    )
+    closed_on = DateField(_l("Closed on"), validators=[Optional()])
+    closure_reason = StringField(_l("Reason for closing"), validators=[Optional(), Length(max=255)])
     submit = SubmitField(_l("Save"))
 
     def validate_opening_hours(self, field):
@@ -103,6 +127,65 @@ class StationForm(FlaskForm):
             check_location(field.data, self.longitude.data, CoordSystem(self.coord_system.data))
         except StationError as error:
             raise ValidationError(str(error.message)) from None
+
+
+class CloseStationForm(FlaskForm):
+    """Close a station (the exit mechanism): the day and the reason."""
+
+    closed_on = DateField(_l("Closed on"), validators=[InputRequired()])
+    closure_reason = StringField(
+        _l("Reason for closing"), validators=[DataRequired(), Length(max=255)]
+    )
+    submit = SubmitField(_l("Close the station"))
+
+
+class LabelAwardForm(FlaskForm):
+    """Award a label to a station: which, in what year, by which unit."""
+
+    label = SelectField(_l("Label"), coerce=int, choices=[])
+    year = IntegerField(_l("Year awarded"), validators=[InputRequired()])
+    # Checked by the service (the station's unit or one above it), not against the choices,
+    # so that a unit below gets the rule's own message.
+    awarded_by = SelectField(_l("Awarded by"), coerce=int, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Award label"))
+
+
+class PartnerForm(FlaskForm):
+    """A co-building partner: its name, contact, keeping unit and sponsor record."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    unit = SelectField(
+        _l("Kept by"),
+        coerce=int,
+        choices=[],
+        description=_l("The stations of this unit and the units below it may name the partner."),
+    )
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=80)])
+    contact_phone = StringField(
+        _l("Contact phone"), validators=[Optional(), Length(max=40), _rule(check_phone)]
+    )
+    sponsor = SelectField(
+        _l("Also a sponsor"),
+        coerce=int,
+        choices=[],
+        description=_l("The sponsor record of the same organisation, when it also gives."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class CatalogueValueForm(FlaskForm):
+    """One value of a classification set: its code and its names."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(), Length(max=80)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=80)])
+    submit = SubmitField(_l("Save"))
+
+
+class MoveForm(FlaskForm):
+    """Move a value up or down its set."""
+
+    direction = HiddenField(validators=[AnyOf(("up", "down"))])
 
 
 class ManagerForm(FlaskForm):

@@ -16,7 +16,14 @@ What a file may hold (the upload page shows the same as a table):
   A blank cell in a column that is there clears the value (blank status keeps it);
 - coordinates in WGS-84 unless the coordinate system column says GCJ-02 or BD-09; they are
   stored in WGS-84. When a row gives the stored point again, the station keeps its record
-  of the system it was first given in, so an export re-imports unchanged.
+  of the system it was first given in, so an export re-imports unchanged;
+- the lifecycle (status, opening day, closing day and reason) follows the station form's
+  rules (services.check_lifecycle). A new open station without an opening-day column opened
+  today; a blank host type keeps the stored one (new: "other");
+- partners are named as on the form ("中国石化、中国电信"), each kept by the row's unit or a
+  unit above it; labels are written "省级工会驿站 2023；全国最美工会驿站 2024 @530000": a label
+  (code or name in either language), the year, and after "@" the code or name of the
+  awarding unit when it is not the station's own unit (it must be one above it).
 """
 
 from __future__ import annotations
@@ -45,21 +52,44 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 
 from inclusive_day.access.rule import Action, visible
 from inclusive_day.audit.summaries import stations_imported
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
+from inclusive_day.periods import local_today, zone_of
 from inclusive_day.spreadsheets import FORMULA_STARTS
 from inclusive_day.stations.geo import CoordSystem
-from inclusive_day.stations.models import Amenity, Station, StationAmenity, StationStatus
+from inclusive_day.stations.models import (
+    OTHER_HOST_TYPE,
+    Amenity,
+    HostType,
+    Label,
+    LabelAward,
+    Partner,
+    Station,
+    StationAmenity,
+    StationPartner,
+    StationStatus,
+)
 from inclusive_day.stations.services import (
+    Lifecycle,
     StationError,
+    catalogue_spellings,
+    check_award_year,
     check_code,
     check_hours,
+    check_lifecycle,
     check_location,
     check_phone,
     parse_amenities,
+    partner_choice,
+    spelling,
+    split_names,
+    unknown_host_type,
+    unknown_label,
+    unknown_partner,
 )
 from inclusive_day.units.models import Unit
 from inclusive_day.uploads import (
@@ -162,7 +192,43 @@ COLUMNS: tuple[Column, ...] = (
         False,
         _l('Separated by "、" or commas, e.g. "饮水、充电、微波炉".'),
     ),
-    Column("partner", _l("Co-building partner"), ("共建单位", "partner", "co-building partner")),
+    Column(
+        "host_type",
+        _l("Host type"),
+        ("依托类型", "驿站类型", "依托载体", "host type", "type"),
+        False,
+        _l(
+            "One value of the host-type set, by its code or its name in either language (e.g. "
+            '"加油站", "gas_station"); blank keeps a station\'s type (new: other).'
+        ),
+    ),
+    Column(
+        "labels",
+        _l("Labels"),
+        ("称号", "驿站称号", "星级", "荣誉称号", "labels", "label"),
+        False,
+        _l(
+            'Each label with the year awarded, separated by "；": "省级工会驿站 2023；全国最美工会'
+            '驿站 2024 @530000". Awarded by the station\'s own unit unless "@" names another by '
+            "its code or name, which must be a unit above it. Blank removes every label."
+        ),
+    ),
+    Column(
+        "partners",
+        _l("Co-building partners"),
+        (
+            "共建单位",
+            "partners",
+            "partner",
+            "co-building partners",
+            "co-building partner",
+        ),
+        False,
+        _l(
+            'Names of partners separated by "、" (e.g. "中国石化、中国电信"), each kept by the '
+            "station's unit or a unit above it (see the partner pages)."
+        ),
+    ),
     Column("services", _l("Characteristic services"), ("特色服务", "服务项目", "services")),
     Column("phone", _l("Contact phone"), ("联系电话", "电话", "phone", "telephone", "tel")),
     Column(
@@ -170,7 +236,35 @@ COLUMNS: tuple[Column, ...] = (
         _l("Status"),
         ("状态", "运行状态", "status"),
         False,
-        _l("Active, suspended or closed; blank keeps a station's status (new: active)."),
+        _l(
+            "Planned, under construction, active, suspended or closed; blank keeps a station's "
+            "status (new: active)."
+        ),
+    ),
+    Column(
+        "opened_on",
+        _l("Opened on"),
+        ("建成启用日期", "启用日期", "建成日期", "开放日期", "opened on", "opened"),
+        False,
+        _l(
+            "YYYY-MM-DD, not in the future; required for an active, suspended or closed "
+            "station, blank for a planned one. Without this column a new open station opened "
+            "today."
+        ),
+    ),
+    Column(
+        "closed_on",
+        _l("Closed on"),
+        ("关闭日期", "退出日期", "closed on", "closed"),
+        False,
+        _l("YYYY-MM-DD, for a closed station only: not before its opening day."),
+    ),
+    Column(
+        "closure_reason",
+        _l("Reason for closing"),
+        ("关闭原因", "退出原因", "closure reason", "reason for closing"),
+        False,
+        _l("Required for a closed station."),
     ),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
@@ -185,28 +279,43 @@ STATION_VALUES = (
     "coord_system",
     "open_24h",
     "opening_hours",
-    "partner",
+    "host_type_id",
     "services",
     "phone",
     "status",
+    "opened_on",
+    "closed_on",
+    "closure_reason",
 )
 NEW_STATION = {
     "address": "",
     "latitude": None,
     "longitude": None,
     "coord_system": CoordSystem.WGS84,
-    "partner": "",
     "services": "",
     "phone": "",
     "status": StationStatus.ACTIVE,
+    "opened_on": None,
+    "closed_on": None,
+    "closure_reason": "",
 }
+LIFECYCLE_KEYS = ("status", "opened_on", "closed_on", "closure_reason")
 # Text lengths the columns hold (String(n) in models.py).
-MAX_LENGTHS = {"name": 120, "address": 255, "partner": 120}
+MAX_LENGTHS = {"name": 120, "address": 255}
+# Between the labels of one cell, and one label: name, year, then "@unit" or "(unit)".
+LABEL_SEPARATORS = re.compile(r"[;；\n]+")
+LABEL_ITEM = re.compile(
+    r"^(?P<label>.+?)\s*(?P<year>\d{4})\s*年?\s*"
+    r"(?:[@＠]\s*(?P<unit>.+?)|[(（]\s*(?P<unit2>[^()（）]+?)\s*[)）])?\s*$"
+)
+DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 STATUS_ALIASES = {
+    StationStatus.PLANNED: ("规划", "计划", "拟建", "筹建"),
+    StationStatus.UNDER_CONSTRUCTION: ("建设中", "在建", "施工中", "underconstruction", "building"),
     StationStatus.ACTIVE: ("正常", "运营", "运营中", "运行", "开放", "启用", "在用", "open"),
     StationStatus.SUSPENDED: ("暂停", "暂停运营", "暂停使用", "暂停开放", "停用", "paused"),
-    StationStatus.CLOSED: ("关闭", "关停", "停止运营", "撤销", "撤除"),
+    StationStatus.CLOSED: ("关闭", "关停", "停止运营", "撤销", "撤除", "退出"),
 }
 
 
@@ -322,6 +431,22 @@ def _number(value: Any) -> float | None:
     return number
 
 
+def _date(value: Any) -> date | None:
+    """A day cell: a spreadsheet date, "2023-05-01", "2023/5/1" or "2023年5月1日"; None when
+    blank; ValueError when not a day."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    if not text:
+        return None
+    match = DATE_PATTERN.match(text)
+    if match is None:
+        raise ValueError(text)
+    return date(*(int(part) for part in match.groups()))
+
+
 def _header_key(text: Any) -> str:
     text = _text(text)
     text = re.sub(r"[(（]\s*(必填|选填|可选|required|optional)\s*[)）]", "", text, flags=re.I)
@@ -390,12 +515,17 @@ def _among(column, values: Sequence, item_type) -> Iterator[ColumnElement[bool]]
 # Checking rows
 
 
+Award = tuple[int, int, int]  # (label id, year, awarding unit id)
+
+
 @dataclass
 class _Existing:
     id: int
     values: dict[str, Any]
     amenities: frozenset[Amenity]
     editable: bool
+    partners: frozenset[int] = frozenset()
+    awards: frozenset[Award] = frozenset()
 
 
 @dataclass
@@ -405,6 +535,21 @@ class _Change:
     values: dict[str, Any]  # every STATION_VALUES key
     amenities: frozenset[Amenity] | None  # None: leave an existing station's as they are
     existing: _Existing | None
+    partners: frozenset[int] | None = None  # None: leave an existing station's as they are
+    awards: frozenset[Award] | None = None
+
+
+@dataclass(frozen=True)
+class _UnitRow:
+    id: int
+    code: str | None
+    name: str
+    path: str
+    timezone: str
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
 class _Checker:
@@ -440,6 +585,13 @@ class _Checker:
         self.units_by_code: dict[str, tuple[int, str]] = {}
         self.units_by_name: dict[str, list[int]] = {}
         self.existing: dict[str, _Existing] = {}
+        # Every unit in reach and every unit above one (for partners and awarding units).
+        self.units: dict[int, _UnitRow] = {}
+        self.partners: list[tuple[int, str, int]] = []  # (id, name, keeping unit id)
+        self.host_types: dict[str, int] = {}
+        self.labels: dict[str, int] = {}
+        self.other_host_type: int | None = None
+        self.today: dict[str, date] = {}
 
     def header_errors(self) -> list[RowError]:
         """A file error for a column the header names twice, else for each required column
@@ -476,13 +628,29 @@ class _Checker:
 
     def load(self, rows: list[tuple[int, Sequence[Any]]]) -> None:
         """Read the units in reach and the stations whose codes the file names."""
-        stmt = select(Unit.id, Unit.code, Unit.name)
+        stmt = select(Unit.id, Unit.code, Unit.name, Unit.path, Unit.timezone)
         if self.user is not None:
             stmt = stmt.where(visible(self.user, Action.EDIT, Unit))
-        for unit_id, code, name in db.session.execute(stmt):
+        for unit_id, code, name, path, timezone in db.session.execute(stmt):
             if code:
                 self.units_by_code[code] = (unit_id, name)
             self.units_by_name.setdefault(name, []).append(unit_id)
+            self.units[unit_id] = _UnitRow(unit_id, code, name, path, timezone)
+        above = sorted({i for u in self.units.values() for i in u.ancestor_ids} - set(self.units))
+        for among in _among(Unit.id, above, Integer):
+            stmt = select(Unit.id, Unit.code, Unit.name, Unit.path, Unit.timezone).where(among)
+            for row in db.session.execute(stmt):
+                self.units[row[0]] = _UnitRow(*row)
+        if "partners" in self.index:
+            names = sorted(
+                {n for _n, cells in rows for n in split_names(self._text(cells, "partners"))}
+            )
+            for among in _among(Partner.name, names, String):
+                stmt = select(Partner.id, Partner.name, Partner.unit_id).where(among)
+                self.partners.extend(tuple(row) for row in db.session.execute(stmt))
+        self.host_types = catalogue_spellings(HostType)
+        self.labels = catalogue_spellings(Label)
+        self.other_host_type = self.host_types.get(spelling(OTHER_HOST_TYPE))
 
         codes = sorted({_text(self._cell(cells, "code")) for _n, cells in rows} - {""})
         columns = [getattr(Station, name) for name in STATION_VALUES]
@@ -503,12 +671,29 @@ class _Checker:
             for among in _among(Station.id, ids, Integer):
                 stmt = select(Station.id).where(among, visible(self.user, Action.EDIT, Station))
                 editable.update(db.session.scalars(stmt))
+        partners: dict[int, set[int]] = {}
+        awards: dict[int, set[Award]] = {}
+        for among in _among(StationPartner.station_id, ids, Integer):
+            stmt = select(StationPartner.station_id, StationPartner.partner_id).where(among)
+            for station_id, partner_id in db.session.execute(stmt):
+                partners.setdefault(station_id, set()).add(partner_id)
+        for among in _among(LabelAward.station_id, ids, Integer):
+            stmt = select(
+                LabelAward.station_id,
+                LabelAward.label_id,
+                LabelAward.year,
+                LabelAward.awarded_by_id,
+            ).where(among)
+            for station_id, *award in db.session.execute(stmt):
+                awards.setdefault(station_id, set()).add(tuple(award))
         for code, (station_id, values) in found.items():
             self.existing[code] = _Existing(
                 station_id,
                 values,
                 frozenset(amenities.get(station_id, ())),
                 station_id in editable,
+                frozenset(partners.get(station_id, ())),
+                frozenset(awards.get(station_id, ())),
             )
 
     # -- one row
@@ -519,12 +704,23 @@ class _Checker:
             return None
         return cells[position]
 
+    def _text(self, cells: Sequence[Any], key: str) -> str:
+        return _text(self._cell(cells, key))
+
+    def _today(self, unit_id: int) -> date:
+        zone = self.units[unit_id].timezone if unit_id in self.units else None
+        if zone not in self.today:
+            self.today[zone] = local_today(zone_of(zone))
+        return self.today[zone]
+
     def check(self, number: int, cells: Sequence[Any]) -> _Change | None:
         """The change a row asks for, or None after recording its errors in the report."""
         errors: list[RowError] = []
 
         def fail(key: str, message) -> None:
-            errors.append(RowError(number, self.spelling.get(key, ""), message))
+            # A lifecycle rule may need a column the file lacks: name the one to add.
+            column = self.spelling.get(key) or getattr(COLUMN_BY_KEY.get(key), "header", "")
+            errors.append(RowError(number, column, message))
 
         def text(key: str) -> str:
             return _text(self._cell(cells, key))
@@ -561,7 +757,7 @@ class _Checker:
         unit_id = self._unit(text("unit"), text("unit_code"), fail)
         values["unit_id"] = unit_id
 
-        for key in ("address", "partner", "services"):
+        for key in ("address", "services"):
             if key in self.index:
                 values[key] = text(key)
         for key, limit in MAX_LENGTHS.items():
@@ -609,18 +805,118 @@ class _Checker:
                 )
             values["status"] = status
 
+        host_text = text("host_type")
+        if host_text:
+            values["host_type_id"] = self.host_types.get(spelling(host_text))
+            if values["host_type_id"] is None:
+                fail("host_type", unknown_host_type(host_text).message)
+
+        for key in ("opened_on", "closed_on"):
+            if key in self.index:
+                try:
+                    values[key] = _date(self._cell(cells, key))
+                except ValueError:
+                    fail(key, _l('"%(value)s" is not a day: write YYYY-MM-DD.', value=text(key)))
+        if "closure_reason" in self.index:
+            values["closure_reason"] = text("closure_reason")
+
+        unit = self.units.get(unit_id) if unit_id is not None else None
+        partners = awards = None
+        if unit is not None and "partners" in self.index:
+            partners = self._partners(text("partners"), unit, fail)
+        if unit is not None and "labels" in self.index:
+            awards = self._awards(text("labels"), unit, fail)
+
         if errors:
             self.report.errors.extend(errors)
             return None
         if existing is None:
-            merged = {**NEW_STATION, **values}
-            return _Change(number, code, merged, amenities or frozenset(), None)
-        merged = {**existing.values, **values}
-        old = existing.values
-        if (merged["latitude"], merged["longitude"]) == (old["latitude"], old["longitude"]):
-            # The same point: keep the record of the system it was first given in.
-            merged["coord_system"] = old["coord_system"]
-        return _Change(number, code, merged, amenities, existing)
+            merged = {**NEW_STATION, "host_type_id": self.other_host_type, **values}
+            if "opened_on" not in values and merged["status"].has_opened:
+                merged["opened_on"] = self._today(unit_id)  # entered as open: opened today
+            before = None
+        else:
+            merged = {**existing.values, **values}
+            old = existing.values
+            if (merged["latitude"], merged["longitude"]) == (old["latitude"], old["longitude"]):
+                # The same point: keep the record of the system it was first given in.
+                merged["coord_system"] = old["coord_system"]
+            before = Lifecycle(*(old[key] for key in LIFECYCLE_KEYS))
+        try:
+            life = check_lifecycle(
+                Lifecycle(*(merged[key] for key in LIFECYCLE_KEYS)), self._today(unit_id), before
+            )
+        except StationError as error:
+            fail(error.field, error.message)
+            self.report.errors.extend(errors)
+            return None
+        merged.update({key: getattr(life, key) for key in LIFECYCLE_KEYS})
+        if existing is None:
+            return _Change(
+                number,
+                code,
+                merged,
+                amenities or frozenset(),
+                None,
+                partners or frozenset(),
+                awards or frozenset(),
+            )
+        return _Change(number, code, merged, amenities, existing, partners, awards)
+
+    def _partners(self, text: str, unit: _UnitRow, fail) -> frozenset[int] | None:
+        """The partner ids a row names, each kept by its unit or one above; None on error."""
+        usable = partner_choice(self.partners, unit.path)
+        ids = set()
+        for name in split_names(text):
+            if name not in usable:
+                fail("partners", unknown_partner(name, unit.name).message)
+                return None
+            ids.add(usable[name])
+        return frozenset(ids)
+
+    def _awards(self, text: str, unit: _UnitRow, fail) -> frozenset[Award] | None:
+        """The labels a row gives ("省级工会驿站 2023；示范驿站 2024 @530100"); None on error."""
+        above = [self.units[i] for i in unit.ancestor_ids if i in self.units]
+        awards: dict[int, Award] = {}
+        for item in filter(None, (part.strip() for part in LABEL_SEPARATORS.split(text))):
+            match = LABEL_ITEM.match(item)
+            if match is None:
+                fail(
+                    "labels",
+                    _l(
+                        '"%(value)s" is not a label with its year (e.g. "省级工会驿站 2023").',
+                        value=item,
+                    ),
+                )
+                return None
+            label_id = self.labels.get(spelling(match["label"]))
+            if label_id is None:
+                fail("labels", unknown_label(match["label"].strip()).message)
+                return None
+            try:
+                year = check_award_year(int(match["year"]), self._today(unit.id))
+            except StationError as error:
+                fail("labels", error.message)
+                return None
+            named = (match["unit"] or match["unit2"] or "").strip()
+            by = unit
+            if named:
+                by = next((u for u in above if named in (u.code, u.name)), None)
+                if by is None:
+                    fail(
+                        "labels",
+                        _l(
+                            '"%(value)s" is neither the station\'s unit nor a unit above it: '
+                            "only those award it a label.",
+                            value=named,
+                        ),
+                    )
+                    return None
+            if label_id in awards:
+                fail("labels", _l('The label "%(value)s" is given twice.', value=item))
+                return None
+            awards[label_id] = (label_id, year, by.id)
+        return frozenset(awards.values())
 
     def _unit(self, name: str, code: str, fail) -> int | None:
         key = "unit_code" if code else "unit"
@@ -702,6 +998,10 @@ def _changed(change: _Change) -> bool:
     if old is None:
         return True
     if change.amenities is not None and change.amenities != old.amenities:
+        return True
+    if change.partners is not None and change.partners != old.partners:
+        return True
+    if change.awards is not None and change.awards != old.awards:
         return True
     return any(change.values[key] != old.values[key] for key in STATION_VALUES)
 
@@ -801,7 +1101,8 @@ def _write(creates: list[_Change], updates: list[_Change], progress: Progress | 
             progress("save", done, total)
 
     new_ids: dict[str, int] = {}
-    for among in _among(Station.code, [c.code for c in creates if c.amenities], String):
+    named = [c.code for c in creates if c.amenities or c.partners or c.awards]
+    for among in _among(Station.code, named, String):
         new_ids.update(db.session.execute(select(Station.code, Station.id).where(among)).all())
     wanted: dict[Amenity, list[int]] = {}
     for c in creates:
@@ -821,7 +1122,45 @@ def _write(creates: list[_Change], updates: list[_Change], progress: Progress | 
             db.session.execute(
                 StationAmenity.__table__.insert().from_select(["station_id", "amenity"], chosen)
             )
+    _write_links(creates, updates, new_ids, now)
     _expire_stations({c.existing.id for c in updates})
+
+
+def _write_links(creates, updates, new_ids: dict[str, int], now) -> None:
+    """Replace the partners and labels of the stations whose rows changed them (bulk)."""
+    partner_rows, award_rows = [], []
+    partners_replaced, awards_replaced = [], []
+    for c in creates:
+        station_id = new_ids.get(c.code)
+        partner_rows += [{"station_id": station_id, "partner_id": p} for p in c.partners or ()]
+        award_rows += [_award_row(station_id, award, now) for award in c.awards or ()]
+    for c in updates:
+        station_id = c.existing.id
+        if c.partners is not None and c.partners != c.existing.partners:
+            partners_replaced.append(station_id)
+            partner_rows += [{"station_id": station_id, "partner_id": p} for p in c.partners]
+        if c.awards is not None and c.awards != c.existing.awards:
+            awards_replaced.append(station_id)
+            award_rows += [_award_row(station_id, award, now) for award in c.awards]
+    for among in _among(StationPartner.station_id, partners_replaced, Integer):
+        db.session.execute(StationPartner.__table__.delete().where(among))
+    for among in _among(LabelAward.station_id, awards_replaced, Integer):
+        db.session.execute(LabelAward.__table__.delete().where(among))
+    for chunk in _chunks(partner_rows, WRITE_CHUNK):
+        db.session.execute(StationPartner.__table__.insert(), list(chunk))
+    for chunk in _chunks(award_rows, WRITE_CHUNK):
+        db.session.execute(LabelAward.__table__.insert(), list(chunk))
+
+
+def _award_row(station_id: int, award: Award, now) -> dict:
+    label_id, year, unit_id = award
+    return {
+        "station_id": station_id,
+        "label_id": label_id,
+        "year": year,
+        "awarded_by_id": unit_id,
+        "created_at": now,
+    }
 
 
 def _expire_stations(ids: set[int]) -> None:
@@ -829,5 +1168,9 @@ def _expire_stations(ids: set[int]) -> None:
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Station) and obj.id in ids:
             db.session.expire(obj)
-        elif isinstance(obj, StationAmenity) and obj.station_id in ids:
-            db.session.expunge(obj)
+        elif isinstance(obj, StationAmenity | StationPartner | LabelAward):
+            # Read without loading: the row may be gone (replaced in bulk); an expired one
+            # whose station is unknown is let go as well.
+            station_id = sa_inspect(obj).dict.get("station_id")
+            if station_id is None or station_id in ids:
+                db.session.expunge(obj)

@@ -123,7 +123,8 @@ def overdue(root: Unit, today: date, limit: int = OVERDUE_LIST_MAX) -> tuple[dic
             .where(
                 under(Unit.path, root.path),
                 Unit.level.in_(_levels_at_or_below(level)),
-                Station.status != StationStatus.CLOSED,
+                # Open or suspended: a station not built yet, or closed, is not inspected.
+                Station.status.in_((StationStatus.ACTIVE, StationStatus.SUSPENDED)),
                 since <= cutoff,
             )
             .order_by(since, Station.code)

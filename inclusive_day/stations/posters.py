@@ -109,11 +109,15 @@ def stations_for_posters(unit: Unit) -> list[Station]:
     stations = db.session.scalars(
         select(Station)
         .join(Station.unit)
-        .where(under(Unit.path, unit.path), Station.status != StationStatus.CLOSED)
+        .where(
+            under(Unit.path, unit.path),
+            Station.status.in_((StationStatus.ACTIVE, StationStatus.SUSPENDED)),
+        )
         .order_by(Unit.path, Station.code)
         .options(
             joinedload(Station.unit).joinedload(Unit.parent),
             selectinload(Station.amenity_rows),
+            selectinload(Station.partners),
         )
         .limit(batch_max() + 1)
     ).all()
@@ -186,7 +190,7 @@ def _poster(station: Station, printed: str) -> dict:
             (_("Address"), station.address.strip()),
             (_("Opening hours"), _hours_text(station)),
             (_("Contact phone"), station.phone.strip()),
-            (_("Co-building partner"), station.partner.strip()),
+            (_("Co-building partner"), station.partner_names),
         )
         if value
     ]

@@ -15,7 +15,14 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
 from inclusive_day.stations import bp
-from inclusive_day.stations.forms import InspectionForm, ManagerForm, StationForm, cadence_form
+from inclusive_day.stations.forms import (
+    CloseStationForm,
+    InspectionForm,
+    LabelAwardForm,
+    ManagerForm,
+    StationForm,
+    cadence_form,
+)
 from inclusive_day.stations.geo import CoordSystem, Point
 from inclusive_day.stations.inspections import (
     cadences,
@@ -25,57 +32,101 @@ from inclusive_day.stations.inspections import (
     station_schedule,
 )
 from inclusive_day.stations.models import (
+    OTHER_HOST_TYPE,
     Amenity,
     CheckItem,
+    HostType,
     Inspection,
     InspectionResult,
+    Label,
+    LabelAward,
     Station,
     StationStatus,
 )
 from inclusive_day.stations.posters import render_posters
+from inclusive_day.stations.queries import (
+    by_code,
+    host_type_options,
+    label_options,
+    with_host_type,
+    with_label,
+)
 from inclusive_day.stations.services import (
+    Lifecycle,
     StationError,
     StationFields,
     add_manager,
+    award_label,
     check_hours,
+    close_station,
+    find_partners,
     remove_manager,
     save_station,
     station_managers,
+    unit_today,
+    withdraw_label,
 )
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
-from inclusive_day.web import pdf_response
+from inclusive_day.web import pdf_response, show_error
+
+# The states in which a station has a public page (in the directory).
+PUBLIC_STATUSES = (StationStatus.ACTIVE, StationStatus.SUSPENDED)
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The stations the user may see, searchable by name, code or address, by unit."""
+    """The stations the user may see, searchable by name, code or address, by unit, host type
+    and label; each filter's choices say how many stations hold them (a constant number of
+    queries)."""
     query = request.args.get("q", "").strip()[:100]
     unit = None
-    stmt = (
-        select(Station)
-        .where(visible(current_user, Action.VIEW, Station))
-        .options(joinedload(Station.unit), selectinload(Station.amenity_rows))
-        .order_by(Station.code)
-    )
+    scope = [visible(current_user, Action.VIEW, Station)]
     if "unit" in request.args:
         unit = get_or_404(current_user, Action.VIEW, Unit, request.args.get("unit", type=int))
-        stmt = stmt.where(Station.under(unit.path))
+        scope.append(Station.under(unit.path))
     if query:
         like = f"%{query}%"
-        stmt = stmt.where(
+        scope.append(
             Station.name.ilike(like) | Station.code.ilike(like) | Station.address.ilike(like)
         )
+    errors = []
+    host_type = label = None
+    if request.args.get("type"):
+        host_type = by_code(HostType, request.args["type"])
+        if host_type is None:
+            errors.append(_('"%(value)s" is not a host type.', value=request.args["type"][:40]))
+    if request.args.get("label"):
+        label = by_code(Label, request.args["label"])
+        if label is None:
+            errors.append(_('"%(value)s" is not a label.', value=request.args["label"][:40]))
+    by_type = [with_host_type(host_type)] if host_type else []
+    by_label = [with_label(label)] if label else []
+    stmt = (
+        select(Station)
+        .where(*scope, *by_type, *by_label)
+        .options(
+            joinedload(Station.unit),
+            joinedload(Station.host_type),
+            selectinload(Station.label_awards).joinedload(LabelAward.label),
+        )
+        .order_by(Station.code)
+    )
     page = db.paginate(stmt, per_page=25, error_out=False)
     return render_template(
         "stations/index.html",
         page=page,
         query=query,
         unit=unit,
+        host_type=host_type,
+        label=label,
+        type_options=host_type_options([*scope, *by_label]),
+        label_options=label_options([*scope, *by_type]),
+        errors=errors,
         may_add=not reach(current_user, Action.EDIT).is_empty,
         may_import=_may_import(),
-    )
+    ), 400 if errors else 200
 
 
 def _may_import() -> bool:
@@ -88,7 +139,15 @@ def _may_import() -> bool:
 def show(station_id: int):
     """A station's profile, figures, managers, inspections and coming activities."""
     station = get_or_404(
-        current_user, Action.VIEW, Station, station_id, selectinload(Station.amenity_rows)
+        current_user,
+        Action.VIEW,
+        Station,
+        station_id,
+        selectinload(Station.amenity_rows),
+        joinedload(Station.host_type),
+        selectinload(Station.partners),
+        selectinload(Station.label_awards).joinedload(LabelAward.label),
+        selectinload(Station.label_awards).joinedload(LabelAward.awarded_by),
     )
     scope = [Activity.station_id == station.id]
     inspections = db.session.scalars(
@@ -116,7 +175,41 @@ def show(station_id: int):
         may_edit=may_edit,
         may_inspect=may_edit and bool(_inspecting_units(station)),
         manager_form=ManagerForm() if may_edit else None,
+        award_form=_award_form(station) if may_edit else None,
+        close_form=_close_form(station) if may_edit else None,
+        public_page=station.status in PUBLIC_STATUSES,
     )
+
+
+def _awarding_units(station: Station) -> list[Unit]:
+    """The station's unit and the units above it: those that may award it a label."""
+    return list(
+        db.session.scalars(
+            select(Unit).where(Unit.id.in_(station.unit.ancestor_ids)).order_by(Unit.path.desc())
+        )
+    )
+
+
+def _award_form(station: Station) -> LabelAwardForm:
+    form = LabelAwardForm()
+    held = {award.label_id for award in station.label_awards}
+    labels = db.session.scalars(select(Label).order_by(Label.position, Label.id))
+    form.label.choices = [(label.id, label.name) for label in labels if label.id not in held]
+    form.awarded_by.choices = unit_choices(_awarding_units(station))
+    if request.method == "GET":
+        form.year.data = unit_today(station.unit).year
+        form.awarded_by.data = station.unit_id
+    return form
+
+
+def _close_form(station: Station) -> CloseStationForm | None:
+    """The close action, for a station that has opened and is not closed yet."""
+    if not station.status.has_opened or station.status is StationStatus.CLOSED:
+        return None
+    form = CloseStationForm()
+    if request.method == "GET":
+        form.closed_on.data = unit_today(station.unit)
+    return form
 
 
 def _editable_units() -> list[Unit]:
@@ -124,6 +217,7 @@ def _editable_units() -> list[Unit]:
 
 
 def _fields_from(form: StationForm, unit: Unit) -> StationFields:
+    """The form's values as checked fields; StationError for a partner the unit cannot name."""
     point = None
     if form.latitude.data is not None:
         point = Point(form.latitude.data, form.longitude.data)
@@ -136,11 +230,24 @@ def _fields_from(form: StationForm, unit: Unit) -> StationFields:
         coord_system=CoordSystem(form.coord_system.data),
         hours=check_hours(form.opening_hours.data, form.open_24h.data),
         amenities=[Amenity(a) for a in form.amenities.data or []],
-        partner=(form.partner.data or "").strip(),
+        partners=find_partners(unit, _partner_text(form.partners.data)),
+        host_type=db.session.get(HostType, form.host_type.data),
         services=(form.services.data or "").strip(),
         phone=(form.phone.data or "").strip(),
-        status=StationStatus(form.status.data),
+        lifecycle=Lifecycle(
+            StationStatus(form.status.data),
+            form.opened_on.data,
+            form.closed_on.data,
+            form.closure_reason.data or "",
+        ),
     )
+
+
+def _partner_text(data) -> str:
+    """The partners field's text; the stored partners when the form did not send the field."""
+    if isinstance(data, str):
+        return data
+    return "、".join(partner.name for partner in data or [])
 
 
 def _code_taken(code: str, station: Station | None) -> bool:
@@ -155,6 +262,8 @@ def _station_form(station: Station | None):
         abort(404)
     form = StationForm(obj=station)
     form.unit.choices = unit_choices(units)
+    host_types = list(db.session.scalars(select(HostType).order_by(HostType.position, HostType.id)))
+    form.host_type.choices = [(h.id, h.name) for h in host_types]
     if request.method == "GET" and station is not None:
         shown = station.location_in(station.coord_system)
         form.latitude.data = round(shown.latitude, 6) if shown else None
@@ -163,17 +272,28 @@ def _station_form(station: Station | None):
         form.amenities.data = [a.value for a in station.amenities]
         form.status.data = station.status.value
         form.unit.data = station.unit_id
-    elif request.method == "GET" and "unit" in request.args:
-        form.unit.data = request.args.get("unit", type=int)
+        form.host_type.data = station.host_type_id
+        form.partners.data = station.partner_names
+    elif request.method == "GET":
+        if "unit" in request.args:
+            form.unit.data = request.args.get("unit", type=int)
+        form.host_type.data = next((h.id for h in host_types if h.code == OTHER_HOST_TYPE), None)
+        form.status.data = StationStatus.ACTIVE.value
+        form.opened_on.data = local_today()
     if form.validate_on_submit():
         unit = next(u for u in units if u.id == form.unit.data)
         if _code_taken(form.code.data.strip(), station):
             form.code.errors.append(_("Another station already has this code."))
         else:
-            station = save_station(_fields_from(form, unit), station)
-            db.session.commit()
-            flash(_("Station %(name)s saved.", name=station.name), "success")
-            return redirect(url_for("stations.show", station_id=station.id))
+            try:
+                station = save_station(_fields_from(form, unit), station)
+            except StationError as error:
+                db.session.rollback()
+                show_error(form, error.message, error.field)
+            else:
+                db.session.commit()
+                flash(_("Station %(name)s saved.", name=station.name), "success")
+                return redirect(url_for("stations.show", station_id=station.id))
     return render_template("stations/form.html", form=form, station=station)
 
 
@@ -220,6 +340,65 @@ def remove_manager_view(station_id: int, user_id: int):
     db.session.commit()
     flash(_("Manager removed."), "success")
     return redirect(url_for("stations.show", station_id=station.id) + "#managers")
+
+
+@bp.post("/<int:station_id>/close")
+@login_required
+def close_view(station_id: int):
+    """Close the station on a day, for a reason (the exit mechanism)."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    form = CloseStationForm()
+    if not form.validate_on_submit():
+        flash(_("Give the day the station closed and the reason."), "error")
+        return redirect(url_for("stations.show", station_id=station.id) + "#lifecycle")
+    try:
+        close_station(station, form.closed_on.data, form.closure_reason.data)
+    except StationError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("stations.show", station_id=station.id) + "#lifecycle")
+    db.session.commit()
+    flash(_("Station %(name)s closed.", name=station.name), "success")
+    return redirect(url_for("stations.show", station_id=station.id))
+
+
+@bp.post("/<int:station_id>/labels")
+@login_required
+def award_label_view(station_id: int):
+    """Award a label to the station, by its unit or a unit above it."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    form = _award_form(station)
+    back = url_for("stations.show", station_id=station.id) + "#labels"
+    if not form.validate_on_submit():
+        flash(_("Choose a label, the year and the awarding unit."), "error")
+        return redirect(back)
+    label = db.session.get(Label, form.label.data)
+    awarded_by = db.session.get(Unit, form.awarded_by.data or 0)
+    if awarded_by is None:
+        flash(_("Choose the awarding unit from the list."), "error")
+        return redirect(back)
+    try:
+        award_label(station, label, form.year.data, awarded_by)
+    except StationError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Label %(label)s awarded.", label=label.name), "success")
+    return redirect(back)
+
+
+@bp.post("/<int:station_id>/labels/<int:award_id>/withdraw")
+@login_required
+def withdraw_label_view(station_id: int, award_id: int):
+    """Take a label away from the station."""
+    station = get_or_404(current_user, Action.EDIT, Station, station_id)
+    if withdraw_label(station, award_id) is None:
+        flash(_("The station does not hold that label (any more)."), "warning")
+    else:
+        db.session.commit()
+        flash(_("Label withdrawn."), "success")
+    return redirect(url_for("stations.show", station_id=station.id) + "#labels")
 
 
 def _inspecting_units(station: Station) -> list[Unit]:
@@ -311,5 +490,8 @@ def poster(station_id: int):
     )
     if station.status is StationStatus.CLOSED:
         flash(_("A closed station gets no poster."), "warning")
+        return redirect(url_for("stations.show", station_id=station.id))
+    if station.status not in PUBLIC_STATUSES:
+        flash(_("A station that has not opened yet gets no poster."), "warning")
         return redirect(url_for("stations.show", station_id=station.id))
     return pdf_response(render_posters([station]), f"poster-{station.code}.pdf")
