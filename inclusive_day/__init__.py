@@ -76,6 +76,7 @@ BLUEPRINTS = (
     ("directory", None),  # public: /directory/... and the short links /s/<code> on posters
     ("feeds", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
+    ("funds", "/funds"),  # the funds ledger: subsidies, union investment, leveraged money
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
 )

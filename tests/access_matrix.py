@@ -745,6 +745,23 @@ CASES: tuple[Case, ...] = (
     Case("sponsors.honour_index", {}, public()),
     Case("sponsors.honour_campaign", {"campaign_id": W.A.campaign}, public()),
     Case("sponsors.honour_unit", {"unit_id": W.A.unit}, public()),
+    # ---- funds ---------------------------------------------------------------------------
+    # Money is the units' business: roles on a station or a sponsor reach no line.
+    Case("funds.ledger", {"unit": W.A.unit}, only(*UNIT_A)),
+    # Without ?unit= the ledger opens at the user's own top unit.
+    Case("funds.ledger", {}, only(*UNIT_A, ORGANISER_B), label="own"),
+    Case("funds.export", {"fmt": "csv", "unit": W.A.unit}, only(*UNIT_A)),
+    Case("funds.export", {"fmt": "xlsx", "unit": W.A.unit}, only(*UNIT_A), label="xlsx"),
+    *with_post(Case("funds.new", {}, only(*UNIT_EDITORS))),
+    Case("funds.new", {"station": W.A.station}, only(*EDIT_A), label="station"),
+    Case("funds.new", {"unit": W.A.unit}, only(*EDIT_A), label="unit"),
+    *with_post(Case("funds.edit", {"line_id": W.A.fund_line}, only(*EDIT_A))),
+    # No day given: back to the ledger with the form's complaint.
+    Case("funds.paid", {"line_id": W.A.fund_line}, only(*EDIT_A, answer=ALLOWED), method="POST"),
+    # Without the line's id to confirm, nothing is deleted: back to the line's form.
+    Case("funds.delete", {"line_id": W.A.fund_line}, only(*EDIT_A, answer=ALLOWED), method="POST"),
+    *with_post(Case("funds.operating_rule", {}, only(*UNIT_EDITORS))),
+    Case("funds.operating_rule", {"unit": W.A.unit}, only(*EDIT_A), label="unit"),
     # ---- reports -------------------------------------------------------------------------
     Case("reports.recap", {}, signed_in(), label="choose"),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.

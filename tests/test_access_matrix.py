@@ -43,6 +43,8 @@ from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db
 from inclusive_day.feeds.models import FeedKind
 from inclusive_day.feeds.tokens import new_token
+from inclusive_day.funds.models import FundKind
+from inclusive_day.funds.services import FundFields, record_fund_line
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -119,6 +121,17 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
     )
     db.session.add_all([sponsor, donation])
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
+    fund_line = record_fund_line(
+        None,
+        FundFields(
+            kind=FundKind.CONSTRUCTION_SUBSIDY,
+            amount=Decimal("3000.00"),
+            year=2025,
+            allocated_on=date(2025, 1, 2),
+            station=station,
+            source_unit=unit,
+        ),
+    )
     db.session.flush()
     return SimpleNamespace(
         unit=unit,
@@ -130,6 +143,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         donation=donation,
         theme=own_theme,
         partner=partner,
+        fund_line=fund_line,
     )
 
 
@@ -210,6 +224,7 @@ def build_world() -> SimpleNamespace:
             sponsor=side.sponsor.id,
             donation=side.donation.id,
             partner=side.partner.id,
+            fund_line=side.fund_line.id,
         )
 
     world_a = ids(a)

@@ -21,6 +21,7 @@ from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
+from inclusive_day.funds.models import FundLine
 from inclusive_day.sponsors.models import Donation, Sponsor
 from inclusive_day.stations.models import Partner, Station, StationPartner
 from inclusive_day.units.models import Unit, under
@@ -177,6 +178,12 @@ def _partners(r: Reach) -> ColumnElement[bool]:
     return _any(clauses)
 
 
+def _fund_lines(r: Reach) -> ColumnElement[bool]:
+    # Money is the units' business: the lines of the units in reach (a station's line is its
+    # unit's); a station manager's or a sponsor's grant reaches none.
+    return FundLine.unit_id.in_(_unit_ids(r)) if r.unit_paths else false()
+
+
 def _by_activity(model):
     def clause(r: Reach) -> ColumnElement[bool]:
         return model.activity_id.in_(select(Activity.id).where(_activities(r)))
@@ -194,6 +201,7 @@ _CLAUSES = {
     Partner: _partners,
     CheckIn: _by_activity(CheckIn),
     Headcount: _by_activity(Headcount),
+    FundLine: _fund_lines,
 }
 
 

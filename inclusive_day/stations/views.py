@@ -173,6 +173,7 @@ def show(station_id: int):
         inspections=inspections,
         schedule=station_schedule(station, local_today()),
         may_edit=may_edit,
+        may_see_funds=can(current_user, Action.VIEW, station.unit),
         may_inspect=may_edit and bool(_inspecting_units(station)),
         manager_form=ManagerForm() if may_edit else None,
         award_form=_award_form(station) if may_edit else None,
