@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from inclusive_day.access.rule import Action, visible
+from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
 from inclusive_day.funds import views as funds_views
 from inclusive_day.funds.models import FundKind, FundLine
@@ -837,3 +838,22 @@ def test_no_ledger_link_for_a_station_manager(client, login, world):
     login(world.manager_a)
     assert "/funds/" not in client.get(f"/stations/{world.station_a.id}").get_data(as_text=True)
     assert client.get("/funds/").status_code == 404
+
+
+def test_a_rule_run_is_one_event_in_the_units_log(db, world, provincial, holders):
+    """The rule writes its lines in one INSERT, past the flush listener: the log gets one
+    summary of the run, under the unit it ran for, and a second run that adds nothing none."""
+    for _ in range(2):
+        generate_operating_subsidies(
+            world.city, provincial, YEAR, Decimal("3000"), JAN, world.city_organiser
+        )
+        db.session.commit()
+    runs = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "generate", AuditEvent.object_type == "fund_line"
+        )
+    ).all()
+    assert len(runs) == 1
+    assert runs[0].unit_path == world.city.path
+    assert runs[0].changes["lines"] == [None, 4]
+    assert runs[0].changes["rule"] == [None, "operating:provincial_level"]

@@ -144,3 +144,20 @@ def stations_imported(filename: str, creates, updates) -> None:
             "codes": [None, [c.code for c in [*creates, *updates]][:50]],
         },
     )
+
+
+def operating_subsidies_generated(unit, label, rule: str, year: int, amount, added: int) -> None:
+    """The yearly operating subsidy of a label was written for a subtree in one INSERT."""
+    record(
+        "generate",
+        "fund_line",
+        None,
+        f"{label.name_zh} {year}",
+        unit.path,
+        {
+            "lines": [None, added],
+            "rule": [None, rule],
+            "year": [None, year],
+            "amount": [None, amount],
+        },
+    )

@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.access.rule import Action, can
+from inclusive_day.audit.summaries import operating_subsidies_generated
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
@@ -480,4 +481,7 @@ def generate_operating_subsidies(
         .returning(c.id)
     )
     # Counted from RETURNING: the drivers' rowcount of an INSERT ... SELECT is not reliable.
-    return len(db.session.execute(statement).all())
+    added = len(db.session.execute(statement).all())
+    if added:
+        operating_subsidies_generated(unit, label, operating_rule(label), year, amount, added)
+    return added
