@@ -102,10 +102,15 @@ def _clean(engine, seeded: dict) -> None:
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
             _reseed(conn, seeded)
-            # The reseeded rows carry their ids; move the sequence past them.
-            conn.execute(
-                text("SELECT setval(pg_get_serial_sequence('themes', 'id'), max(id)) FROM themes")
-            )
+            # The reseeded rows carry their ids; move each sequence past them.
+            for table in SEEDED_TABLES:
+                if "id" in table.c:
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"max(id)) FROM {table.name}"
+                        )
+                    )
         return
     with engine.connect() as conn:
         # SQLite applies RESTRICT row by row; switch the checks off while emptying every table.
