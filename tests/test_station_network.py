@@ -18,6 +18,7 @@ from inclusive_day.demo.kunming import load_kunming
 from inclusive_day.extensions import db as _db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import local_today
+from inclusive_day.reports.construction import ConstructionScope, build_construction
 from inclusive_day.stations.exporting import export_stations
 from inclusive_day.stations.importing import import_stations
 from inclusive_day.stations.inspections import overdue, set_cadences
@@ -38,7 +39,7 @@ from inclusive_day.stations.services import (
     close_station,
     find_partners,
 )
-from inclusive_day.units.models import Level
+from inclusive_day.units.models import Level, Unit
 from tests.conftest import count_queries
 
 TODAY = local_today()
@@ -790,3 +791,14 @@ def test_a_new_station_starts_open_today_as_other(client, login, make_user, tree
     assert '<option selected value="active">' in page
     assert f'value="{TODAY.isoformat()}"' in page
     assert f'<option selected value="{host_type("other").id}">' in page
+
+
+def test_the_kunming_demo_has_a_construction_year_to_report(db):
+    load_kunming(echo=lambda _: None)
+    db.session.commit()
+    city = db.session.scalar(select(Unit).where(Unit.name == "昆明市总工会"))
+    on = date(2023, 12, 31)
+    report = build_construction(ConstructionScope(city.id, on, date(2023, 11, 30)))
+    assert (report.target, report.built) == (50, 45)
+    assert report.handed_down >= report.target  # the districts' targets add up to the city's
+    assert all(row.target == row.built + 1 for row in report.rows)

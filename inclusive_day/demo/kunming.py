@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,6 +29,7 @@ from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
+from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import DEFAULT_ZONE
@@ -64,6 +65,11 @@ UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "kunming.demo.inclusive-day")
 PROVINCE = ("云南省总工会", "530000")
 CITY = ("昆明市总工会", "530100")
 CAMPAIGN_NAME = "工会驿站普惠日"
+# The city's construction target for 2023 and its coverage goals (all streets, nine in ten
+# communities).
+CONSTRUCTION_YEAR = 2023
+CITY_TARGET = 50
+COVERAGE_GOALS = ((Level.STREET, 100), (Level.COMMUNITY, 90))
 CAMPAIGN_START = date(2023, 10, 19)
 CAMPAIGN_END = date(2024, 2, 26)
 CAMPAIGN_DESCRIPTION = (
@@ -1222,8 +1228,29 @@ def _build_network(
                 )
             )
     db.session.add_all(lines)
+    db.session.add_all(_construction_targets(units, stations))
     db.session.flush()
     return Network(len(awards), len(lines), sum((line.amount for line in lines), Decimal(0)))
+
+
+def _construction_targets(units: dict[str, Unit], stations: list[Station]) -> list:
+    """The city's construction target for 2023, handed down to its districts (each asked for
+    one station more than it has, the city for a round 50), and its coverage goals."""
+    per_district = Counter(s.code.split("-")[1] for s in stations)
+    due = date(CONSTRUCTION_YEAR, 12, 31)
+    targets = [
+        ConstructionTarget(unit=units[code], year=CONSTRUCTION_YEAR, stations=n + 1, due_on=due)
+        for code, n in sorted(per_district.items())
+    ]
+    city = units[CITY[1]]
+    targets.append(
+        ConstructionTarget(unit=city, year=CONSTRUCTION_YEAR, stations=CITY_TARGET, due_on=due)
+    )
+    targets += [
+        CoverageGoal(unit=city, year=CONSTRUCTION_YEAR, level=level, percent=percent)
+        for level, percent in COVERAGE_GOALS
+    ]
+    return targets
 
 
 def _fund_line(
