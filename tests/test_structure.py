@@ -29,6 +29,7 @@ GROUND_MODULES = {
     "json_errors",
     "pdfs",
     "periods",
+    "refusals",
     "security",
     "spreadsheets",
     "uploads",

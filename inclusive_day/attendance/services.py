@@ -42,6 +42,7 @@ from inclusive_day.audit.summaries import headcount_set, tally_counted
 from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
+from inclusive_day.refusals import Refused
 from inclusive_day.stations.models import Station, StationStatus
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -69,15 +70,8 @@ class Refusal(StrEnum):
     INVALID_TAPS = "invalid_taps"
 
 
-class AttendanceError(ValueError):
-    """Input that cannot be recorded: `code` (a Refusal) says why for code to read, `message`
-    for people, in their language; `field` names the input at fault, if one is."""
-
-    def __init__(self, message, code: Refusal, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.code = code
-        self.field = field
+class AttendanceError(Refused):
+    """Input that cannot be recorded; its code is a Refusal of this module."""
 
 
 # ---- input ----------------------------------------------------------------------------------

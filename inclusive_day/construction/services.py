@@ -23,6 +23,7 @@ from inclusive_day.access.rule import Action, Reach, reach
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.construction.queries import goals_of, targets_of
 from inclusive_day.extensions import db
+from inclusive_day.refusals import Refused
 from inclusive_day.units.models import Level, Unit
 
 # The most stations a target may ask for: far above any province (Anhui: 11,000), far below
@@ -43,15 +44,8 @@ class Refusal(StrEnum):
     BAD_PERCENT = "bad_percent"
 
 
-class ConstructionError(ValueError):
-    """A target or goal that cannot be stored: `code` (a Refusal) says why for code to read,
-    `message` for people; `field` names the input at fault, if one is."""
-
-    def __init__(self, message, code: Refusal, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.code = code
-        self.field = field
+class ConstructionError(Refused):
+    """A target or goal that cannot be stored; its code is a Refusal of this module."""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import local_today
+from inclusive_day.refusals import Refused
 from inclusive_day.stations.models import Label, LabelAward, Partner, Station
 from inclusive_day.units.models import Unit
 
@@ -89,15 +90,8 @@ class Refusal(StrEnum):
     RULE_LINE_FIXED = "rule_line_fixed"
 
 
-class FundError(ValueError):
-    """A fund line the ledger refuses: `code` (a Refusal) says why for code to read, `message`
-    for people, in their language; `field` names the input at fault, if one is."""
-
-    def __init__(self, message, code: Refusal, field: str | None = None) -> None:
-        super().__init__(str(message))
-        self.message = message
-        self.code = code
-        self.field = field
+class FundError(Refused):
+    """A fund line the ledger refuses; its code is a Refusal of this module."""
 
 
 @dataclass(frozen=True, kw_only=True)
