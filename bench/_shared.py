@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from inclusive_day import create_app
 from inclusive_day.config import TestConfig
+from inclusive_day.demo.province import find_province
+from inclusive_day.extensions import db
 
 
 def arguments(doc: str) -> argparse.ArgumentParser:
@@ -49,6 +51,24 @@ def empty_database(url: str | None, tmp: str, name: str = "bench") -> str:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+def province_to_reuse(database_url: str | None) -> str | None:
+    """The SQLAlchemy URL of `database_url` when it already holds `demo province`, else None
+    (for the benches' --reuse, which skips the minute the province takes to build)."""
+    if not database_url:
+        return None
+    url = database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    probe = create_app(TestConfig(url))
+    with probe.app_context():
+        try:
+            found = find_province() is not None
+        except Exception:  # no schema yet
+            found = False
+        db.engine.dispose()
+    return url if found else None
 
 
 def migrated_app(url: str, config: TestConfig | None = None):

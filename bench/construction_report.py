@@ -34,7 +34,14 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from _shared import analyse, arguments, database_name, empty_database, migrated_app
+from _shared import (
+    analyse,
+    arguments,
+    database_name,
+    empty_database,
+    migrated_app,
+    province_to_reuse,
+)
 from sqlalchemy import bindparam, event, select, text, update
 
 from inclusive_day import create_app
@@ -243,19 +250,9 @@ def main() -> None:
     parser.add_argument("--checkins", type=int, default=0)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = options.database_url
         built = None
-        reuse = False
-        if options.reuse and url:
-            if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-            probe = create_app(TestConfig(url))
-            with probe.app_context():
-                try:
-                    reuse = find_province() is not None
-                except Exception:  # no schema yet
-                    reuse = False
-                db.engine.dispose()
+        url = province_to_reuse(options.database_url) if options.reuse else None
+        reuse = url is not None
         if not reuse:
             url = empty_database(options.database_url, tmp, "construction")
             app = migrated_app(url)

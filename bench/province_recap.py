@@ -30,7 +30,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from _shared import arguments, database_name, empty_database, migrated_app
+from _shared import (
+    arguments,
+    database_name,
+    empty_database,
+    migrated_app,
+    province_to_reuse,
+)
 from sqlalchemy import select
 
 from inclusive_day import create_app
@@ -461,22 +467,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database holding the province")
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
-    from inclusive_day.demo.province import build_province, find_province
+    from inclusive_day.demo.province import build_province
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = options.database_url
         built = None
-        reuse = False
-        if options.reuse and url:
-            if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-            probe = create_app(TestConfig(url))
-            with probe.app_context():
-                try:
-                    reuse = find_province() is not None
-                except Exception:  # no schema yet
-                    reuse = False
-                db.engine.dispose()
+        url = province_to_reuse(options.database_url) if options.reuse else None
+        reuse = url is not None
         if not reuse:
             url = empty_database(options.database_url, tmp, "province")
             app = migrated_app(url)
