@@ -6,6 +6,7 @@ from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
     CheckInSource,
+    Feedback,
     Headcount,
     HeadcountChange,
     HeadcountSource,
@@ -17,6 +18,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.feeds.models import FeedKind, FeedToken
 from inclusive_day.funds.models import FundKind, FundLine
+from inclusive_day.reports.models import Notice, NoticeKind, Top100List
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -25,6 +27,7 @@ from inclusive_day.sponsors.models import (
     SponsorKind,
     SponsorStatus,
 )
+from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
 from inclusive_day.stations.models import (
     Amenity,
     CheckItem,
@@ -46,19 +49,22 @@ from inclusive_day.units.models import Level, Unit
 __all__ = [
     "Activity",
     "ActivityStatus",
+    "AdminRole",
     "Amenity",
     "ApiToken",
     "AuditEvent",
     "BeneficiaryGroup",
     "Campaign",
     "CheckIn",
-    "CheckItem",
     "CheckInSource",
+    "CheckItem",
     "ConstructionTarget",
     "CoverageGoal",
     "Donation",
     "DonationKind",
     "DonationStatus",
+    "DutyShift",
+    "Feedback",
     "FeedKind",
     "FeedToken",
     "FundKind",
@@ -74,6 +80,8 @@ __all__ = [
     "Label",
     "LabelAward",
     "Level",
+    "Notice",
+    "NoticeKind",
     "Partner",
     "Role",
     "RoleGrant",
@@ -81,12 +89,15 @@ __all__ = [
     "SponsorKind",
     "SponsorStatus",
     "Station",
+    "StationAdmin",
     "StationAmenity",
     "StationPartner",
     "StationStatus",
     "StationVisit",
     "Theme",
     "TokenScope",
+    "Top100List",
+    "Training",
     "Unit",
     "User",
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,6 +17,8 @@ from sqlalchemy import create_engine, event, insert, make_url, select, text
 
 from inclusive_day import create_app
 from inclusive_day.activities.services import schedule_activity
+from inclusive_day.attendance.identity import identity_for
+from inclusive_day.attendance.models import BeneficiaryGroup, StationVisit
 from inclusive_day.auth.models import Role
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Theme
@@ -22,6 +26,7 @@ from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
+from inclusive_day.staffing.models import StationAdmin
 from inclusive_day.stations.models import HostType, InspectionCadence, Label, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
@@ -206,6 +211,47 @@ def make_partner(db, make_unit):
         db.session.add(partner)
         db.session.commit()
         return partner
+
+    return make
+
+
+@pytest.fixture
+def make_admin(db, make_station):
+    """Factory: a station administrator (the station's master unless `role` says otherwise)."""
+
+    def make(station=None, name: str | None = None, **kw):
+        kw.setdefault("since", date(2024, 1, 1))
+        admin = StationAdmin(
+            station=station or make_station(), name=name or f"Admin {next(_counter)}", **kw
+        )
+        db.session.add(admin)
+        db.session.commit()
+        return admin
+
+    return make
+
+
+@pytest.fixture
+def make_visit(db, make_station):
+    """Factory: a door visit of the person with `phone` at `station` on `day` (local)."""
+
+    def make(station=None, phone: str | None = None, day: date | None = None, **kw):
+        station = station or make_station()
+        day = day or date(2024, 6, 1)
+        visit = StationVisit(
+            station_id=station.id,
+            identity=identity_for(phone or f"138{next(_counter):08d}"),
+            group=kw.pop("group", BeneficiaryGroup.COURIER),
+            nonce=uuid.uuid4().hex,
+            visit_day=day,
+            visited_at=kw.pop(
+                "visited_at", datetime.combine(day, time(10), tzinfo=ZoneInfo("Asia/Shanghai"))
+            ),
+            **kw,
+        )
+        db.session.add(visit)
+        db.session.commit()
+        return visit
 
     return make
 

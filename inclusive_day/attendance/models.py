@@ -22,6 +22,9 @@ from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
 
+# The longest comment a worker may leave on a station.
+FEEDBACK_COMMENT_MAX = 200
+
 
 class BeneficiaryGroup(LabelledEnum):
     """Who was served (服务对象)."""
@@ -166,6 +169,9 @@ class StationVisit(db.Model):
     __table_args__ = (
         UniqueConstraint("station_id", "identity", "visit_day"),
         Index("ix_station_visits_station_visited", "station_id", "visited_at"),
+        # Traffic over a period reads this index only: the days, their stations, the groups
+        # and the people, so counting a month of a province never touches the table.
+        Index("ix_station_visits_day_station", "visit_day", "station_id", "group", "identity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,3 +182,32 @@ class StationVisit(db.Model):
     # The local (China) calendar day of the visit.
     visit_day: Mapped[date]
     visited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(db.Model):
+    """A worker's word on a station after a door scan or check-in: an optional rating of one to
+    five and a short comment, one per person, station and day. Organisers may hide a comment;
+    the rating still counts."""
+
+    __tablename__ = "station_feedback"
+    __table_args__ = (
+        UniqueConstraint("station_id", "identity", "visit_day"),
+        CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
+        CheckConstraint("rating IS NOT NULL OR comment <> ''", name="says_something"),
+        Index("ix_station_feedback_station_day", "station_id", "visit_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(64))
+    visit_day: Mapped[date]
+    rating: Mapped[int | None]
+    comment: Mapped[str] = mapped_column(String(FEEDBACK_COMMENT_MAX), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    @property
+    def is_hidden(self) -> bool:
+        """True once an organiser has hidden the comment."""
+        return self.hidden_at is not None

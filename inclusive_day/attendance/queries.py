@@ -3,8 +3,8 @@
 served (person-times) = staff headcounts + check-ins that are not annulled
 unique people        = distinct check-in identities in the scope (counted by their 64-bit
                        person key, see attendance.identity.person_key)
-door visits          = scans of a station's door QR, one per person, station and day (station
-                       traffic; a door scan during an activity is also a check-in there)
+door visits          = station traffic: see attendance.traffic (a door scan during an
+                       activity is also a check-in there, counted here as served)
 
 A scope is a list of conditions on Activity (one activity, a station, a campaign, a
 subtree, a period, what a user may see). Every page, dashboard and report counts
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, CompoundSelect, Select, distinct, func, select, union_all
 
 from inclusive_day.activities.models import Activity
-from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount, StationVisit
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.extensions import db
 
 Scope = Sequence[ColumnElement[bool]]
@@ -140,36 +140,3 @@ def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
     ):
         result[group] += int(n)
     return result
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Door visits at stations: person-times (one per person, station and day) and people."""
-
-    visits: int = 0
-    people: int = 0
-
-
-def door_traffic(station_scope: Scope) -> Traffic:
-    """Door-QR visits at the stations the conditions on StationVisit select."""
-    visits, people = db.session.execute(
-        select(func.count(StationVisit.id), func.count(distinct(StationVisit.identity))).where(
-            *station_scope
-        )
-    ).one()
-    return Traffic(int(visits), int(people))
-
-
-def door_traffic_by_station(station_ids) -> dict[int, Traffic]:
-    """Door-QR visits per station, for the stations `station_ids` (a list or a SELECT of ids)
-    holds: one grouped query however many stations."""
-    rows = db.session.execute(
-        select(
-            StationVisit.station_id,
-            func.count(StationVisit.id),
-            func.count(distinct(StationVisit.identity)),
-        )
-        .where(StationVisit.station_id.in_(station_ids))
-        .group_by(StationVisit.station_id)
-    )
-    return {station_id: Traffic(int(visits), int(people)) for station_id, visits, people in rows}

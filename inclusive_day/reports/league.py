@@ -23,9 +23,9 @@ from inclusive_day.reports.recap import (
     activity_rows,
     analytic_transaction,
     month_name,
-    station_child,
 )
 from inclusive_day.stations.models import Station
+from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
 
 MEASURES = ("served", "activities", "per_station")

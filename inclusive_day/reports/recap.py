@@ -48,7 +48,6 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import aliased
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import in_period, not_cancelled
@@ -68,6 +67,7 @@ from inclusive_day.periods import (
 )
 from inclusive_day.sponsors.honour import GivingScope, HonourLine, giving, honour_roll
 from inclusive_day.stations.models import Catalogued, HostType, Label, LabelAward, Station
+from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
 
 # The longest period a recap covers (its month chart has a bar per month).
@@ -370,23 +370,6 @@ def recap_activity_scope(campaign_id: int, unit_path: str, start: date, end: dat
         Activity.station_id.in_(select(Station.id).where(Station.under(unit_path))),
         *in_period(*days_utc_range(start, end)),
     ]
-
-
-def station_child(unit: Unit):
-    """SELECT (station_id, child_id): each station of `unit`'s subtree with the immediate
-    sub-unit whose subtree holds it, or `unit` itself for its own stations; one join on the
-    tree paths, however many stations."""
-    own = aliased(Unit)
-    child = aliased(Unit)
-    # A child's subtree is every path in [child.path, child.path with its last "/" as "0").
-    upper = func.substr(child.path, 1, func.length(child.path) - 1).concat("0")
-    below = (
-        select(Station.id.label("station_id"), child.id.label("child_id"))
-        .join(own, own.id == Station.unit_id)
-        .join(child, and_(child.parent_id == unit.id, own.path >= child.path, own.path < upper))
-    )
-    direct = select(Station.id, literal(unit.id)).where(Station.unit_id == unit.id)
-    return union_all(below, direct)
 
 
 def activity_rows(scope: list, unit: Unit, months: Sequence[Month], now: datetime):

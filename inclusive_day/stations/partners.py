@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities_by
-from inclusive_day.attendance.queries import Totals, Traffic, door_traffic_by_station, totals_by
+from inclusive_day.attendance.queries import Totals, totals_by
+from inclusive_day.attendance.traffic import Traffic, traffic_by_station
 from inclusive_day.extensions import db
 from inclusive_day.sponsors.models import Sponsor
 from inclusive_day.stations.models import Partner, Station, StationPartner, StationStatus
@@ -129,7 +130,7 @@ def partner_stations(partner: Partner, visible, now: datetime) -> list[PartnerSt
     if not rows:
         return []
     shown = select(Station.id).where(*scope)
-    traffic = door_traffic_by_station(shown)
+    traffic = traffic_by_station(shown)
     held = [Activity.station_id.in_(shown), Activity.ends_at < now]
     activities = count_activities_by(Activity.station_id, held)
     figures = totals_by(Activity.station_id, held)

@@ -1,15 +1,17 @@
 """Reading stations by their classification: filters by host type and label, and how many
-stations hold each value, one grouped query per set whatever the number of stations."""
+stations hold each value, one grouped query per set whatever the number of stations; and
+which sub-unit of a unit each station rolls up to."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, distinct, func, select
+from sqlalchemy import ColumnElement, Select, and_, distinct, func, select
 
 from inclusive_day.extensions import db
 from inclusive_day.stations.models import HostType, Label, LabelAward, Station
+from inclusive_day.units.models import Unit, unit_child
 
 StationScope = Sequence[ColumnElement[bool]]
 
@@ -64,3 +66,13 @@ def label_options(scope: StationScope) -> list[Option]:
         .order_by(Label.position, Label.id)
     )
     return [Option(v.code, v.name, int(n)) for v, n in db.session.execute(stmt)]
+
+
+def station_child(unit: Unit) -> Select:
+    """SELECT (station_id, child_id): each station of `unit`'s subtree with the immediate
+    sub-unit of `unit` whose subtree holds it, or `unit` itself for its own stations; one join
+    on the tree paths however many stations, for the figures rolled up to sub-units."""
+    children = unit_child(unit).subquery("unit_child")
+    return select(Station.id.label("station_id"), children.c.child_id.label("child_id")).join(
+        children, children.c.unit_id == Station.unit_id
+    )

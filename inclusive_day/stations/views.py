@@ -9,8 +9,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
-from inclusive_day.attendance.models import StationVisit
-from inclusive_day.attendance.queries import door_traffic, totals
+from inclusive_day.attendance.queries import totals
+from inclusive_day.attendance.traffic import NO_TRAFFIC, traffic_by_station
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
@@ -167,7 +167,7 @@ def show(station_id: int):
         station=station,
         activities=count_activities(scope),
         figures=totals(scope),
-        traffic=door_traffic([StationVisit.station_id == station.id]),
+        traffic=traffic_by_station([station.id]).get(station.id, NO_TRAFFIC),
         coming=upcoming(scope, utcnow(), limit=10),
         managers=station_managers(station),
         inspections=inspections,
