@@ -34,6 +34,7 @@ from inclusive_day.staffing.services import (
 )
 from inclusive_day.stations.models import StationStatus
 from inclusive_day.units.models import Level
+from tests.conftest import count_queries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2024, 7, 1)
@@ -138,7 +139,7 @@ def test_an_appointment_that_breaks_a_rule_writes_nothing(db, world, change, cod
     assert counts(db) == before
 
 
-def test_an_account_runs_a_station_once_and_must_exist(db, world):
+def test_an_account_runs_a_station_once_and_must_exist(db, world, make_user):
     appoint(world.station_a, "张伟", "", AdminRole.MASTER, TODAY, world.runner, today=TODAY)
     before = counts(db)
     with pytest.raises(StaffingError) as refused:
@@ -147,6 +148,10 @@ def test_an_account_runs_a_station_once_and_must_exist(db, world):
     with pytest.raises(StaffingError) as refused:
         services.find_account("nobody-here")
     assert refused.value.code is Refusal.UNKNOWN_ACCOUNT and refused.value.field == "username"
+    with pytest.raises(StaffingError) as refused:
+        services.find_account(make_user(username="gone", active=False).username)
+    assert refused.value.code is Refusal.UNKNOWN_ACCOUNT
+    before = counts(db)
     assert services.find_account(" ZhangWei ") == world.runner
     assert services.find_account("") is None
     assert counts(db) == before
@@ -587,3 +592,26 @@ def test_the_duty_qr_page_asks_to_sign_in_first(client, db, world, login):
     assert png.data.startswith(b"\x89PNG")
     admins = client.get(f"/stations/{world.station_a.id}/admins").get_data(as_text=True)
     assert f"/stations/{world.station_a.id}/duty-qr.png" in admins
+
+
+def test_the_roster_page_takes_as_many_queries_for_many_administrators(
+    client, db, world, make_station, make_admin, login
+):
+    login(world.viewer_a)
+    url = f"/staffing/?unit={world.a.id}"
+
+    def queries() -> int:
+        with count_queries(db.engine) as counted:
+            assert client.get(url).status_code == 200
+        return counted["n"]
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            admin = make_admin(make_station(world.a, **OPEN))
+            add_training(admin, "岗前培训", date(2024, 5, 10), 2, today=TODAY)
+        db.session.commit()
+
+    add(2)
+    few = queries()
+    add(6)
+    assert queries() == few

@@ -20,10 +20,11 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.auth.models import User
+from inclusive_day.auth.services import user_by_name
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
@@ -126,15 +127,15 @@ def check_hours(hours) -> Decimal:
 
 
 def find_account(username: str | None) -> User | None:
-    """The account with this user name (None when none is given), to link an administrator
-    to; an unknown name is refused."""
+    """The active account with this user name (None when none is given), to link an
+    administrator to; an unknown or disabled one is refused."""
     username = (username or "").strip()
     if not username:
         return None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    if user is None:
+    user = user_by_name(username)
+    if user is None or not user.active:
         raise StaffingError(
-            _l('There is no account "%(name)s".', name=username),
+            _l("There is no active account %(name)s.", name=username),
             Refusal.UNKNOWN_ACCOUNT,
             "username",
         )

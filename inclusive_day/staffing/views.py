@@ -379,24 +379,10 @@ def _duty_page(code: str | None):
         _duty_action(appointments)
         return redirect(here)
     now = utcnow()
-    shifts = open_shifts([a.id for a in appointments]) if appointments else {}
+    # The user's open shift, wherever it is (at most one: the page lists one station or all).
+    shifts = open_shifts(select(StationAdmin.id).where(StationAdmin.user_id == current_user.id))
     on_duty_at = next((s.station_id for s in shifts.values()), None)
-    if on_duty_at is None:
-        # On duty at a station this page does not list (the QR of another station).
-        other = open_shifts(select(StationAdmin.id).where(StationAdmin.user_id == current_user.id))
-        on_duty_at = next((s.station_id for s in other.values()), None)
-    ids = [a.station_id for a in appointments]
-    seen = (
-        set(
-            db.session.scalars(
-                select(Station.id).where(
-                    Station.id.in_(ids), visible(current_user, Action.VIEW, Station)
-                )
-            )
-        )
-        if ids
-        else set()
-    )
+    seen = _visible_stations([a.station_id for a in appointments])
     rows = []
     for a in appointments:
         shift = shifts.get(a.id)
@@ -415,6 +401,14 @@ def _duty_page(code: str | None):
             }
         )
     return render_template("staffing/duty.html", rows=rows, code=code, missing=False)
+
+
+def _visible_stations(ids: list[int]) -> set[int]:
+    """Which of these stations the user may open the pages of (one query)."""
+    if not ids:
+        return set()
+    seen = visible(current_user, Action.VIEW, Station)
+    return set(db.session.scalars(select(Station.id).where(Station.id.in_(ids), seen)))
 
 
 def _duty_action(appointments: list[StationAdmin]) -> None:
