@@ -77,6 +77,7 @@ BLUEPRINTS = (
     ("feeds", "/calendar"),  # iCalendar feeds (.ics) and their subscription tokens
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
     ("funds", "/funds"),  # the funds ledger: subsidies, union investment, leveraged money
+    ("staffing", None),  # /staffing/... the roster, /stations/<id>/admins and duty, /duty
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
 )

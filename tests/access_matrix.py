@@ -762,6 +762,49 @@ CASES: tuple[Case, ...] = (
     Case("funds.delete", {"line_id": W.A.fund_line}, only(*EDIT_A, answer=ALLOWED), method="POST"),
     *with_post(Case("funds.operating_rule", {}, only(*UNIT_EDITORS))),
     Case("funds.operating_rule", {"unit": W.A.unit}, only(*EDIT_A), label="unit"),
+    # ---- staffing: the roster and duty ----------------------------------------------------
+    Case("staffing.roster", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case(
+        "staffing.roster",
+        {"unit": W.A.unit, "show": "without-master"},
+        only(*UNIT_A),
+        label="without-master",
+    ),
+    # Without ?unit=: the user's highest unit; a role on a station or a sponsor reaches no
+    # unit and is sent to their own duty page.
+    Case(
+        "staffing.roster",
+        {},
+        only(
+            *UNIT_A,
+            ORGANISER_B,
+            station_manager_A=redirect_to("/duty"),
+            sponsor_rep_A=redirect_to("/duty"),
+        ),
+        label="own",
+    ),
+    Case("staffing.duty_rollup", {"unit": W.A.unit, "month": "2025-03"}, only(*UNIT_A)),
+    # Those who see a station see its roster; those who may edit it keep it.
+    *with_post(
+        Case("staffing.station_admins", {"station_id": W.A.station}, only(*STATION_A)),
+        viewer_A=NOT_FOUND,
+        station_manager_A=NOT_FOUND,
+    ),
+    *with_post(
+        Case("staffing.admin", {"admin_id": W.A.admin}, only(*STATION_A)),
+        viewer_A=NOT_FOUND,
+        station_manager_A=NOT_FOUND,
+    ),
+    # No last day given: back to the roster with the complaint, nothing ended.
+    Case("staffing.end", {"admin_id": W.A.admin}, only(*EDIT_A, answer=ALLOWED), method="POST"),
+    Case(
+        "staffing.station_duty", {"station_id": W.A.station, "month": "2025-03"}, only(*STATION_A)
+    ),
+    Case("staffing.duty_qr", {"station_id": W.A.station}, only(*STATION_A)),
+    # Everyone has a duty page (listing the stations their account runs, maybe none).
+    *with_post(Case("staffing.duty", {}, signed_in())),
+    # A station's duty QR opens only for the accounts that run it (A's master: the manager's).
+    *with_post(Case("staffing.duty_station", {"code": W.A.station_code}, only(STATION_MANAGER_A))),
     # ---- reports -------------------------------------------------------------------------
     Case("reports.recap", {}, signed_in(), label="choose"),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.

@@ -53,6 +53,7 @@ from inclusive_day.sponsors.models import (
     SponsorStatus,
 )
 from inclusive_day.sponsors.services import receive_donation
+from inclusive_day.staffing.models import StationAdmin
 from inclusive_day.stations.models import HostType, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
@@ -119,7 +120,8 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         value=Decimal("1000.00"),
         pledged_on=date(2025, 1, 2),
     )
-    db.session.add_all([sponsor, donation])
+    admin = StationAdmin(station=station, name=f"Master {name}", since=date(2024, 1, 1))
+    db.session.add_all([sponsor, donation, admin])
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
     fund_line = record_fund_line(
         None,
@@ -144,6 +146,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         theme=own_theme,
         partner=partner,
         fund_line=fund_line,
+        admin=admin,
     )
 
 
@@ -197,6 +200,8 @@ def build_world() -> SimpleNamespace:
     user(SPONSOR_REP_A, Role.SPONSOR_REP, sponsor=a.sponsor)
     user(ORGANISER_B, Role.ORGANISER, unit=b.unit)
     bystander = create_user("mx_bystander", PASSWORD)
+    # A's station master signs on duty with the station manager's account.
+    a.admin.user = users[STATION_MANAGER_A]
     db.session.flush()
 
     for side in (a, b):
@@ -225,6 +230,7 @@ def build_world() -> SimpleNamespace:
             donation=side.donation.id,
             partner=side.partner.id,
             fund_line=side.fund_line.id,
+            admin=side.admin.id,
         )
 
     world_a = ids(a)

@@ -23,6 +23,7 @@ from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundLine
 from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
+from inclusive_day.staffing.models import StationAdmin, Training
 from inclusive_day.stations.models import (
     HostType,
     Label,
@@ -77,6 +78,8 @@ OBJECT_TYPES = (
     "construction_target",
     "coverage_goal",
     "fund_line",
+    "station_admin",
+    "training",
 )
 ACTIONS = (
     "create",
@@ -133,6 +136,13 @@ def _owner_query(kind: str):
             .outerjoin(campaign_unit, campaign_unit.id == Campaign.unit_id)
         )
         return Donation.id, stmt
+    if kind == "station_admin":
+        stmt = (
+            select(StationAdmin.id, Unit.path, StationAdmin.name)
+            .join(Station, Station.id == StationAdmin.station_id)
+            .join(Unit, Unit.id == Station.unit_id)
+        )
+        return StationAdmin.id, stmt
     if kind == "user":
         return User.id, select(User.id, null(), User.username)
     if kind == "label":
@@ -274,6 +284,19 @@ def _describe_fund_line(obj, found: dict) -> tuple[str | None, str]:
     return path, " ".join(str(p) for p in parts if p)
 
 
+def _describe_station_admin(obj, found: dict) -> tuple[str | None, str]:
+    """ "KM-0001 张伟", under the station's unit."""
+    path, station = _found(found, "station", loaded(obj, "station_id"))
+    return path, " ".join(p for p in (station, loaded(obj, "name") or "") if p)
+
+
+def _describe_training(obj, found: dict) -> tuple[str | None, str]:
+    """ "张伟 驿站管理员培训 2024-05-10", under the administrator's station's unit."""
+    path, name = _found(found, "station_admin", loaded(obj, "admin_id"))
+    parts = (name, loaded(obj, "course") or "", plain(loaded(obj, "taken_on")))
+    return path, " ".join(str(p) for p in parts if p)
+
+
 def _partner_name(link) -> str:
     """A station's partner as its partners field lists it (the link's partner, by name)."""
     partner = link.partner
@@ -385,6 +408,19 @@ def spec_table() -> dict[type, Spec | Link]:
             _columns(FundLine),
             lambda obj: [("unit", loaded(obj, "unit_id")), ("station", loaded(obj, "station_id"))],
             _describe_fund_line,
+        ),
+        # The roster and training records; duty shifts, kept by the thousand, are not logged.
+        StationAdmin: Spec(
+            "station_admin",
+            _columns(StationAdmin),
+            own("station", "station_id"),
+            _describe_station_admin,
+        ),
+        Training: Spec(
+            "training",
+            _columns(Training),
+            own("station_admin", "admin_id"),
+            _describe_training,
         ),
         Campaign: named_under_unit("campaign", Campaign),
         Activity: Spec(

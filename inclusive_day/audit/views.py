@@ -43,6 +43,7 @@ from inclusive_day.sponsors.models import (
     SponsorKind,
     SponsorStatus,
 )
+from inclusive_day.staffing.models import AdminRole
 from inclusive_day.stations.geo import CoordSystem
 from inclusive_day.stations.models import (
     Amenity,
@@ -81,6 +82,8 @@ OBJECT_TYPE_LABELS = {
     "construction_target": _l("Construction target"),
     "coverage_goal": _l("Coverage goal"),
     "fund_line": _l("Fund line"),
+    "station_admin": _l("Station administrator"),
+    "training": _l("Training record"),
 }
 ACTION_LABELS = {
     "create": _l("created"),
@@ -192,6 +195,13 @@ FIELD_LABELS = {
     "updated": _l("Updated"),
     "codes": _l("Station codes"),
     "lines": _l("Lines written"),
+    "since": _l("Since"),
+    "until": _l("Until"),
+    "course": _l("Course"),
+    "taken_on": _l("Date"),
+    "hours": _l("Hours"),
+    "certificate": _l("Certificate number"),
+    "admin_id": _l("Station administrator"),
 }
 # Where one field means something else for one kind of record.
 TYPE_FIELD_LABELS = {
@@ -207,6 +217,7 @@ ENUM_FIELDS: dict[tuple[str | None, str], type[LabelledEnum]] = {
     ("sponsor", "kind"): SponsorKind,
     ("donation", "kind"): DonationKind,
     ("fund_line", "kind"): FundKind,
+    ("station_admin", "role"): AdminRole,
     (None, "role"): Role,
     (None, "level"): Level,
     (None, "group"): BeneficiaryGroup,
@@ -340,6 +351,7 @@ def _link(event: AuditEvent) -> str | None:
         "donation": ("sponsors.donation", "donation_id"),
         "series": ("activities.show_series", "series_id"),
         "partner": ("stations.partner", "partner_id"),
+        "station_admin": ("staffing.admin", "admin_id"),
     }
     if event.object_type not in endpoints:
         return None

@@ -15,12 +15,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy.orm import joinedload
 
+from inclusive_day.database import UTCDateTime
 from inclusive_day.extensions import db
-from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin
-from inclusive_day.stations.models import Station
+from inclusive_day.periods import Month
+from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
+from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
 
@@ -57,6 +61,11 @@ NO_DUTY = Duty()
 def current_masters() -> ColumnElement[bool]:
     """The condition on StationAdmin for the stations' current masters."""
     return (StationAdmin.role == AdminRole.MASTER) & StationAdmin.until.is_(None)
+
+
+def masters_first():
+    """SQL: an ORDER BY key that puts masters before assistants."""
+    return case((StationAdmin.role == AdminRole.MASTER, 0), else_=1)
 
 
 def has_master() -> ColumnElement[bool]:
@@ -113,8 +122,9 @@ def _expected_days(station_ids, first: date, last: date) -> dict[int, int]:
 
 
 def _shift_seconds(now: datetime):
-    """SQL: the seconds a shift lasted, an open one until `now`, on either database."""
-    end = func.coalesce(DutyShift.ended_at, now)
+    """SQL: the seconds a shift lasted, an open one until `now`, on either database. `now`
+    is bound as the stored instants are (UTC), whatever zone it was given in."""
+    end = func.coalesce(DutyShift.ended_at, literal(now, UTCDateTime()))
     if db.session.get_bind().dialect.name == "sqlite":
         return (func.julianday(end) - func.julianday(DutyShift.started_at)) * 86400.0
     return func.extract("epoch", end - DutyShift.started_at)
@@ -188,3 +198,163 @@ def duty_by_child(unit: Unit, first: date, last: date, now: datetime) -> dict[in
         if child is not None:
             totals[child] = totals[child] + duty
     return dict(totals)
+
+
+def counted_days(month: Month, today: date) -> tuple[date, date] | None:
+    """The days of `month` that duty is counted over: up to `today` (a day still to come
+    expects no one yet), None for a month that has not begun."""
+    first = month.first_day
+    last = min(month.shift(1).first_day - timedelta(days=1), today)
+    return (first, last) if first <= last else None
+
+
+def expects_duty(station: Station, day: date) -> bool:
+    """Did `station` expect someone on duty on `day`: open then, with opening hours, not
+    round the clock (the rule `_expected_days` counts in SQL)."""
+    if station.open_24h or not station.opening_hours:
+        return False
+    return _overlap_days(station.opened_on, station.closed_on, day, day) == 1
+
+
+@dataclass(frozen=True)
+class DutyDay:
+    """One day of one station's duty: expected or not, the shifts kept, hours and who."""
+
+    day: date
+    expected: bool
+    shifts: int = 0
+    hours: float = 0.0
+    names: tuple[str, ...] = ()
+
+    @property
+    def attended(self) -> bool:
+        """An expected day on which someone signed on."""
+        return self.expected and self.shifts > 0
+
+    @property
+    def absent(self) -> bool:
+        """An expected day with no one on duty."""
+        return self.expected and not self.shifts
+
+
+def duty_days(station: Station, first: date, last: date, now: datetime) -> list[DutyDay]:
+    """Each local day from first to last of one station's duty, in order (one query): the
+    days add up to what `duty_by_station` counts for the station."""
+    rows = db.session.execute(
+        select(DutyShift.day, StationAdmin.name, _shift_seconds(now))
+        .join(StationAdmin, StationAdmin.id == DutyShift.admin_id)
+        .where(DutyShift.station_id == station.id, DutyShift.day >= first, DutyShift.day <= last)
+        .order_by(DutyShift.day, DutyShift.started_at)
+    )
+    shifts: dict[date, int] = defaultdict(int)
+    seconds: dict[date, float] = defaultdict(float)
+    names: dict[date, list[str]] = defaultdict(list)
+    for day, name, secs in rows:
+        shifts[day] += 1
+        seconds[day] += float(secs or 0)
+        if name not in names[day]:
+            names[day].append(name)
+    return [
+        DutyDay(
+            day,
+            expects_duty(station, day),
+            shifts.get(day, 0),
+            round(seconds.get(day, 0.0) / 3600, 1),
+            tuple(names.get(day, ())),
+        )
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+    ]
+
+
+def current_appointments(user_id: int) -> list[StationAdmin]:
+    """The stations a user's account administers now, with the stations and their units."""
+    return list(
+        db.session.scalars(
+            select(StationAdmin)
+            .where(StationAdmin.user_id == user_id, StationAdmin.until.is_(None))
+            .options(joinedload(StationAdmin.station).joinedload(Station.unit))
+            .order_by(masters_first(), StationAdmin.station_id)
+        )
+    )
+
+
+def open_shifts(admin_ids) -> dict[int, DutyShift]:
+    """The open shift of each administrator of `admin_ids` that is on duty now."""
+    rows = db.session.scalars(
+        select(DutyShift).where(DutyShift.admin_id.in_(admin_ids), DutyShift.ended_at.is_(None))
+    )
+    return {shift.admin_id: shift for shift in rows}
+
+
+def recent_shifts(admin_id: int, limit: int = 20) -> list[DutyShift]:
+    """An administrator's latest shifts, newest first."""
+    return list(
+        db.session.scalars(
+            select(DutyShift)
+            .where(DutyShift.admin_id == admin_id)
+            .order_by(DutyShift.started_at.desc(), DutyShift.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def training_hours(admin_ids) -> dict[int, Decimal]:
+    """The hours of training each administrator of `admin_ids` has on record (one query)."""
+    rows = db.session.execute(
+        select(Training.admin_id, func.sum(Training.hours))
+        .where(Training.admin_id.in_(admin_ids))
+        .group_by(Training.admin_id)
+    )
+    return {admin_id: Decimal(hours) for admin_id, hours in rows}
+
+
+def admins_under(path: str, past: bool = False) -> Select:
+    """SELECT the administrators of a subtree's stations (current ones, or past ones with
+    `past`), by station code, master first, for a page of the roster."""
+    ended = StationAdmin.until.is_not(None) if past else StationAdmin.until.is_(None)
+    return (
+        select(StationAdmin)
+        .join(Station, Station.id == StationAdmin.station_id)
+        .where(Station.under(path), ended)
+        .options(joinedload(StationAdmin.station))
+        .order_by(Station.code, masters_first(), StationAdmin.since, StationAdmin.id)
+    )
+
+
+def running() -> ColumnElement[bool]:
+    """The condition on Station for stations that run and so need a master: open or
+    suspended (not planned, being built or closed)."""
+    return Station.status.in_((StationStatus.ACTIVE, StationStatus.SUSPENDED))
+
+
+def without_master(path: str) -> Select:
+    """SELECT a subtree's running stations that have no current master, by code."""
+    return (
+        select(Station).where(Station.under(path), running(), ~has_master()).order_by(Station.code)
+    )
+
+
+def count_without_master(path: str) -> int:
+    """How many of a subtree's running stations have no current master."""
+    return db.session.scalar(
+        select(func.count(Station.id)).where(Station.under(path), running(), ~has_master())
+    )
+
+
+def station_roster(station_id: int) -> list[StationAdmin]:
+    """Everyone who runs or ran a station: current first (master first), then past, latest
+    first, with their accounts."""
+    return list(
+        db.session.scalars(
+            select(StationAdmin)
+            .where(StationAdmin.station_id == station_id)
+            .options(joinedload(StationAdmin.user))
+            .order_by(
+                StationAdmin.until.is_not(None),
+                masters_first(),
+                StationAdmin.until.desc(),
+                StationAdmin.since.desc(),
+                StationAdmin.id.desc(),
+            )
+        )
+    )

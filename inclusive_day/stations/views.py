@@ -14,6 +14,7 @@ from inclusive_day.attendance.traffic import NO_TRAFFIC, traffic_by_station
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
+from inclusive_day.staffing.queries import masters_by_station, on_duty_by_station
 from inclusive_day.stations import bp
 from inclusive_day.stations.forms import (
     CloseStationForm,
@@ -170,6 +171,8 @@ def show(station_id: int):
         traffic=traffic_by_station([station.id]).get(station.id, NO_TRAFFIC),
         coming=upcoming(scope, utcnow(), limit=10),
         managers=station_managers(station),
+        master=masters_by_station([station.id]).get(station.id),
+        on_duty=on_duty_by_station([station.id]).get(station.id, []),
         inspections=inspections,
         schedule=station_schedule(station, local_today()),
         may_edit=may_edit,
