@@ -1,7 +1,5 @@
 """Sign in and out, change one's password; user administration lives in views_users."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     abort,
     current_app,
@@ -23,7 +21,7 @@ from inclusive_day.auth.forms import LoginForm, PasswordChangeForm
 from inclusive_day.auth.services import UserError, authenticate, end_sessions
 from inclusive_day.auth.services import change_password as change_own_password
 from inclusive_day.extensions import db, limiter
-from inclusive_day.web import show_error
+from inclusive_day.web import safe_next, show_error
 
 # Pages a user whose password must be changed may still open.
 OPEN_WHILE_CHANGE_DUE = frozenset(
@@ -36,13 +34,6 @@ OPEN_WHILE_CHANGE_DUE = frozenset(
         "main.healthz",
     }
 )
-
-
-def _safe_next(target: str | None) -> str:
-    """Follow `next` only within this site."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and "\\" not in target:
-        return target
-    return url_for("main.dashboard")
 
 
 def _fresh_session(user, remember: bool) -> None:
@@ -112,7 +103,7 @@ def login():
             flash(_("Welcome, %(name)s.", name=user.display_name), "success")
             if user.must_change_password:
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
     return render_template("auth/login.html", form=form)
 
 
