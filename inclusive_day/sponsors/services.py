@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.access.grants import forget_grants
-from inclusive_day.access.rule import Action, can
+from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.audit.summaries import (
     donation_distributed,
@@ -230,22 +230,27 @@ def valuation(fields: DonationFields) -> Valuation:
     return Valuation(quantity, unit_value, total)
 
 
-def donation_campaigns(sponsor: Sponsor) -> list[Campaign]:
-    """The campaigns a sponsor may give to: those of its unit, the units above, and below it."""
+def donation_campaigns(sponsor: Sponsor, by: User | None = None) -> list[Campaign]:
+    """The campaigns a gift of `sponsor`, recorded by `by`, may go to: the public campaigns of
+    its unit, the units above and below it; an internal one only when `by` organises it (a
+    sponsor's representative never sees the union's internal campaigns)."""
     ancestors = [int(part) for part in sponsor.unit.path.strip("/").split("/") if part]
     return list(
         db.session.scalars(
             select(Campaign)
             .join(Unit, Unit.id == Campaign.unit_id)
-            .where(or_(Campaign.unit_id.in_(ancestors), under(Unit.path, sponsor.unit.path)))
+            .where(
+                or_(Campaign.unit_id.in_(ancestors), under(Unit.path, sponsor.unit.path)),
+                or_(Campaign.is_public.is_(True), visible(by, Action.EDIT, Campaign)),
+            )
             .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
         )
     )
 
 
-def _check_target(sponsor: Sponsor, fields: DonationFields) -> None:
+def _check_target(sponsor: Sponsor, fields: DonationFields, by: User | None) -> None:
     if fields.campaign is not None and fields.campaign.id not in {
-        c.id for c in donation_campaigns(sponsor)
+        c.id for c in donation_campaigns(sponsor, by)
     }:
         raise SponsorError(_l("This campaign is not open to this sponsor."), "campaign")
     station = fields.station
@@ -280,7 +285,7 @@ def pledge_donation(
     if fields.pledged_on > local_today():
         raise SponsorError(_l("A pledge cannot be dated in the future."), "pledged_on")
     worth = valuation(fields)
-    _check_target(sponsor, fields)
+    _check_target(sponsor, fields, by)
     donation = Donation(
         uid=form_uid(uid),
         sponsor=sponsor,

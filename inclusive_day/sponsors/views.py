@@ -226,7 +226,7 @@ def pledge(sponsor_id: int):
     if not _may_pledge(sponsor):
         abort(404)
     form = DonationForm()
-    campaigns = donation_campaigns(sponsor)
+    campaigns = donation_campaigns(sponsor, current_user)
     form.campaign.choices = [(NONE, _("No particular campaign"))] + [
         (c.id, c.name) for c in campaigns
     ]
