@@ -53,6 +53,13 @@ class PasswordChangeForm(FlaskForm):
     password, confirm = new_password_fields(
         _l("New password"), _l("New password again"), username=lambda: current_user.username
     )
+    revoke_tokens = BooleanField(
+        _l("Sign out my API tokens too"),
+        default=True,
+        description=_l(
+            "Scanners and scripts that use them stop working until you make them new tokens."
+        ),
+    )
     submit = SubmitField(_l("Change password"))
 
     def validate_password(self, field) -> None:

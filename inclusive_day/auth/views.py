@@ -131,7 +131,12 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_own_password(user, form.current.data, form.password.data)
+            change_own_password(
+                user,
+                form.current.data,
+                form.password.data,
+                revoke_tokens=form.revoke_tokens.data,
+            )
         except UserError as error:
             db.session.rollback()
             show_error(form, error.message, error.field)
