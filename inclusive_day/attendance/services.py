@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus, checkin_bounds
+from inclusive_day.activities.queries import in_public_campaign
 from inclusive_day.attendance.identity import InvalidPhone, Person, person_for
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
@@ -275,11 +276,16 @@ def _dialect() -> str:
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
-    """The station's activities taking check-ins at `now`."""
+    """The station's public activities taking check-ins at `now`: an anonymous door scan
+    never checks anyone in to an internal campaign's activity (nor tells its title)."""
     return list(
         db.session.scalars(
             select(Activity)
-            .where(Activity.station_id == station_id, Activity.takes_checkins(*checkin_bounds(now)))
+            .where(
+                Activity.station_id == station_id,
+                Activity.takes_checkins(*checkin_bounds(now)),
+                in_public_campaign(),
+            )
             .order_by(Activity.starts_at)
         )
     )
@@ -295,8 +301,8 @@ class DoorResult:
 
 
 def door_check_in(station: Station | None, phone, group, nonce, now=None) -> DoorResult:
-    """A person scans a station's door QR: one visit per day; during an activity there it also
-    checks them in to the activity. `phone` as for check_in. The caller commits."""
+    """A person scans a station's door QR: one visit per day; during a public activity there it
+    also checks them in to the activity. `phone` as for check_in. The caller commits."""
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
