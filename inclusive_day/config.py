@@ -104,6 +104,9 @@ class Config:
     # the sign-in form answers "too many attempts" without checking the password.
     LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes")
+    # Sponsor sign-ups (each one sent, made or refused) per client address, counted like the
+    # sign-in limits: a taken name cannot be probed for, nor the review queue flooded.
+    SIGNUP_LIMIT_ADDRESS = os.environ.get("SIGNUP_LIMIT_ADDRESS", "10 per hour")
     # The audit log (who changed what); AUDIT_ENABLED=0 switches it off.
     AUDIT_ENABLED = os.environ.get("AUDIT_ENABLED", "1") != "0"
     # The most activities one series (stations x dates) may create in one go.

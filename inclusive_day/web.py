@@ -4,9 +4,11 @@ where to go next, and which page of a list was asked for."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Response, request, send_file
+from flask_limiter.util import get_remote_address
 
 from inclusive_day.spreadsheets import Export
 
@@ -69,3 +71,13 @@ def page_arg(name: str = "page") -> int:
     or absurdly large number is no server error."""
     number = request.args.get(name, 1, type=int)
     return min(max(number, 1), PAGE_MAX)
+
+
+def client_key(kind: str) -> Callable[[], str]:
+    """A rate limit's key function: what is limited (`kind`, e.g. "login-address") and the
+    client's address, so that sign-in and sign-up count attempts the same way."""
+
+    def key() -> str:
+        return f"{kind}:{get_remote_address() or ''}"
+
+    return key

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from inclusive_day.access.grants import forget_grants
 from inclusive_day.api.models import ApiToken
 from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.auth.names import is_valid_username, normalise_username, username_key
 from inclusive_day.auth.passwords import password_problem, temporary_password
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -47,15 +48,17 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def user_by_name(username: str) -> User | None:
-    """The user with this name, compared without regard to case."""
+    """The user with this name, read by the one rule for names (NFKC, without regard to case):
+    ａｄｍｉｎ finds admin."""
     return db.session.scalar(
-        select(User).where(func.lower(User.username) == username.strip().lower())
+        select(User).where(func.lower(User.username) == username_key(username))
     )
 
 
 def create_user(username: str, password: str, display_name: str = "", **fields) -> User:
-    """Add a user with a hashed password."""
-    user = User(username=username.strip(), display_name=display_name or username, **fields)
+    """Add a user with a hashed password; the name is stored normalised (see auth.names)."""
+    username = normalise_username(username)
+    user = User(username=username, display_name=display_name or username, **fields)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -66,7 +69,9 @@ def add_user(
     username: str, password: str, display_name: str = "", *, must_change_password: bool = False
 ) -> User:
     """An administrator's new account: a free user name and a password that passes the rule."""
-    username = username.strip()
+    username = normalise_username(username)
+    if not is_valid_username(username):
+        raise UserError(_("Use letters, digits and . @ + - _ only, without spaces."), "username")
     if user_by_name(username) is not None:
         raise UserError(_("This user name is taken; choose another."), "username")
     problem = password_problem(password, username)

@@ -13,15 +13,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from inclusive_day.auth import bp
 from inclusive_day.auth.forms import LoginForm, PasswordChangeForm
+from inclusive_day.auth.names import username_key
 from inclusive_day.auth.services import UserError, authenticate, end_sessions
 from inclusive_day.auth.services import change_password as change_own_password
 from inclusive_day.extensions import db, limiter
-from inclusive_day.web import safe_next, show_error
+from inclusive_day.web import client_key, safe_next, show_error
 
 # Pages a user whose password must be changed may still open.
 OPEN_WHILE_CHANGE_DUE = frozenset(
@@ -51,12 +51,9 @@ def _fresh_session(user, remember: bool) -> None:
 # them. An attempt over a limit is answered before the password is looked at.
 
 
-def _address_key() -> str:
-    return "login-address:" + (get_remote_address() or "")
-
-
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+    # Read by the rule for names, so that ＡＤＭＩＮ and admin count against one account.
+    return "login-account:" + username_key(request.form.get("username"))[:80]
 
 
 def _failed(_response) -> bool:
@@ -77,7 +74,7 @@ def _too_many_attempts(error):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
-    key_func=_address_key,
+    key_func=client_key("login-address"),
     methods=["POST"],
     deduct_when=_failed,
 )

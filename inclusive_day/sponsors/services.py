@@ -28,7 +28,8 @@ from inclusive_day.audit.summaries import (
     sponsor_reviewed,
 )
 from inclusive_day.auth.models import Role, User
-from inclusive_day.auth.services import create_user, grant
+from inclusive_day.auth.names import is_reserved_username, is_valid_username, normalise_username
+from inclusive_day.auth.services import create_user, grant, user_by_name
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import ZERO_YUAN, utcnow
 from inclusive_day.extensions import db
@@ -50,6 +51,8 @@ from inclusive_day.units.models import Unit, under
 AMOUNT_MAX = Decimal("9999999999.99")
 CENT = Decimal("0.01")
 UID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+# A sign-up's answer for a name it may not have, whether taken or kept for the staff.
+NAME_UNAVAILABLE = _l("This user name is taken or not allowed; choose another.")
 
 
 class SponsorError(ValueError):
@@ -98,24 +101,23 @@ class Account:
     display_name: str = ""
 
 
-def username_taken(username: str) -> bool:
-    """True when someone already signs in with this name (names compare without case)."""
-    return (
-        db.session.scalar(
-            select(User.id).where(func.lower(User.username) == username.strip().lower())
-        )
-        is not None
-    )
-
-
 def register_sponsor(fields: SponsorFields, account: Account | None = None) -> Sponsor:
-    """A new sponsor awaiting approval by an organiser of its unit, with its representative."""
+    """A new sponsor awaiting approval by an organiser of its unit, with its representative.
+
+    The representative's name follows the one rule for names (auth.names); one that is taken
+    and one only an administrator may give get the same answer, which tells nobody which.
+    """
     representative = None
     if account is not None:
-        if username_taken(account.username):
-            raise SponsorError(_l("This user name is taken; choose another."), "username")
+        username = normalise_username(account.username)
+        if not is_valid_username(username):
+            raise SponsorError(
+                _l("Use letters, digits and . @ + - _ only, without spaces."), "username"
+            )
+        if is_reserved_username(username) or user_by_name(username) is not None:
+            raise SponsorError(NAME_UNAVAILABLE, "username")
         representative = create_user(
-            account.username,
+            username,
             account.password,
             account.display_name or fields.contact_name,
             active=False,
