@@ -92,8 +92,8 @@ class Config:
     CHECKIN_GRACE_MINUTES = _int_env("CHECKIN_GRACE_MINUTES", 60)
     # The largest headcount one group may have at one activity.
     HEADCOUNT_MAX = _int_env("HEADCOUNT_MAX", 10_000)
-    # The most tally taps one upload may carry.
-    TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 5_000)
+    # The most tally taps one upload may carry (the tally page sends them 500 at a time).
+    TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 500)
     # Requests per client address to the check-in API (Flask-Limiter syntax); shared between
     # workers through Redis when REDIS_URL is set, else counted per process.
     CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "120 per minute")

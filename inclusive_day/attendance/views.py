@@ -291,6 +291,7 @@ def tally_upload(activity_id: int):
     response = jsonify(
         accepted=result.accepted,
         repeated=result.repeated,
+        refused=result.refused,
         counts=_codes(current_headcounts(activity)),
         at=_now_ms(),
     )
