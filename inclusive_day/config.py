@@ -92,8 +92,8 @@ class Config:
     CHECKIN_GRACE_MINUTES = _int_env("CHECKIN_GRACE_MINUTES", 60)
     # The largest headcount one group may have at one activity.
     HEADCOUNT_MAX = _int_env("HEADCOUNT_MAX", 10_000)
-    # The most tally taps one upload may carry.
-    TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 5_000)
+    # The most tally taps one upload may carry (the tally page sends them 500 at a time).
+    TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 500)
     # Requests per client address to the check-in API (Flask-Limiter syntax); shared between
     # workers through Redis when REDIS_URL is set, else counted per process.
     CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "120 per minute")
@@ -104,6 +104,9 @@ class Config:
     # the sign-in form answers "too many attempts" without checking the password.
     LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes")
+    # Sponsor sign-ups (each one sent, made or refused) per client address, counted like the
+    # sign-in limits: a taken name cannot be probed for, nor the review queue flooded.
+    SIGNUP_LIMIT_ADDRESS = os.environ.get("SIGNUP_LIMIT_ADDRESS", "10 per hour")
     # The audit log (who changed what); AUDIT_ENABLED=0 switches it off.
     AUDIT_ENABLED = os.environ.get("AUDIT_ENABLED", "1") != "0"
     # The most activities one series (stations x dates) may create in one go.

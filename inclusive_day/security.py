@@ -5,13 +5,21 @@ scripts need travels in <script type="application/json"> blocks, which browsers 
 images may also come from the map's tile server. Inline style attributes stay allowed: they
 carry layout only, and Bootstrap's components set some themselves. HSTS is sent only over
 HTTPS, where it means something.
+
+No cache keeps a private answer: every response to a signed-in user or to a request carrying
+an API token, and every download (Content-Disposition: attachment), says
+`Cache-Control: no-store`, so that people's data, receipts and exports stay out of shared
+proxies and the browser's history. Public pages (the directory, a station's page) and static
+files answered to an anonymous visitor keep their caching, and so do static files and
+responses marked public, whoever asks.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, Response, request
+from flask_login import current_user
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -56,6 +64,18 @@ def content_security_policy(app: Flask) -> str:
     return "; ".join(directives)
 
 
+def is_private(response: Response) -> bool:
+    """True when no cache may keep `response` (see the module's docstring)."""
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static") or response.cache_control.public:
+        return False
+    if "Authorization" in request.headers:
+        return True
+    if response.headers.get("Content-Disposition", "").lower().startswith("attachment"):
+        return True
+    return bool(current_user and current_user.is_authenticated)
+
+
 def register(app: Flask) -> None:
     """Add the headers to every response the app sends."""
     policy = content_security_policy(app)
@@ -67,4 +87,6 @@ def register(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", policy)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if is_private(response) and "no-store" not in response.headers.get("Cache-Control", ""):
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import abort
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from inclusive_day.access.grants import grant_rows
 from inclusive_day.activities.models import Activity
@@ -131,10 +131,15 @@ def _campaigns(r: Reach) -> ColumnElement[bool]:
                 select(Activity.campaign_id).where(Activity.station_id.in_(r.station_ids))
             )
         )
+    # Sponsors look at the public campaigns they give to: an internal campaign stays the
+    # union's, even when its organisers recorded a gift to it.
     if r.action is Action.VIEW and r.sponsor_ids:
         clauses.append(
-            Campaign.id.in_(
-                select(Donation.campaign_id).where(Donation.sponsor_id.in_(r.sponsor_ids))
+            and_(
+                Campaign.is_public.is_(True),
+                Campaign.id.in_(
+                    select(Donation.campaign_id).where(Donation.sponsor_id.in_(r.sponsor_ids))
+                ),
             )
         )
     return _any(clauses)

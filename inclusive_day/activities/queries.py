@@ -2,17 +2,24 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.attendance.queries import Scope
+from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 
 
 def not_cancelled():
     """Activities that count as held or planned."""
     return Activity.status != ActivityStatus.CANCELLED
+
+
+def in_public_campaign() -> ColumnElement[bool]:
+    """Activities the public may see: those of public campaigns. An internal campaign's
+    activities stay with the union's own users (pages, feeds and anonymous scans alike)."""
+    return Activity.campaign_id.in_(select(Campaign.id).where(Campaign.is_public.is_(True)))
 
 
 def count_activities(scope: Scope) -> int:

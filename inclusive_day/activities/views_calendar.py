@@ -29,6 +29,7 @@ from inclusive_day.i18n import number
 from inclusive_day.periods import Month, local_today
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units
+from inclusive_day.web import page_arg
 
 # How many days the list view covers when no dates are given (today included).
 LIST_DAYS = 31
@@ -287,7 +288,7 @@ def calendar_list():
             )
         else:
             first, last = given_first, given_last
-    page_number = request.args.get("page", 1, type=int)
+    page_number = page_arg()
     page = list_page(current_user, first, last, ctx.filters, page_number)
     span = last - first + timedelta(days=1)
     return render_template(

@@ -1,6 +1,6 @@
 """The user's API tokens: make one (shown once), see when each was used, revoke."""
 
-from flask import abort, flash, make_response, redirect, render_template, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,15 +11,11 @@ from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.tokens import issue_token, revoke_token, user_tokens
 from inclusive_day.extensions import db
 
-# The session key that carries a new raw token to the page that shows it, once.
-NEW_TOKEN_KEY = "api_new_token"
 
-
-def _page(form: TokenForm, status: int = 200):
-    new = session.pop(NEW_TOKEN_KEY, None)
+def _page(form: TokenForm, status: int = 200, new_token: dict | None = None):
     response = make_response(
         render_template(
-            "api/tokens.html", form=form, tokens=user_tokens(current_user), new_token=new
+            "api/tokens.html", form=form, tokens=user_tokens(current_user), new_token=new_token
         ),
         status,
     )
@@ -38,15 +34,15 @@ def tokens():
 @bp.post("/account/tokens")
 @login_required
 def create_token():
-    """Make a token and show it once, on the next page."""
+    """Make a token and show it once, in this very answer: the raw token goes nowhere else
+    (not into the session cookie, which is signed, not encrypted), and no cache keeps it."""
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(form, 422)
     token, raw = issue_token(current_user, form.name.data, TokenScope(form.scope.data))
     db.session.commit()
-    session[NEW_TOKEN_KEY] = {"name": token.name, "raw": raw}
     flash(_("The token %(name)s is made.", name=token.name), "success")
-    return redirect(url_for("api.tokens"))
+    return _page(TokenForm(formdata=None), 201, new_token={"name": token.name, "raw": raw})
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

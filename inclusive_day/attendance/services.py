@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus, checkin_bounds
+from inclusive_day.activities.queries import in_public_campaign
 from inclusive_day.attendance.identity import InvalidPhone, Person, person_for
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
@@ -275,11 +276,16 @@ def _dialect() -> str:
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
-    """The station's activities taking check-ins at `now`."""
+    """The station's public activities taking check-ins at `now`: an anonymous door scan
+    never checks anyone in to an internal campaign's activity (nor tells its title)."""
     return list(
         db.session.scalars(
             select(Activity)
-            .where(Activity.station_id == station_id, Activity.takes_checkins(*checkin_bounds(now)))
+            .where(
+                Activity.station_id == station_id,
+                Activity.takes_checkins(*checkin_bounds(now)),
+                in_public_campaign(),
+            )
             .order_by(Activity.starts_at)
         )
     )
@@ -295,8 +301,8 @@ class DoorResult:
 
 
 def door_check_in(station: Station | None, phone, group, nonce, now=None) -> DoorResult:
-    """A person scans a station's door QR: one visit per day; during an activity there it also
-    checks them in to the activity. `phone` as for check_in. The caller commits."""
+    """A person scans a station's door QR: one visit per day; during a public activity there it
+    also checks them in to the activity. `phone` as for check_in. The caller commits."""
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
@@ -485,22 +491,21 @@ def set_headcounts(
 
 @dataclass
 class TallyResult:
-    """What a tally upload did: taps newly counted and taps already counted before."""
+    """What a tally upload did: taps newly counted, taps already counted before (or undos with
+    nothing to take away), and taps refused because the group's count is at HEADCOUNT_MAX."""
 
     accepted: int = 0
     repeated: int = 0
+    refused: int = 0
 
 
-def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
-    """Count the +1 taps a phone queued, each once by its nonce; the caller commits.
-
-    A tap is {"nonce": str, "group": code}; "delta" may be -1 to undo the last tap.
-    """
-    if activity.status is ActivityStatus.CANCELLED:
-        raise AttendanceError(_l("This activity was cancelled."), Refusal.CANCELLED)
-    if not isinstance(taps, list) or len(taps) > current_app.config["TALLY_BATCH_MAX"]:
+def _parse_taps(taps) -> list[tuple[str, BeneficiaryGroup, int]]:
+    """(nonce, group, delta) for each tap of an upload of at most TALLY_BATCH_MAX; one bad tap
+    refuses the whole upload."""
+    limit = current_app.config["TALLY_BATCH_MAX"]
+    if not isinstance(taps, list) or len(taps) > limit:
         raise AttendanceError(
-            _l("Send a list of taps, at most a few thousand at once."), Refusal.INVALID_TAPS
+            _l("Send a list of at most %(max)s taps at once.", max=limit), Refusal.INVALID_TAPS
         )
     parsed = []
     for tap in taps:
@@ -511,42 +516,100 @@ def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
         if type(delta) is not int or delta not in (1, -1):
             raise AttendanceError(_l("A tap adds or takes away one."), Refusal.INVALID_TAPS)
         parsed.append((check_nonce(tap.get("nonce")), parse_group(tap.get("group")), delta))
+    return parsed
+
+
+def _locked_headcounts(
+    activity: Activity, groups: list[BeneficiaryGroup]
+) -> dict[BeneficiaryGroup, Headcount]:
+    """The activity's headcount rows of these groups, made at 0 where missing, and held for
+    this transaction: the INSERT takes SQLite's one write lock, FOR UPDATE PostgreSQL's row
+    locks (in id order, so two uploads never wait for each other in a circle)."""
+    table = Headcount.__table__
+    db.session.execute(
+        INSERT_OR_NOTHING[_dialect()](table).on_conflict_do_nothing(),
+        [{"activity_id": activity.id, "group": group, "count": 0} for group in groups],
+    )
+    rows = db.session.scalars(
+        select(Headcount)
+        .where(Headcount.activity_id == activity.id, Headcount.group.in_(groups))
+        .order_by(Headcount.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.group: row for row in rows}
+
+
+def apply_tally(activity: Activity, taps: list, user) -> TallyResult:
+    """Count the +1 taps a phone queued, each once by its nonce; the caller commits.
+
+    A tap is {"nonce": str, "group": code}; "delta" may be -1 to undo the last tap. However
+    many taps an upload carries, it is one grouped write: the touched headcounts are locked,
+    the nonces already counted read in one query, the taps run through in order (never below
+    zero, never past HEADCOUNT_MAX: a tap past the cap is refused and not kept), then one
+    INSERT keeps the history and one UPDATE per group sets the count.
+    """
+    if activity.status is ActivityStatus.CANCELLED:
+        raise AttendanceError(_l("This activity was cancelled."), Refusal.CANCELLED)
+    parsed = _parse_taps(taps)
     result = TallyResult()
-    counted: dict = {}
+    if not parsed:
+        return result
+    groups = sorted({group for _nonce, group, _delta in parsed}, key=lambda g: g.value)
+    rows = _locked_headcounts(activity, groups)
+    seen = set(
+        db.session.scalars(
+            select(HeadcountChange.nonce).where(
+                HeadcountChange.nonce.in_({nonce for nonce, _group, _delta in parsed})
+            )
+        )
+    )
+    cap = current_app.config["HEADCOUNT_MAX"]
+    before = {group: rows[group].count for group in groups}
+    counts = dict(before)
+    user_id, now = getattr(user, "id", None), utcnow()
+    history = []
     for nonce, group, delta in parsed:
-        if db.session.scalar(select(HeadcountChange.id).where(HeadcountChange.nonce == nonce)):
+        if nonce in seen or counts[group] + delta < 0:  # counted already, or nothing to undo
             result.repeated += 1
             continue
-        row = _headcount_row(activity, group)
-        try:
-            with db.session.begin_nested():
-                moved = db.session.execute(
-                    update(Headcount)
-                    .where(Headcount.id == row.id, Headcount.count + delta >= 0)
-                    .values(count=Headcount.count + delta, updated_by_id=getattr(user, "id", None))
-                    .returning(Headcount.count),
-                ).scalar()
-                if moved is None:  # an undo below zero: nothing to take away
-                    result.repeated += 1
-                    continue
-                counted.setdefault(group, [row.id, moved - delta, moved])[2] = moved
-                db.session.add(
-                    HeadcountChange(
-                        activity_id=activity.id,
-                        group=group,
-                        old_count=moved - delta,
-                        new_count=moved,
-                        source=HeadcountSource.TALLY,
-                        nonce=nonce,
-                        changed_by_id=getattr(user, "id", None),
-                    )
-                )
-                db.session.flush()
-        except IntegrityError:
-            # The same tap arrived twice at once; the other upload counted it.
-            result.repeated += 1
+        if counts[group] + delta > cap:
+            result.refused += 1
             continue
+        seen.add(nonce)
+        history.append(
+            {
+                "activity_id": activity.id,
+                "group": group,
+                "old_count": counts[group],
+                "new_count": counts[group] + delta,
+                "source": HeadcountSource.TALLY,
+                "nonce": nonce,
+                "changed_at": now,
+                "changed_by_id": user_id,
+            }
+        )
+        counts[group] += delta
         result.accepted += 1
-    tally_counted(activity, counted)
+    if history:
+        try:
+            db.session.execute(insert(HeadcountChange), history)
+        except IntegrityError:
+            # A nonce counted meanwhile for another activity or group: the upload was altered.
+            raise AttendanceError(
+                _l("Someone changed these counts meanwhile; check the new figures."),
+                Refusal.CHANGED_MEANWHILE,
+            ) from None
+    moved = {}
+    for group in groups:
+        if counts[group] != before[group]:
+            db.session.execute(
+                update(Headcount)
+                .where(Headcount.id == rows[group].id)
+                .values(count=counts[group], updated_by_id=user_id, updated_at=now),
+                execution_options={"synchronize_session": False},
+            )
+            moved[group] = [rows[group].id, before[group], counts[group]]
+    tally_counted(activity, moved)
     db.session.expire_all()
     return result

@@ -47,6 +47,7 @@ from inclusive_day.attendance.services import (
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
 from inclusive_day.uploads import format_size
+from inclusive_day.web import page_arg
 
 HISTORY_PAGE_SIZE = 50
 CHECKINS_PAGE_SIZE = 50
@@ -123,7 +124,7 @@ def _staff_page(activity: Activity, form: HeadcountForm, conflicts: dict, status
         select(HeadcountChange)
         .where(HeadcountChange.activity_id == activity.id)
         .order_by(HeadcountChange.changed_at.desc(), HeadcountChange.id.desc()),
-        page=request.args.get("history", 1, type=int),
+        page=page_arg("history"),
         per_page=HISTORY_PAGE_SIZE,
         error_out=False,
     )
@@ -131,7 +132,7 @@ def _staff_page(activity: Activity, form: HeadcountForm, conflicts: dict, status
         select(CheckIn)
         .where(CheckIn.activity_id == activity.id)
         .order_by(CheckIn.checked_in_at.desc(), CheckIn.id.desc()),
-        page=request.args.get("checkins", 1, type=int),
+        page=page_arg("checkins"),
         per_page=CHECKINS_PAGE_SIZE,
         error_out=False,
     )
@@ -290,6 +291,7 @@ def tally_upload(activity_id: int):
     response = jsonify(
         accepted=result.accepted,
         repeated=result.repeated,
+        refused=result.refused,
         counts=_codes(current_headcounts(activity)),
         at=_now_ms(),
     )

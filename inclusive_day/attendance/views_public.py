@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, checkin_bounds
-from inclusive_day.activities.queries import upcoming
+from inclusive_day.activities.queries import in_public_campaign, upcoming
 from inclusive_day.api.checkins import refusal_status
 from inclusive_day.attendance import bp
 from inclusive_day.attendance.forms import CheckInForm, new_nonce
@@ -292,12 +292,11 @@ def door_activities(station: Station, now: datetime) -> list[dict]:
     return rows
 
 
-def _station_not_open(station: Station | None):
-    if station is None:
-        return _not_found(_("No station has this code. Ask the staff for the right one."))
+def _station_not_open(_station: Station | None):
+    """An unknown code, and a station suspended or closed, get the same answer: a code does not
+    tell whether a station exists."""
     return _not_found(
-        _("%(name)s is not open for check-in now.", name=station.name),
-        station_page_url(station),
+        _("No station takes check-ins with this code now. Ask the staff for the right one.")
     )
 
 
@@ -310,10 +309,11 @@ def station_checkin_done(code: str):
     if station is None or station.code != code:
         return redirect(url_for("attendance.station_checkin", code=code))
     ids = dict(done.get("checkins", []))
+    public_activities = select(Activity.id).where(in_public_campaign())
     checkins = (
         db.session.scalars(
             select(CheckIn)
-            .where(CheckIn.id.in_(ids))
+            .where(CheckIn.id.in_(ids), CheckIn.activity_id.in_(public_activities))
             .options(joinedload(CheckIn.activity))
             .order_by(CheckIn.id)
         ).all()

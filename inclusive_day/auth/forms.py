@@ -14,6 +14,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from inclusive_day.auth.models import Role
+from inclusive_day.auth.names import (
+    USERNAME_MAX,
+    USERNAME_MIN,
+    USERNAME_PATTERN,
+    normalise_username,
+)
 from inclusive_day.auth.passwords import PASSWORD_HINT, PASSWORD_MAX, StrongPassword
 
 NONE = 0  # the value of "none chosen" in a select
@@ -35,6 +41,23 @@ def new_password_fields(label=None, again=None, **rule) -> tuple[PasswordField, 
     return password, confirm
 
 
+def username_field(label=None) -> StringField:
+    """A new user name under the one rule for names (auth.names): NFKC-normalised as it is
+    read, then 3 to 80 letters, digits and . @ + - _, with no space or invisible character."""
+    return StringField(
+        label or _l("User name"),
+        filters=[normalise_username],
+        validators=[
+            DataRequired(),
+            Length(min=USERNAME_MIN, max=USERNAME_MAX),
+            Regexp(
+                USERNAME_PATTERN,
+                message=_l("Use letters, digits and . @ + - _ only, without spaces."),
+            ),
+        ],
+    )
+
+
 class LoginForm(FlaskForm):
     """User name and password."""
 
@@ -53,6 +76,13 @@ class PasswordChangeForm(FlaskForm):
     password, confirm = new_password_fields(
         _l("New password"), _l("New password again"), username=lambda: current_user.username
     )
+    revoke_tokens = BooleanField(
+        _l("Sign out my API tokens too"),
+        default=True,
+        description=_l(
+            "Scanners and scripts that use them stop working until you make them new tokens."
+        ),
+    )
     submit = SubmitField(_l("Change password"))
 
     def validate_password(self, field) -> None:
@@ -64,17 +94,7 @@ class PasswordChangeForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     """An administrator adds an account."""
 
-    username = StringField(
-        _l("User name"),
-        validators=[
-            DataRequired(),
-            Length(min=3, max=80),
-            Regexp(
-                r"^[\w.@+-]+$",
-                message=_l("Use letters, digits and . @ + - _ only, without spaces."),
-            ),
-        ],
-    )
+    username = username_field()
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
     password, confirm = new_password_fields(username_field="username")
     must_change = BooleanField(_l("Ask for a new password at the first sign-in"), default=True)

@@ -2,23 +2,34 @@
 
 A password must have at least PASSWORD_MIN characters, must not be a common password (the
 list in common_passwords.txt, also with digits or signs added at its end), must not contain
-the user name, and must not be one character repeated or a plain keyboard or number sequence.
+the user name, must not be one character repeated or a plain keyboard or number sequence,
+and must not be built only of pieces people guess first (auth.guessable: repeats, runs,
+keyboard and keypad walks, dates, 520 and 1314, pinyin names, common words): it must take
+at least 10**GUESSES_MIN_LOG10 guesses. A refusal says which pieces it found.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from functools import cache
-from pathlib import Path
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
 
+from inclusive_day.auth.guessable import (
+    KEYBOARD_SEQUENCES,
+    PieceKind,
+    cheapest,
+    common_passwords,
+)
+
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
-COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# A password must take at least 10**GUESSES_MIN_LOG10 guesses by its cheapest split.
+GUESSES_MIN_LOG10 = 11
 
 # Rows and runs that people type instead of choosing; a password that is a piece of one of
 # these (forwards or backwards) is a sequence, not a secret.
@@ -26,22 +37,9 @@ _SEQUENCES = (
     "01234567890123456789",
     "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
     "qwertyuiopasdfghjklzxcvbnm",
-    "qwertyuiop[]\\",
-    "asdfghjkl;'",
-    "zxcvbnm,./",
-    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/",
-    "qazwsxedcrfvtgbyhnujmikolp",
-    "`1234567890-=",
-    "~!@#$%^&*()_+",
+    *KEYBOARD_SEQUENCES,
 )
 _TRAILING_DIGITS_AND_SIGNS = re.compile(r"[\d\W_]+$")
-
-
-@cache
-def common_passwords() -> frozenset[str]:
-    """The list of common passwords, lower-cased, read once."""
-    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip())
 
 
 def _is_common(lowered: str) -> bool:
@@ -81,7 +79,35 @@ def password_problem(password: str, username: str | None = None) -> str | None:
         )
     if _is_common(lowered):
         return _("This password is one of the most common ones; choose another.")
+    estimate = cheapest(lowered)
+    if estimate.log_guesses < GUESSES_MIN_LOG10:
+        return _guessable_message(estimate.kinds)
     return None
+
+
+# How a refusal names each kind of piece it found.
+PIECE_WORDS = {
+    PieceKind.COMMON: _l("a common password or word"),
+    PieceKind.MEANINGFUL_NUMBER: _l("a number that means something, such as 520 or 1314"),
+    PieceKind.PINYIN: _l("a name or word in pinyin"),
+    PieceKind.DATE: _l("a date or a year"),
+    PieceKind.KEYBOARD: _l("a keyboard or keypad pattern, such as qwer or 147258"),
+    PieceKind.SEQUENCE: _l("a sequence, such as 1234 or abcd"),
+    PieceKind.REPEAT: _l("repeated characters"),
+}
+
+
+def _guessable_message(kinds: tuple[PieceKind, ...]) -> str:
+    """Why a password made of predictable pieces is refused, naming the pieces."""
+    if not kinds:
+        return _("This password is too easy to guess; make it longer or less regular.")
+    locale = get_locale() or "en"
+    pieces = format_list([str(PIECE_WORDS[k]) for k in kinds], locale=locale)
+    return _(
+        "This password is too easy to guess: it is made of %(pieces)s. Add words or "
+        "characters that follow no pattern.",
+        pieces=pieces,
+    )
 
 
 class StrongPassword:

@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from inclusive_day.access.grants import forget_grants
+from inclusive_day.api.models import ApiToken
 from inclusive_day.auth.models import Role, RoleGrant, User
+from inclusive_day.auth.names import is_valid_username, normalise_username, username_key
 from inclusive_day.auth.passwords import password_problem, temporary_password
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -46,15 +48,17 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def user_by_name(username: str) -> User | None:
-    """The user with this name, compared without regard to case."""
+    """The user with this name, read by the one rule for names (NFKC, without regard to case):
+    ａｄｍｉｎ finds admin."""
     return db.session.scalar(
-        select(User).where(func.lower(User.username) == username.strip().lower())
+        select(User).where(func.lower(User.username) == username_key(username))
     )
 
 
 def create_user(username: str, password: str, display_name: str = "", **fields) -> User:
-    """Add a user with a hashed password."""
-    user = User(username=username.strip(), display_name=display_name or username, **fields)
+    """Add a user with a hashed password; the name is stored normalised (see auth.names)."""
+    username = normalise_username(username)
+    user = User(username=username, display_name=display_name or username, **fields)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -65,7 +69,9 @@ def add_user(
     username: str, password: str, display_name: str = "", *, must_change_password: bool = False
 ) -> User:
     """An administrator's new account: a free user name and a password that passes the rule."""
-    username = username.strip()
+    username = normalise_username(username)
+    if not is_valid_username(username):
+        raise UserError(_("Use letters, digits and . @ + - _ only, without spaces."), "username")
     if user_by_name(username) is not None:
         raise UserError(_("This user name is taken; choose another."), "username")
     problem = password_problem(password, username)
@@ -82,10 +88,25 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def revoke_api_tokens(user: User) -> int:
+    """Stop every API token of `user` at once; return how many were still working.
+
+    A reset, a disabling (and an own change that asks for it) end them with the sessions:
+    whoever took the account over keeps no way in.
+    """
+    return db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
+def change_password(user: User, current: str, new: str, *, revoke_tokens: bool = True) -> None:
     """The user's own change: the current password must match and the new one pass the rule.
 
-    Every other session of the user ends; the caller signs the current browser in again.
+    Every other session of the user ends, and with `revoke_tokens` every API token; the
+    caller signs the current browser in again.
     """
     if not user.check_password(current):
         raise UserError(_("The current password is wrong."), "current")
@@ -95,6 +116,8 @@ def change_password(user: User, current: str, new: str) -> None:
     _set_password(user, new)
     user.must_change_password = False
     end_sessions(user)
+    if revoke_tokens:
+        revoke_api_tokens(user)
 
 
 def _set_password(user: User, password: str) -> None:
@@ -104,11 +127,12 @@ def _set_password(user: User, password: str) -> None:
 
 def reset_password(user: User) -> str:
     """An administrator's reset: a temporary password (returned, to be shown once) that must
-    be changed at the next sign-in; the user's sessions end."""
+    be changed at the next sign-in; the user's sessions and API tokens end."""
     password = temporary_password()
     _set_password(user, password)
     user.must_change_password = True
     end_sessions(user)
+    revoke_api_tokens(user)
     return password
 
 
@@ -117,13 +141,15 @@ def _admin_grants(user: User) -> list[RoleGrant]:
 
 
 def set_active(user: User, active: bool, *, by: User) -> None:
-    """Enable or disable an account; disabling ends its sessions. Nobody disables themselves."""
+    """Enable or disable an account; disabling ends its sessions and revokes its API tokens
+    (enabling it again does not bring them back). Nobody disables themselves."""
     if user.active == active:
         return
     if not active:
         if user.id == by.id:
             raise UserError(_("You cannot disable your own account."))
         end_sessions(user)
+        revoke_api_tokens(user)
     user.active = active
     db.session.flush()
 

@@ -1,7 +1,5 @@
 """Sign in and out, change one's password; user administration lives in views_users."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     abort,
     current_app,
@@ -15,15 +13,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from inclusive_day.auth import bp
 from inclusive_day.auth.forms import LoginForm, PasswordChangeForm
+from inclusive_day.auth.names import username_key
 from inclusive_day.auth.services import UserError, authenticate, end_sessions
 from inclusive_day.auth.services import change_password as change_own_password
 from inclusive_day.extensions import db, limiter
-from inclusive_day.web import show_error
+from inclusive_day.web import client_key, safe_next, show_error
 
 # Pages a user whose password must be changed may still open.
 OPEN_WHILE_CHANGE_DUE = frozenset(
@@ -36,13 +34,6 @@ OPEN_WHILE_CHANGE_DUE = frozenset(
         "main.healthz",
     }
 )
-
-
-def _safe_next(target: str | None) -> str:
-    """Follow `next` only within this site."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and "\\" not in target:
-        return target
-    return url_for("main.dashboard")
 
 
 def _fresh_session(user, remember: bool) -> None:
@@ -60,12 +51,9 @@ def _fresh_session(user, remember: bool) -> None:
 # them. An attempt over a limit is answered before the password is looked at.
 
 
-def _address_key() -> str:
-    return "login-address:" + (get_remote_address() or "")
-
-
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:80]
+    # Read by the rule for names, so that ＡＤＭＩＮ and admin count against one account.
+    return "login-account:" + username_key(request.form.get("username"))[:80]
 
 
 def _failed(_response) -> bool:
@@ -86,7 +74,7 @@ def _too_many_attempts(error):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
-    key_func=_address_key,
+    key_func=client_key("login-address"),
     methods=["POST"],
     deduct_when=_failed,
 )
@@ -112,7 +100,7 @@ def login():
             flash(_("Welcome, %(name)s.", name=user.display_name), "success")
             if user.must_change_password:
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
     return render_template("auth/login.html", form=form)
 
 
@@ -140,7 +128,12 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_own_password(user, form.current.data, form.password.data)
+            change_own_password(
+                user,
+                form.current.data,
+                form.password.data,
+                revoke_tokens=form.revoke_tokens.data,
+            )
         except UserError as error:
             db.session.rollback()
             show_error(form, error.message, error.field)

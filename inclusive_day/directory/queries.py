@@ -16,9 +16,8 @@ from sqlalchemy import ColumnElement, Select, case, exists, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.activities.queries import count_activities, upcoming
+from inclusive_day.activities.queries import count_activities, in_public_campaign, upcoming
 from inclusive_day.attendance.queries import Scope, Totals, totals
-from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.geo import Point, distance_km
@@ -227,7 +226,7 @@ def public_scope(station: Station) -> Scope:
     return [
         Activity.station_id == station.id,
         Activity.status == ActivityStatus.SCHEDULED,
-        Activity.campaign_id.in_(select(Campaign.id).where(Campaign.is_public.is_(True))),
+        in_public_campaign(),
     ]
 
 

@@ -40,6 +40,7 @@ from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationStatus
 from inclusive_day.stations.queries import host_type_options, label_options
+from inclusive_day.web import page_arg
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -75,7 +76,7 @@ def _results(template: str, per_page: int):
     form = DirectorySearchForm(formdata=request.args)
     valid = form.validate()
     filters = form.filters()
-    page = search(filters, request.args.get("page", 1, type=int), per_page)
+    page = search(filters, page_arg(), per_page)
     now = utcnow()
     rows = listings(page.items, filters.near, now)
     labels = dict(Amenity.choices())

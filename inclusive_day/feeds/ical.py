@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.activities.queries import in_public_campaign
 from inclusive_day.auth.models import User
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.extensions import db
@@ -124,15 +125,11 @@ def parse_window(args, today: date) -> Window:
 # ---- who may read which feed --------------------------------------------------------------
 
 
-def _public() -> ColumnElement[bool]:
-    return Activity.campaign_id.in_(select(Campaign.id).where(Campaign.is_public.is_(True)))
-
-
 def _open_to(user: User | None) -> ColumnElement[bool]:
     """Activities of public campaigns, and those the token's user may view."""
     if user is None:
-        return _public()
-    return or_(_public(), visible(user, Action.VIEW, Activity))
+        return in_public_campaign()
+    return or_(in_public_campaign(), visible(user, Action.VIEW, Activity))
 
 
 def campaign_feed(campaign_id: int, user: User | None) -> Feed:

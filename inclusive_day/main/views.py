@@ -1,7 +1,5 @@
 """Home dashboard and language switch."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     abort,
     current_app,
@@ -21,6 +19,7 @@ from inclusive_day.extensions import db
 from inclusive_day.main import bp
 from inclusive_day.main.dashboard import dashboard as dashboard_figures
 from inclusive_day.periods import Month
+from inclusive_day.web import safe_next
 
 
 @bp.app_context_processor
@@ -87,7 +86,4 @@ def set_language():
     if current_user.is_authenticated:
         current_user.locale = lang
         db.session.commit()
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or urlsplit(target).netloc or "\\" in target:
-        target = url_for("main.dashboard")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), url_for("main.dashboard")))

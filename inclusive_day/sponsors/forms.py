@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from inclusive_day.auth.forms import new_password_fields
+from inclusive_day.auth.forms import new_password_fields, username_field
 from inclusive_day.sponsors.models import DonationKind, SponsorKind
 
 NONE = 0  # the value of "no campaign" / "no activity" in a select
@@ -52,9 +52,7 @@ class SponsorForm(FlaskForm):
 class SignUpForm(SponsorForm):
     """A sponsor's own sign-up, with the representative's account."""
 
-    username = StringField(
-        _l("User name for signing in"), validators=[DataRequired(), Length(min=3, max=80)]
-    )
+    username = username_field(_l("User name for signing in"))
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=120)])
     password, confirm = new_password_fields(username_field="username")
     submit = SubmitField(_l("Sign up"))

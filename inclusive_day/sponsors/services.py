@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.access.grants import forget_grants
-from inclusive_day.access.rule import Action, can
+from inclusive_day.access.rule import Action, can, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.audit.summaries import (
     donation_distributed,
@@ -28,7 +28,8 @@ from inclusive_day.audit.summaries import (
     sponsor_reviewed,
 )
 from inclusive_day.auth.models import Role, User
-from inclusive_day.auth.services import create_user, grant
+from inclusive_day.auth.names import is_reserved_username, is_valid_username, normalise_username
+from inclusive_day.auth.services import create_user, grant, user_by_name
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import ZERO_YUAN, utcnow
 from inclusive_day.extensions import db
@@ -50,6 +51,8 @@ from inclusive_day.units.models import Unit, under
 AMOUNT_MAX = Decimal("9999999999.99")
 CENT = Decimal("0.01")
 UID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+# A sign-up's answer for a name it may not have, whether taken or kept for the staff.
+NAME_UNAVAILABLE = _l("This user name is taken or not allowed; choose another.")
 
 
 class SponsorError(ValueError):
@@ -98,24 +101,23 @@ class Account:
     display_name: str = ""
 
 
-def username_taken(username: str) -> bool:
-    """True when someone already signs in with this name (names compare without case)."""
-    return (
-        db.session.scalar(
-            select(User.id).where(func.lower(User.username) == username.strip().lower())
-        )
-        is not None
-    )
-
-
 def register_sponsor(fields: SponsorFields, account: Account | None = None) -> Sponsor:
-    """A new sponsor awaiting approval by an organiser of its unit, with its representative."""
+    """A new sponsor awaiting approval by an organiser of its unit, with its representative.
+
+    The representative's name follows the one rule for names (auth.names); one that is taken
+    and one only an administrator may give get the same answer, which tells nobody which.
+    """
     representative = None
     if account is not None:
-        if username_taken(account.username):
-            raise SponsorError(_l("This user name is taken; choose another."), "username")
+        username = normalise_username(account.username)
+        if not is_valid_username(username):
+            raise SponsorError(
+                _l("Use letters, digits and . @ + - _ only, without spaces."), "username"
+            )
+        if is_reserved_username(username) or user_by_name(username) is not None:
+            raise SponsorError(NAME_UNAVAILABLE, "username")
         representative = create_user(
-            account.username,
+            username,
             account.password,
             account.display_name or fields.contact_name,
             active=False,
@@ -230,22 +232,27 @@ def valuation(fields: DonationFields) -> Valuation:
     return Valuation(quantity, unit_value, total)
 
 
-def donation_campaigns(sponsor: Sponsor) -> list[Campaign]:
-    """The campaigns a sponsor may give to: those of its unit, the units above, and below it."""
+def donation_campaigns(sponsor: Sponsor, by: User | None = None) -> list[Campaign]:
+    """The campaigns a gift of `sponsor`, recorded by `by`, may go to: the public campaigns of
+    its unit, the units above and below it; an internal one only when `by` organises it (a
+    sponsor's representative never sees the union's internal campaigns)."""
     ancestors = [int(part) for part in sponsor.unit.path.strip("/").split("/") if part]
     return list(
         db.session.scalars(
             select(Campaign)
             .join(Unit, Unit.id == Campaign.unit_id)
-            .where(or_(Campaign.unit_id.in_(ancestors), under(Unit.path, sponsor.unit.path)))
+            .where(
+                or_(Campaign.unit_id.in_(ancestors), under(Unit.path, sponsor.unit.path)),
+                or_(Campaign.is_public.is_(True), visible(by, Action.EDIT, Campaign)),
+            )
             .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
         )
     )
 
 
-def _check_target(sponsor: Sponsor, fields: DonationFields) -> None:
+def _check_target(sponsor: Sponsor, fields: DonationFields, by: User | None) -> None:
     if fields.campaign is not None and fields.campaign.id not in {
-        c.id for c in donation_campaigns(sponsor)
+        c.id for c in donation_campaigns(sponsor, by)
     }:
         raise SponsorError(_l("This campaign is not open to this sponsor."), "campaign")
     station = fields.station
@@ -280,7 +287,7 @@ def pledge_donation(
     if fields.pledged_on > local_today():
         raise SponsorError(_l("A pledge cannot be dated in the future."), "pledged_on")
     worth = valuation(fields)
-    _check_target(sponsor, fields)
+    _check_target(sponsor, fields, by)
     donation = Donation(
         uid=form_uid(uid),
         sponsor=sponsor,

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +26,7 @@ from inclusive_day.access.rule import Action, get_or_404, is_sponsor_only, reach
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
 from inclusive_day.campaigns.models import Campaign
-from inclusive_day.extensions import db
+from inclusive_day.extensions import db, limiter
 from inclusive_day.periods import DEFAULT_ZONE, local_today
 from inclusive_day.sponsors import bp
 from inclusive_day.sponsors.exports import export_distributions, export_donations
@@ -41,6 +51,7 @@ from inclusive_day.sponsors.models import (
 from inclusive_day.sponsors.queries import donation_lines, sponsor_lines, sponsor_page
 from inclusive_day.sponsors.receipts import ReceiptError, receipt_pdf
 from inclusive_day.sponsors.services import (
+    NAME_UNAVAILABLE,
     Account,
     DonationFields,
     SponsorError,
@@ -61,7 +72,7 @@ from inclusive_day.spreadsheets import FORMATS
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.queries import unit_choices, units_in_reach
-from inclusive_day.web import send_export, show_error
+from inclusive_day.web import client_key, send_export, show_error
 
 # Units a sponsor may sign up with: the levels that take gifts (province, city, district).
 SIGN_UP_LEVELS = (Level.PROVINCE, Level.CITY, Level.DISTRICT)
@@ -171,12 +182,30 @@ def review(sponsor_id: int):
 # --- Sign-up (public) -------------------------------------------------------------------------
 
 
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    """A caring enterprise, charity, volunteer team or person signs up to give."""
-    units = list(
+def _sign_up_units() -> list[Unit]:
+    return list(
         db.session.scalars(select(Unit).where(Unit.level.in_(SIGN_UP_LEVELS)).order_by(Unit.path))
     )
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_sign_ups(_error):
+    """Too many sign-ups from one address: the form again, saying why, and nothing written."""
+    form = SignUpForm()
+    form.unit.choices = unit_choices(_sign_up_units())
+    show_error(form, _("Too many sign-ups from this address. Wait a while and try again."))
+    return render_template("sponsors/form.html", form=form, sign_up=True), 429
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["SIGNUP_LIMIT_ADDRESS"],
+    key_func=client_key("signup-address"),
+    methods=["POST"],
+)
+def register():
+    """A caring enterprise, charity, volunteer team or person signs up to give."""
+    units = _sign_up_units()
     form = SignUpForm()
     form.unit.choices = unit_choices(units)
     if form.validate_on_submit() and (unit := _chosen_unit(form, units)) is not None:
@@ -194,7 +223,7 @@ def register():
         except IntegrityError:
             # The same user name, taken at the same moment by another sign-up.
             db.session.rollback()
-            show_error(form, _("This user name is taken; choose another."), "username")
+            show_error(form, NAME_UNAVAILABLE, "username")
         else:
             return redirect(url_for("sponsors.registered", unit=unit.name))
     return render_template("sponsors/form.html", form=form, sign_up=True)
@@ -226,7 +255,7 @@ def pledge(sponsor_id: int):
     if not _may_pledge(sponsor):
         abort(404)
     form = DonationForm()
-    campaigns = donation_campaigns(sponsor)
+    campaigns = donation_campaigns(sponsor, current_user)
     form.campaign.choices = [(NONE, _("No particular campaign"))] + [
         (c.id, c.name) for c in campaigns
     ]

@@ -69,7 +69,7 @@ from inclusive_day.stations.services import (
 )
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
-from inclusive_day.web import pdf_response, show_error
+from inclusive_day.web import page_arg, pdf_response, show_error
 
 # The states in which a station has a public page (in the directory).
 PUBLIC_STATUSES = (StationStatus.ACTIVE, StationStatus.SUSPENDED)
@@ -114,7 +114,7 @@ def index():
         )
         .order_by(Station.code)
     )
-    page = db.paginate(stmt, per_page=25, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=25, error_out=False)
     return render_template(
         "stations/index.html",
         page=page,

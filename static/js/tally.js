@@ -9,7 +9,7 @@
   if (!configEl) return;
   var cfg = JSON.parse(configEl.textContent);
   var KEY = "inclusive-day:tally:" + cfg.activity;
-  var BATCH = 500; // taps per upload (the server takes a few thousand)
+  var BATCH = 500; // taps per upload (the server takes at most TALLY_BATCH_MAX, 500)
   var RETRY_MS = 15000; // retry a failed upload this often
   var REFRESH_MS = 30000; // with nothing queued, fetch the other staff's counts this often
   var SOON_MS = 600; // wait for a burst of taps before uploading
