@@ -296,6 +296,7 @@ CASES: tuple[Case, ...] = (
         signed_in(sponsor_rep_A=redirect_to("/sponsors/mine")),
     ),
     Case("main.healthz", {}, public()),
+    Case("main.favicon", {}, public()),
     Case("main.set_language", {}, public(REDIRECT), method="POST", data={"lang": "en"}),
     # ---- auth ----------------------------------------------------------------------------
     # Signed-in users are sent on to the dashboard.

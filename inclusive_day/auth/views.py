@@ -34,6 +34,7 @@ OPEN_WHILE_CHANGE_DUE = frozenset(
         "bootstrap.static",
         "main.set_language",
         "main.healthz",
+        "main.favicon",
     }
 )
 

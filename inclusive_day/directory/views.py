@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from inclusive_day.assets import keep_for_a_year
 from inclusive_day.database import utcnow
 from inclusive_day.directory import bp
 from inclusive_day.directory.forms import DirectorySearchForm
@@ -59,7 +60,6 @@ DEFAULT_TILE_SUBDOMAINS = "abc"
 # After this long without a single tile, the map says that the list is the way to go.
 TILE_NOTICE_DELAY_MS = 4000
 LEAFLET_VERSION = leaflet.VERSION
-YEAR_SECONDS = 365 * 24 * 3600
 DAY_SECONDS = 24 * 3600
 # The map files are public and change when a station does: a platform that fetches them
 # every few minutes is served from caches in between.
@@ -74,9 +74,11 @@ MAP_FILE_TYPES = {
 }
 
 
-@bp.context_processor
-def _directory_context() -> dict:
-    return {"leaflet_version": LEAFLET_VERSION}
+@bp.url_defaults
+def _leaflet_version(endpoint: str, values: dict) -> None:
+    """Leaflet's addresses carry its version, so that phones keep the files for a year."""
+    if endpoint == "directory.leaflet_asset":
+        values.setdefault("v", LEAFLET_VERSION)
 
 
 # --- Search, list and map ------------------------------------------------------------------
@@ -424,8 +426,6 @@ def station_link(code: str):
 def leaflet_asset(filename: str) -> Response:
     """Leaflet's files from the XStatic-Leaflet package (never copied into static/)."""
     versioned = request.args.get("v") == LEAFLET_VERSION
-    response = send_from_directory(
-        leaflet.BASE_DIR, filename, max_age=YEAR_SECONDS if versioned else DAY_SECONDS
-    )
+    response = send_from_directory(leaflet.BASE_DIR, filename, max_age=DAY_SECONDS)
     response.cache_control.public = True
-    return response
+    return keep_for_a_year(response) if versioned else response
