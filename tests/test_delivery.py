@@ -127,7 +127,7 @@ def test_a_range_is_sent_uncompressed(client):
     response.close()
 
 
-def test_the_map_files_and_json_are_compressed(client, station, make_station):
+def test_the_map_files_are_compressed(client, station, make_station):
     for n in range(5):
         make_station(station.unit, f"驿站{n}", latitude=25.0 + n / 100, longitude=102.7)
     for path in ("/directory/stations.geojson", "/directory/stations.kml"):
