@@ -16,6 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config or config_from_environment())
+    register_delivery(app)
     register_extensions(app)
     register_blueprints(app)
     register_listeners(app)
@@ -24,6 +25,15 @@ def create_app(config: Config | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def register_delivery(app: Flask) -> None:
+    """Compress text answers and version static files' addresses. First, so that the
+    compressor's after_request runs last (Flask runs them in reverse), on the finished body."""
+    from inclusive_day import assets, compression
+
+    compression.register(app)
+    assets.register(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -296,6 +296,7 @@ CASES: tuple[Case, ...] = (
         signed_in(sponsor_rep_A=redirect_to("/sponsors/mine")),
     ),
     Case("main.healthz", {}, public()),
+    Case("main.favicon", {}, public()),
     Case("main.set_language", {}, public(REDIRECT), method="POST", data={"lang": "en"}),
     # ---- auth ----------------------------------------------------------------------------
     # Signed-in users are sent on to the dashboard.
@@ -646,6 +647,9 @@ CASES: tuple[Case, ...] = (
     Case("directory.station", {"code": W.A.station_code}, public()),
     Case("directory.station_link", {"code": W.A.station_code}, public(REDIRECT)),
     Case("directory.leaflet_asset", {"filename": "leaflet.js"}, public()),
+    Case("directory.stations_geojson", {}, public()),
+    Case("directory.stations_kml", {}, public()),
+    Case("directory.stations_csv", {}, public()),
     Case("bootstrap.static", {"filename": "css/bootstrap.min.css"}, public()),
     # ---- calendar feeds (public, or by token) and their tokens ---------------------------
     Case("feeds.campaign_feed", {"campaign_id": W.A.campaign}, public()),

@@ -21,6 +21,8 @@ FLOOR_NAMES = ("ground", "models", "access", "domain", "reports/feeds/api/views"
 
 # Top-level modules everyone may use: configuration, extensions, time, uploads, web helpers.
 GROUND_MODULES = {
+    "assets",
+    "compression",
     "config",
     "database",
     "enums",

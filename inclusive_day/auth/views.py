@@ -32,6 +32,7 @@ OPEN_WHILE_CHANGE_DUE = frozenset(
         "bootstrap.static",
         "main.set_language",
         "main.healthz",
+        "main.favicon",
     }
 )
 

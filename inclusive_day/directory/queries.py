@@ -9,7 +9,7 @@ great-circle distance is computed in Python for the rows on the page only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, exists, or_, select
@@ -145,6 +145,12 @@ def search(filters: Filters, page: int = 1, per_page: int = PER_PAGE):
         max_per_page=MAP_PER_PAGE,
         error_out=False,
     )
+
+
+def every_match(filters: Filters) -> list[Station]:
+    """Every listed station matching `filters`, unpaged, in the list's order: what the files for
+    map platforms hold. A location given with the search is left out: it orders a list."""
+    return list(db.session.scalars(search_statement(replace(filters, near=None))))
 
 
 def open_now(station: Station, now: datetime) -> bool | None:

@@ -18,14 +18,26 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from inclusive_day.assets import keep_for_a_year
 from inclusive_day.database import utcnow
 from inclusive_day.directory import bp
 from inclusive_day.directory.forms import DirectorySearchForm
+from inclusive_day.directory.mapfiles import (
+    CSV_MIMETYPE,
+    GEOJSON_MIMETYPE,
+    KML_MIMETYPE,
+    MapStation,
+    placed,
+    to_bulk_csv,
+    to_geojson,
+    to_kml,
+)
 from inclusive_day.directory.queries import (
     MAP_PER_PAGE,
     PER_PAGE,
     Listing,
     district_choices,
+    every_match,
     listed,
     listings,
     public_station,
@@ -36,6 +48,7 @@ from inclusive_day.directory.queries import (
 )
 from inclusive_day.i18n import period_text
 from inclusive_day.periods import zone_of
+from inclusive_day.spreadsheets import stamp
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Amenity, Station, StationStatus
@@ -48,13 +61,25 @@ DEFAULT_TILE_SUBDOMAINS = "abc"
 # After this long without a single tile, the map says that the list is the way to go.
 TILE_NOTICE_DELAY_MS = 4000
 LEAFLET_VERSION = leaflet.VERSION
-YEAR_SECONDS = 365 * 24 * 3600
 DAY_SECONDS = 24 * 3600
+# The map files are public and change when a station does: a platform that fetches them
+# every few minutes is served from caches in between.
+MAP_FILE_MAX_AGE = 600
+# The coordinate systems the map files come in, as ?crs= names them.
+MAP_FILE_SYSTEMS = (CoordSystem.WGS84, CoordSystem.GCJ02, CoordSystem.BD09)
+# Each map file's media type, and whether a browser shows it or saves it.
+MAP_FILE_TYPES = {
+    "geojson": (GEOJSON_MIMETYPE, "inline"),
+    "kml": (f"{KML_MIMETYPE}; charset=utf-8", "attachment"),
+    "csv": (CSV_MIMETYPE, "attachment"),
+}
 
 
-@bp.context_processor
-def _directory_context() -> dict:
-    return {"leaflet_version": LEAFLET_VERSION}
+@bp.url_defaults
+def _leaflet_version(endpoint: str, values: dict) -> None:
+    """Leaflet's addresses carry its version, so that phones keep the files for a year."""
+    if endpoint == "directory.leaflet_asset":
+        values.setdefault("v", LEAFLET_VERSION)
 
 
 # --- Search, list and map ------------------------------------------------------------------
@@ -106,6 +131,7 @@ def _results(template: str, per_page: int):
             request.endpoint,
             {k: v for k, v in args.items() if k not in ("unit", "amenity", "type", "label")},
         ),
+        "map_files": map_file_links(args),
     }
     if template == "directory/map.html":
         context["map_data"] = map_data(rows, filters.near, first_number=page.first or 1)
@@ -220,6 +246,116 @@ def map_data(rows: list[Listing], near: Point | None, first_number: int = 1) -> 
     }
 
 
+# --- Files for map platforms ----------------------------------------------------------------
+
+
+@bp.get("/directory/stations.geojson", endpoint="stations_geojson")
+def stations_geojson():
+    """The public stations of a search as GeoJSON: WGS-84, or the system ?crs= names."""
+    return _map_file("geojson", CoordSystem.WGS84)
+
+
+@bp.get("/directory/stations.kml", endpoint="stations_kml")
+def stations_kml():
+    """The public stations of a search as KML 2.2: WGS-84, or the system ?crs= names."""
+    return _map_file("kml", CoordSystem.WGS84)
+
+
+@bp.get("/directory/stations.csv", endpoint="stations_csv")
+def stations_csv():
+    """The public stations of a search as a CSV for a map platform's bulk import: GCJ-02, as
+    Gaode and Tencent expect, unless ?crs= names another system."""
+    return _map_file("csv", CoordSystem.GCJ02)
+
+
+def map_file_links(args: dict) -> list[dict]:
+    """The map files of a search (its filters, not the searcher's location), for the page."""
+    kept = {k: v for k, v in args.items() if k not in ("lat", "lon")}
+    gcj = kept | {"crs": CoordSystem.GCJ02.value}
+    return [
+        {"label": "GeoJSON", "url": _url("directory.stations_geojson", kept)},
+        {"label": "KML", "url": _url("directory.stations_kml", kept)},
+        {"label": _("GeoJSON (GCJ-02)"), "url": _url("directory.stations_geojson", gcj)},
+        {"label": _("KML (GCJ-02)"), "url": _url("directory.stations_kml", gcj)},
+        {"label": _("CSV for Gaode/Tencent"), "url": _url("directory.stations_csv", kept)},
+    ]
+
+
+def _asked_system(default: CoordSystem) -> CoordSystem | None:
+    """The coordinate system ?crs= asks for (`default` when absent), None when unknown."""
+    text = request.args.get("crs", "").strip()
+    if not text:
+        return default
+    system = CoordSystem.parse(text)
+    return system if system in MAP_FILE_SYSTEMS else None
+
+
+def _map_file(kind: str, default: CoordSystem) -> Response:
+    """One map file of the directory's search; a wrong filter or system answers 400 and says
+    why (a file of every station instead would be published as if it were the one asked for)."""
+    form = DirectorySearchForm(formdata=request.args)
+    errors = [] if form.validate() else form.error_messages
+    system = _asked_system(default)
+    if system is None:
+        errors.append(
+            _(
+                '"%(value)s" is not a coordinate system here: use wgs84, gcj02 or bd09.',
+                value=request.args.get("crs", "")[:40],
+            )
+        )
+    if errors:
+        return current_app.response_class(
+            "\n".join(errors) + "\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    labels = dict(Amenity.choices())
+    stations, omitted = placed(
+        [map_station(station, system, labels) for station in every_match(form.filters())]
+    )
+    if kind == "geojson":
+        data = to_geojson(stations, system, omitted)
+    elif kind == "kml":
+        data = to_kml(stations, system, omitted)
+    else:
+        data = to_bulk_csv(stations)
+    content_type, disposition = MAP_FILE_TYPES[kind]
+    name = "stations" if system is default else f"stations-{system.value}"
+    response = current_app.response_class(data, content_type=content_type)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}-{stamp()}.{kind}"'
+    response.headers["X-Omitted-Stations"] = str(omitted)
+    # Public data that web maps (uMap, geojson.io...) fetch from their own sites.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "X-Omitted-Stations"
+    response.cache_control.public = True
+    response.cache_control.max_age = MAP_FILE_MAX_AGE
+    return response
+
+
+def map_station(station: Station, system: CoordSystem, labels: dict[str, str]) -> MapStation:
+    """A listed station as the map files give it, its point in `system`."""
+    return MapStation(
+        code=station.code,
+        name=station.name,
+        address=station.address,
+        phone=station.phone,
+        hours=hours_text(station),
+        open_24h=station.open_24h,
+        amenities=tuple(a.value for a in station.amenities),
+        amenity_names=tuple(str(labels[a.value]) for a in station.amenities),
+        unit=station.unit.name,
+        url=public_url("directory.station", code=station.code),
+        suspended=station.status is StationStatus.SUSPENDED,
+        point=station.location_in(system),
+    )
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The absolute address of a public page (on PUBLIC_BASE_URL when it is set)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, **values, _external=True)
+
+
 # --- One station ---------------------------------------------------------------------------
 
 
@@ -291,8 +427,6 @@ def station_link(code: str):
 def leaflet_asset(filename: str) -> Response:
     """Leaflet's files from the XStatic-Leaflet package (never copied into static/)."""
     versioned = request.args.get("v") == LEAFLET_VERSION
-    response = send_from_directory(
-        leaflet.BASE_DIR, filename, max_age=YEAR_SECONDS if versioned else DAY_SECONDS
-    )
+    response = send_from_directory(leaflet.BASE_DIR, filename, max_age=DAY_SECONDS)
     response.cache_control.public = True
-    return response
+    return keep_for_a_year(response) if versioned else response

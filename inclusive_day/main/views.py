@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from inclusive_day.access.rule import Action, is_sponsor_only, may_read_log, reach
+from inclusive_day.assets import favicon as site_icon
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.main import bp
@@ -74,6 +75,12 @@ def _follows_units(user) -> bool:
 def healthz():
     """Liveness for load balancers and monitors: the process answers, touching nothing else."""
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon where browsers and bookmarks look for it without reading the page."""
+    return site_icon()
 
 
 @bp.post("/language")

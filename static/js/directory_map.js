@@ -85,11 +85,11 @@
 
   function setupMap(element, data) {
     if (!window.L) {
-      return; // Leaflet did not load: the list (and the address) are on the page already.
+      element.hidden = true; // Leaflet did not load: the list and the address are on the page.
+      return;
     }
     var wrap = element.parentNode;
     var notice = wrap.querySelector("[data-map-notice]");
-    element.hidden = false;
     var map = L.map(element, { scrollWheelZoom: false });
     var options = { attribution: data.tiles.attribution, maxZoom: 18 };
     if (data.tiles.subdomains) {
@@ -103,7 +103,7 @@
     var bounds = [];
     data.markers.forEach(function (marker) {
       L.marker(marker.at, { icon: iconFor(marker, single), title: marker.name, keyboard: true })
-        .bindPopup(popupFor(marker, data.labels))
+        .bindPopup(function () { return popupFor(marker, data.labels); }) // built when opened
         .addTo(map);
       bounds.push(marker.at);
     });
