@@ -819,6 +819,7 @@ CASES: tuple[Case, ...] = (
     Case("reports.recap_spreadsheet", {"campaign": W.A.campaign, "fmt": "xlsx"}, only(*UNIT_A)),
     Case("reports.league", {"unit": W.A.unit}, only(*UNIT_A)),
     Case("reports.league_pdf", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.league_spreadsheet", {"unit": W.A.unit}, only(*UNIT_A)),
     Case("reports.construction", {"unit": W.A.unit}, only(*UNIT_A)),
     # Without ?unit=: the user's highest unit; a station's or a sponsor's role has none.
     Case("reports.construction", {}, only(*UNIT_A, ORGANISER_B), label="top"),

@@ -135,7 +135,8 @@ def test_the_tree_rolls_counts_up_in_a_constant_number_of_queries(
     db.session.expire_all()
     with count_queries(db.engine) as queries:
         root = subtree(db.session.get(Unit, kunming["city"].id))
-    assert queries["n"] == 4  # the root unit itself, then units, stations and activities
+    # The root unit itself, then units, stations, activities and door visits.
+    assert queries["n"] == 5
     rows = {row.name: row for row in flatten(root)}
     assert (root.open_stations, root.building_stations, root.activities) == (3, 2, 1)
     assert (rows["官渡区总工会"].open_stations, rows["官渡区总工会"].building_stations) == (2, 2)

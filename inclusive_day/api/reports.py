@@ -48,6 +48,23 @@ def _lines(lines) -> list[dict]:
     ]
 
 
+def _traffic_lines(lines) -> list[dict]:
+    return [
+        {"key": line.key, "name": line.name, "visits": line.visits, "visitors": line.visitors}
+        for line in lines
+    ]
+
+
+def _traffic(section) -> dict:
+    return {
+        "visits": section.visits,
+        "visitors": section.visitors,
+        "by_unit": _traffic_lines(section.units),
+        "by_month": _traffic_lines(section.months),
+        "by_group": _traffic_lines(section.groups),
+    }
+
+
 @reports.route("/summary")
 @reports.arguments(SummaryArgs, location="query")
 @reports.response(200, SummarySchema)
@@ -55,7 +72,8 @@ def _lines(lines) -> list[dict]:
 def summary(args: dict):
     """The recap's figures: activities held and planned, served, unique people, stations
     (involved, opened in the period, open at its end), and the same by theme, beneficiary
-    group, sub-unit, host type and label (the recap page's numbers)."""
+    group, sub-unit, host type and label (the recap page's numbers); and the stations' door
+    traffic over the period (visits and distinct visitors, by sub-unit, month and group)."""
     user = api_user()
     campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
     if args.get("unit") is None:
@@ -92,4 +110,5 @@ def summary(args: dict):
         "by_unit": _lines(recap.units),
         "by_host_type": _network(recap.host_types),
         "by_label": _network(recap.labels),
+        "traffic": _traffic(recap.traffic),
     }

@@ -493,6 +493,41 @@ class NetworkSummaryLine(Schema):
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
 
 
+class TrafficSummaryLine(Schema):
+    key = fields.String(
+        required=True,
+        metadata={"description": "A sub-unit's id, a month as YYYY-MM or a group's code."},
+    )
+    name = fields.String(required=True)
+    visits = fields.Integer(
+        required=True, metadata={"description": "Door visits: person-times at station doors."}
+    )
+    visitors = fields.Integer(
+        required=True,
+        metadata={"description": "Distinct people among those visits, within this line."},
+    )
+
+
+class TrafficSummary(Schema):
+    visits = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Door visits (one per person, station and day) at the subtree's "
+            "stations over the period's days."
+        },
+    )
+    visitors = fields.Integer(
+        required=True, metadata={"description": "Distinct people among those visits."}
+    )
+    by_unit = fields.List(fields.Nested(TrafficSummaryLine), required=True)
+    by_month = fields.List(fields.Nested(TrafficSummaryLine), required=True)
+    by_group = fields.List(
+        fields.Nested(TrafficSummaryLine),
+        required=True,
+        metadata={"description": "The groups with at least one visit, most visits first."},
+    )
+
+
 class SummarySchema(Schema):
     campaign_id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -517,4 +552,13 @@ class SummarySchema(Schema):
         fields.Nested(NetworkSummaryLine),
         required=True,
         metadata={"description": "A station counts under every label it holds."},
+    )
+    traffic = fields.Nested(
+        TrafficSummary,
+        required=True,
+        metadata={
+            "description": "The stations' door traffic over the period, whatever the campaign: "
+            "a door scan during an activity counts once here and once in served; never add "
+            "the two."
+        },
     )

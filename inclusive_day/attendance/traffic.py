@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, select
 
@@ -44,6 +44,15 @@ class Traffic:
 
 
 NO_TRAFFIC = Traffic()
+
+# The recent traffic the tree, the station list and the stations export show: the last 30
+# local days, today included.
+RECENT_DAYS = 30
+
+
+def recent_days(today: date, days: int = RECENT_DAYS) -> tuple[date, date]:
+    """The first and last local day of the `days` days up to `today` (today included)."""
+    return today - timedelta(days=days - 1), today
 
 
 def on_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
@@ -72,6 +81,30 @@ def traffic(path: str, first: date | None = None, last: date | None = None) -> T
         select(*_figures()).where(in_subtree(path), *on_days(first, last))
     ).one()
     return Traffic(int(visits), int(visitors))
+
+
+def traffic_of(station_ids, first: date | None = None, last: date | None = None) -> Traffic:
+    """The door traffic of the stations `station_ids` holds (a list or a SELECT of ids, such as
+    the stations a user may see), visitors distinct across them all."""
+    visits, visitors = db.session.execute(
+        select(*_figures()).where(StationVisit.station_id.in_(station_ids), *on_days(first, last))
+    ).one()
+    return Traffic(int(visits), int(visitors))
+
+
+def visits_by_unit(
+    path: str, first: date | None = None, last: date | None = None
+) -> dict[int, int]:
+    """Door visits per unit of the subtree at `path`, each unit's own stations only: one
+    grouped query, for pages that add visits up the tree (visitors do not add up, so they are
+    left out). Units with no visit are absent."""
+    rows = db.session.execute(
+        select(Station.unit_id, func.count(StationVisit.id))
+        .join(Station, Station.id == StationVisit.station_id)
+        .where(Station.under(path), *on_days(first, last))
+        .group_by(Station.unit_id)
+    )
+    return {unit_id: int(visits) for unit_id, visits in rows}
 
 
 def traffic_by_station(
@@ -127,23 +160,67 @@ def day_month_index(column: ColumnElement, months: Sequence[Month]):
     return case(*whens, else_=len(months))
 
 
-def traffic_by_month(path: str, months: Sequence[Month]) -> dict[Month, Traffic]:
-    """Door traffic of a subtree per month of `months` (consecutive), visitors distinct within
-    each month; every month present."""
+def _in_months(months: Sequence[Month]) -> list[ColumnElement[bool]]:
+    """Conditions on StationVisit for the days from the first of `months` to the last."""
+    return [
+        StationVisit.visit_day >= months[0].first_day,
+        StationVisit.visit_day < months[-1].shift(1).first_day,
+    ]
+
+
+def _by_month(
+    where: ColumnElement[bool],
+    months: Sequence[Month],
+    first: date | None = None,
+    last: date | None = None,
+) -> dict[Month, Traffic]:
     if not months:
         return {}
     index = day_month_index(StationVisit.visit_day, months)
     rows = db.session.execute(
         select(index, *_figures())
-        .where(
-            in_subtree(path),
-            StationVisit.visit_day >= months[0].first_day,
-            StationVisit.visit_day < months[-1].shift(1).first_day,
-        )
+        .where(where, *_in_months(months), *on_days(first, last))
         .group_by(index)
     )
     found = {int(i): Traffic(int(v), int(p)) for i, v, p in rows}
     return {month: found.get(i, NO_TRAFFIC) for i, month in enumerate(months)}
+
+
+def traffic_by_month(
+    path: str, months: Sequence[Month], first: date | None = None, last: date | None = None
+) -> dict[Month, Traffic]:
+    """Door traffic of a subtree per month of `months` (consecutive), visitors distinct within
+    each month; every month present. `first` and `last` cut the first and last month to a
+    period's days (a recap from the 19th counts its first month from the 19th)."""
+    return _by_month(in_subtree(path), months, first, last)
+
+
+def traffic_by_month_of(station_ids, months: Sequence[Month]) -> dict[Month, Traffic]:
+    """Door traffic of the stations `station_ids` holds per month of `months` (consecutive),
+    visitors distinct within each month; every month present."""
+    return _by_month(StationVisit.station_id.in_(station_ids), months)
+
+
+def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[tuple[int, Month], Traffic]:
+    """Door traffic per sub-unit of `unit` (and `unit` itself for its own stations) and month
+    of `months` (consecutive), visitors distinct within each sub-unit and month: one grouped
+    query, for rankings that compare a month with the one before. Pairs with no visit are
+    absent."""
+    if not months:
+        return {}
+    pairs = station_child(unit).subquery("station_child")
+    index = day_month_index(StationVisit.visit_day, months)
+    rows = db.session.execute(
+        select(pairs.c.child_id, index, *_figures())
+        .join(pairs, pairs.c.station_id == StationVisit.station_id)
+        .where(*_in_months(months))
+        .group_by(pairs.c.child_id, index)
+    )
+    return {
+        (child_id, months[int(i)]): Traffic(int(v), int(p))
+        for child_id, i, v, p in rows
+        if 0 <= int(i) < len(months)
+    }
 
 
 def last_visit_by_station(station_ids) -> dict[int, datetime]:

@@ -16,6 +16,7 @@ from inclusive_day.activities.queries import (
     upcoming,
 )
 from inclusive_day.attendance.queries import Totals, totals, totals_by
+from inclusive_day.attendance.traffic import NO_TRAFFIC, Traffic, traffic_by_month_of
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import campaign_progress
 from inclusive_day.extensions import db
@@ -48,11 +49,13 @@ class Dashboard:
     upcoming: list[Activity] = field(default_factory=list)
     progress: dict = field(default_factory=dict)
     building_stations: int = 0  # planned or under construction
+    traffic: Traffic = NO_TRAFFIC  # door visits and visitors in the month
+    previous_traffic: Traffic = NO_TRAFFIC  # the same in the month before
 
 
 def dashboard(user, month: Month, now: datetime) -> Dashboard:
-    """Stations open today and those being built, this month's activities and served, and
-    each campaign's figures, in reach."""
+    """Stations open today and those being built, this month's activities and served, the door
+    traffic of this month and the one before, and each campaign's figures, in reach."""
     activity_scope = [visible(user, Action.VIEW, Activity)]
     stations, building = db.session.execute(
         select(
@@ -60,6 +63,9 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
             func.count(Station.id).filter(being_built()),
         ).where(visible(user, Action.VIEW, Station))
     ).one()
+    traffic = traffic_by_month_of(
+        select(Station.id).where(visible(user, Action.VIEW, Station)), [month.shift(-1), month]
+    )
     start, end = month.utc_range()
     month_scope = [*activity_scope, *in_period(start, end)]
     campaigns = list(
@@ -93,4 +99,6 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
         ],
         upcoming=upcoming(activity_scope, now, limit=8),
         progress=campaign_progress(user, campaigns, now),
+        traffic=traffic[month],
+        previous_traffic=traffic[month.shift(-1)],
     )

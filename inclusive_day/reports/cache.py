@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity, activity_donations
-from inclusive_day.attendance.models import CheckIn, Headcount
+from inclusive_day.attendance.models import CheckIn, Headcount, StationVisit
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.database import utcnow
@@ -39,7 +39,7 @@ TEMPLATE_FILES = (
     "pdf/_report_macros.html",
 )
 # Bump when the code that fills the templates changes what a PDF shows.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 CACHE_MAX_FILES = 500
 
 
@@ -92,8 +92,8 @@ def _sum(expression):
 def data_version(now: datetime) -> list:
     """Cheap markers of every table a report reads (one query): an insert, an edit, an
     annulled check-in, a received gift, a renamed unit or catalogue value, a station's opening
-    or closing day, a label awarded, a target or a fund line changes at least one of them, and
-    so does the start of an activity (which moves it from planned to held)."""
+    or closing day, a label awarded, a target, a fund line or a door visit changes at least one
+    of them, and so does the start of an activity (which moves it from planned to held)."""
     markers = [
         _count(Activity.id),
         _max(Activity.id),
@@ -143,6 +143,9 @@ def data_version(now: datetime) -> list:
         _max(FundLine.id),
         _sum(FundLine.amount),
         _count(FundLine.paid_on),
+        # Door traffic: visits are only ever added.
+        _count(StationVisit.id),
+        _max(StationVisit.id),
     ]
     row = db.session.execute(select(*markers)).one()
     return [str(value) for value in row]

@@ -1,7 +1,8 @@
 """The recap's tables as spreadsheets: every table as a sheet of one XLSX, or one as CSV.
 
 The same recap data that the page and the PDF show, plus what the PDF leaves out: every
-station (not just the top ten) and every sponsor. Written through inclusive_day.spreadsheets,
+station (not just the top ten) and every sponsor; the door traffic sheets count the stations'
+visits over the period, whatever the campaign. Written through inclusive_day.spreadsheets,
 so text that a spreadsheet would take for a formula is made inert.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 
 from inclusive_day.reports.present import period_text
-from inclusive_day.reports.recap import Line, NetworkLine, Recap, station_lines
+from inclusive_day.reports.recap import Line, NetworkLine, Recap, TrafficLine, station_lines
 from inclusive_day.sponsors.honour import GivingScope, honour_roll
 from inclusive_day.spreadsheets import Export, Table, export
 
@@ -28,6 +29,9 @@ TABLES = (
     "stations",
     "targets",
     "honour",
+    "traffic_units",
+    "traffic_months",
+    "traffic_groups",
 )
 
 
@@ -49,6 +53,8 @@ def _summary(recap: Recap) -> Table:
         (_("Sponsors"), h.sponsors),
         (_("Gifts received"), h.donations),
         (_("Value given (yuan)"), h.value),
+        (_("Door visits at the stations (person-times)"), recap.traffic.visits),
+        (_("Visitors at the stations (distinct people)"), recap.traffic.visitors),
         (_("Generated on"), recap.generated_on),
     ]
     return Table(_("Summary"), [_("Figure"), _("Value")], rows, widths=(28, 40))
@@ -123,6 +129,22 @@ def _honour(recap: Recap) -> Table:
     return Table(_("Honour roll"), headers, rows, widths=(30, 12, 50))
 
 
+def _traffic(title: str, first: str, lines: list[TrafficLine], detail: str | None = None) -> Table:
+    """A breakdown of the door traffic at the subtree's stations (the stations' measure over
+    the period, whatever the campaign); sub-units have a `detail` column, their level."""
+    headers = [first, *([detail] if detail else [])]
+    headers += [
+        _("Door visits (person-times)"),
+        _("Visitors (distinct people)"),
+        _("Share of door visits (%)"),
+    ]
+    rows = [
+        [line.name, *([line.detail] if detail else []), line.visits, line.visitors, line.share]
+        for line in lines
+    ]
+    return Table(title, headers, rows, widths=(30, *([18] if detail else [])))
+
+
 def _builders(recap: Recap) -> dict[str, Callable[[], Table]]:
     return {
         "summary": lambda: _summary(recap),
@@ -135,6 +157,15 @@ def _builders(recap: Recap) -> dict[str, Callable[[], Table]]:
         "stations": lambda: _stations(recap),
         "targets": lambda: _targets(recap),
         "honour": lambda: _honour(recap),
+        "traffic_units": lambda: _traffic(
+            _("Door traffic by sub-unit"), _("Sub-unit"), recap.traffic.units, _("Level")
+        ),
+        "traffic_months": lambda: _traffic(
+            _("Door traffic by month"), _("Month"), recap.traffic.months
+        ),
+        "traffic_groups": lambda: _traffic(
+            _("Door traffic by group"), _("Group"), recap.traffic.groups
+        ),
     }
 
 

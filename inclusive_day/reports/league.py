@@ -1,9 +1,11 @@
 """The monthly league table (排名通报): a unit's sub-units ranked for one month.
 
 Each immediate sub-unit, with its whole subtree, across every campaign: activities held,
-served (person-times) and served per active station, each ranked (ties share a rank) with
-the change in value and rank from the month before. One statement for both months' figures
-and one for the stations, however big the tree. Stations counted are those open on each
+served (person-times) and served per active station; and the stations' door traffic
+(attendance.traffic): door visits (person-times at the door), visitors (distinct people) and
+door visits per open station. Each is ranked (ties share a rank) with the change in value and
+rank from the month before. One statement for both months' figures, one for the stations and
+two for the door traffic, however big the tree. Stations counted are those open on each
 month's last day (Station.open_on: opened and not yet closed, suspended ones too).
 """
 
@@ -16,6 +18,11 @@ from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import in_period
+from inclusive_day.attendance.traffic import (
+    NO_TRAFFIC,
+    traffic_by_child_month,
+    traffic_by_month,
+)
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, Month
@@ -28,7 +35,16 @@ from inclusive_day.stations.models import Station
 from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
 
-MEASURES = ("served", "activities", "per_station")
+MEASURES = (
+    "served",
+    "activities",
+    "per_station",
+    "visits",
+    "visitors",
+    "visits_per_station",
+)
+# The measures given with one decimal (per station); the others are whole numbers.
+DECIMAL_MEASURES = ("per_station", "visits_per_station")
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,9 @@ class LeagueRow:
     activities: Standing
     served: Standing
     per_station: Standing
+    visits: Standing
+    visitors: Standing
+    visits_per_station: Standing
 
     def standing(self, measure: str) -> Standing:
         """The standing for `measure` (one of MEASURES)."""
@@ -89,12 +108,21 @@ class League:
     served: int = 0
     previous_activities: int = 0
     previous_served: int = 0
+    visits: int = 0
+    visitors: int = 0
+    previous_visits: int = 0
+    previous_visitors: int = 0
     rows: list[LeagueRow] = field(default_factory=list)
 
     @property
     def per_station(self) -> float:
         """Served per active station over the whole unit."""
         return round(self.served / self.stations, 1) if self.stations else 0.0
+
+    @property
+    def visits_per_station(self) -> float:
+        """Door visits per open station over the whole unit."""
+        return round(self.visits / self.stations, 1) if self.stations else 0.0
 
     def ranked(self, measure: str) -> list[LeagueRow]:
         """The sub-units in rank order of `measure`, ties by name."""
@@ -116,7 +144,7 @@ def ranks(values: dict[int, float]) -> dict[int, int]:
 
 
 def build_league(unit: Unit, month: Month, now: datetime | None = None) -> League:
-    """The league table of `unit`'s immediate sub-units for `month` (three queries, however
+    """The league table of `unit`'s immediate sub-units for `month` (five queries, however
     many units and stations)."""
     now = now or utcnow()
     months = [month.shift(-1), month]
@@ -151,6 +179,8 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
         )
     }
     stations = {child: counts[1] for child, counts in open_at.items()}
+    traffic = traffic_by_child_month(unit, months)
+    unit_traffic = traffic_by_month(unit.path, months)
     children = list(
         db.session.scalars(
             select(Unit)
@@ -161,11 +191,18 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
 
     def value(child_id: int, index: int, measure: str) -> float:
         held, served = figures.get((child_id, index), (0, 0))
+        door = traffic.get((child_id, months[index]), NO_TRAFFIC)
+        count = open_at.get(child_id, (0, 0))[index]
         if measure == "activities":
             return held
         if measure == "served":
             return served
-        count = open_at.get(child_id, (0, 0))[index]
+        if measure == "visits":
+            return door.visits
+        if measure == "visitors":
+            return door.visitors
+        if measure == "visits_per_station":
+            return round(door.visits / count, 1) if count else 0.0
         return round(served / count, 1) if count else 0.0
 
     ids = [c.id for c in children]
@@ -186,6 +223,9 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
             standings["activities"][c.id],
             standings["served"][c.id],
             standings["per_station"][c.id],
+            standings["visits"][c.id],
+            standings["visitors"][c.id],
+            standings["visits_per_station"][c.id],
         )
         for c in children
     ]
@@ -206,5 +246,9 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
         served=total(1, 1),
         previous_activities=total(0, 0),
         previous_served=total(0, 1),
+        visits=unit_traffic[month].visits,
+        visitors=unit_traffic[month].visitors,
+        previous_visits=unit_traffic[months[0]].visits,
+        previous_visitors=unit_traffic[months[0]].visitors,
         rows=rows,
     )

@@ -63,22 +63,52 @@ def summary(recap: Recap) -> Markup:
     return sentence
 
 
-def month_bars(recap: Recap) -> list[Bar]:
-    """A column per month, served above and activities held below; past six months the
-    columns name the month alone, with the year under the first and under each January."""
+def traffic_summary(recap: Recap) -> Markup:
+    """The sentence on door traffic: the stations' visits and visitors over the same days,
+    whatever the campaign (never added to served)."""
+    return emphasised(
+        _(
+            "Over the same days, the post stations of %(unit)s counted %(visits)s door visits "
+            "(person-times) by %(visitors)s visitors (distinct people), whatever the campaign."
+        ),
+        unit=recap.unit_name,
+        visits=number(recap.traffic.visits),
+        visitors=number(recap.traffic.visitors),
+    )
+
+
+def _month_labels(recap: Recap) -> list[tuple[str, str]]:
+    """(label, group) per month of the recap: past six months the columns name the month
+    alone, with the year under the first and under each January."""
     months = months_between(recap.scope.start, recap.scope.end)
     short = len(months) > 6
-    bars = []
-    for i, (month, line) in enumerate(zip(months, recap.months, strict=True)):
-        label = month_name(month, "MMM") if short else line.name
+    labels = []
+    for i, month in enumerate(months):
+        label = month_name(month, "MMM") if short else month_name(month)
         year = format_skeleton("y", month.first_day, locale=get_locale())
-        group = year if short and (i == 0 or month.month == 1) else ""
-        bars.append(Bar(label, line.served, number(line.activities), group=group))
-    return bars
+        labels.append((label, year if short and (i == 0 or month.month == 1) else ""))
+    return labels
+
+
+def month_bars(recap: Recap) -> list[Bar]:
+    """A column per month, served above and activities held below."""
+    return [
+        Bar(label, line.served, number(line.activities), group=group)
+        for (label, group), line in zip(_month_labels(recap), recap.months, strict=True)
+    ]
+
+
+def traffic_bars(recap: Recap) -> list[Bar]:
+    """A column per month, door visits above and distinct visitors below."""
+    return [
+        Bar(label, line.visits, number(line.visitors), colour="#2f6f9f", group=group)
+        for (label, group), line in zip(_month_labels(recap), recap.traffic.months, strict=True)
+    ]
 
 
 def charts(recap: Recap, side_width: int = 680) -> dict[str, Markup]:
-    """The recap's charts as inline SVG: served by month, by sub-unit, theme and group.
+    """The recap's charts as inline SVG: served by month, by sub-unit, theme and group, and
+    door visits by month.
     `side_width` draws the bar charts for a narrower box (larger text once scaled)."""
     result = {}
     if recap.months:
@@ -99,6 +129,8 @@ def charts(recap: Recap, side_width: int = 680) -> dict[str, Markup]:
             number,
             side_width,
         )
+    if recap.traffic.visits:
+        result["traffic"] = column_chart(traffic_bars(recap), _("Door visits by month"), number)
     if recap.groups:
         result["groups"] = bar_chart(
             [Bar(g.name, g.served, colour="#d9626f") for g in recap.groups],
@@ -116,6 +148,7 @@ def recap_context(recap: Recap, side_width: int = 680) -> dict:
         "h": recap.headline,
         "period": period_text(recap.scope.start, recap.scope.end),
         "summary": summary(recap),
+        "traffic_summary": traffic_summary(recap),
         "charts": charts(recap, side_width),
         "generated": format_date(recap.generated_on, "long"),
         "end_date": format_date(recap.scope.end, "long"),

@@ -14,13 +14,17 @@ What the figures mean:
   and open stations those open on its last day (Station.open_on), whenever they were entered;
 - by host type and by label: per value of each catalogue, the subtree's stations open on the
   period's last day, and the activities held (and served) at the stations of that type, or
-  holding that label; a label counts from the year it was awarded, up to the period's year.
+  holding that label; a label counts from the year it was awarded, up to the period's year;
+- door traffic: the door visits and distinct visitors at the subtree's stations over the
+  period's local days (attendance.traffic), whatever the campaign: traffic is the stations'
+  measure, not the campaign's, and is never added to served.
 
 A constant number of queries, however big the tree: one statement for every breakdown
 (activities and served by theme, sub-unit, month, beneficiary group, host type, label and the
 top stations, reading check-ins once), one for unique people, one for the station network
-(opened, open, and open per host type and per label, with the catalogues' names), and a few
-small ones for names, targets and the sponsors.
+(opened, open, and open per host type and per label, with the catalogues' names), four for
+the door traffic (in all, per sub-unit, month and group) and a few small ones for names,
+targets and the sponsors.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import in_period, not_cancelled
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.attendance.queries import served_parts, unique_people_query
+from inclusive_day.attendance.traffic import (
+    traffic,
+    traffic_by_child,
+    traffic_by_group,
+    traffic_by_month,
+)
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.targets import Measure, TargetValues, targets_of
 from inclusive_day.database import utcnow
@@ -219,6 +229,31 @@ class TargetLine:
 
 
 @dataclass(frozen=True)
+class TrafficLine:
+    """One row of the door traffic: a sub-unit, month or group, with its door visits
+    (person-times) and distinct visitors."""
+
+    key: str  # a sub-unit's id, a month's "YYYY-MM", a group's code
+    name: str
+    visits: int = 0
+    visitors: int = 0
+    share: float = 0.0  # of the recap's door visits, in percent
+    detail: str = ""  # a sub-unit's level
+
+
+@dataclass(frozen=True)
+class TrafficSection:
+    """The door traffic at the subtree's stations over the recap's period: the stations'
+    measure, whatever the campaign, shown beside served and never added to it."""
+
+    visits: int = 0
+    visitors: int = 0
+    units: list[TrafficLine] = field(default_factory=list)
+    months: list[TrafficLine] = field(default_factory=list)
+    groups: list[TrafficLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Recap:
     """Everything a recap shows, as plain values in one language."""
 
@@ -242,6 +277,7 @@ class Recap:
     labels: list[NetworkLine] = field(default_factory=list)
     targets: list[TargetLine] = field(default_factory=list)
     honour: list[HonourLine] = field(default_factory=list)
+    traffic: TrafficSection = field(default_factory=TrafficSection)
 
     @property
     def has_targets(self) -> bool:
@@ -359,6 +395,7 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
         labels=_network_lines(network.labels, rows, "label", served),
         targets=_target_lines(campaign, unit, children, headline, unit_lines),
         honour=honour_roll(giving_scope, limit=HONOUR_LIMIT),
+        traffic=station_traffic(unit, children, scope.start, scope.end, months),
     )
 
 
@@ -642,6 +679,57 @@ def station_network(path: str, start: date, end: date) -> StationNetwork:
         ]
 
     return StationNetwork(opened, open_, counts("host_type"), counts("label"))
+
+
+def station_traffic(
+    unit: Unit, children: list[Unit], start: date, end: date, months: Sequence[Month]
+) -> TrafficSection:
+    """The door traffic of `unit`'s subtree over the local days start to end: in all, per
+    sub-unit (its own stations last, when they had visits), per month of `months` and per
+    group with visits (four queries, whatever the size of the tree)."""
+    total = traffic(unit.path, start, end)
+
+    def line(key: str, name: str, figures, **extra) -> TrafficLine:
+        return TrafficLine(
+            key,
+            name,
+            figures.visits,
+            figures.visitors,
+            _share(figures.visits, total.visits),
+            **extra,
+        )
+
+    by_child = traffic_by_child(unit, start, end)
+    units = [
+        line(str(c.id), c.name, by_child[c.id], detail=c.level.label)
+        if c.id in by_child
+        else TrafficLine(str(c.id), c.name, detail=c.level.label)
+        for c in children
+    ]
+    if unit.id in by_child:
+        units.append(
+            line(
+                str(unit.id),
+                _("%(unit)s (its own stations)", unit=unit.name),
+                by_child[unit.id],
+                detail=unit.level.label,
+            )
+        )
+    # The first and last month count the period's days only, so the months add up to it.
+    by_month = traffic_by_month(unit.path, months, start, end)
+    month_lines = [line(str(m), month_name(m), by_month[m]) for m in months]
+    groups = [
+        line(group.value, group.label, figures)
+        for group, figures in traffic_by_group(unit.path, start, end).items()
+        if figures.visits
+    ]
+    return TrafficSection(
+        total.visits,
+        total.visitors,
+        units,
+        month_lines,
+        sorted(groups, key=lambda g: -g.visits),
+    )
 
 
 def _network_lines(

@@ -34,12 +34,14 @@ from inclusive_day.reports.construction import (
 from inclusive_day.reports.construction_sheets import construction_export
 from inclusive_day.reports.exports import TABLES, recap_export
 from inclusive_day.reports.forms import ConstructionForm, LeagueForm, RecapForm
-from inclusive_day.reports.league import MEASURES, build_league
+from inclusive_day.reports.league import DECIMAL_MEASURES, MEASURES, build_league
+from inclusive_day.reports.league_sheets import league_export
 from inclusive_day.reports.pdf import LANGUAGES
 from inclusive_day.reports.present import recap_context
 from inclusive_day.reports.recap import RecapScope, ReportError, build_recap, default_period
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices
+from inclusive_day.web import send_export
 
 PDF = "application/pdf"
 # How far below the campaign's owner the unit list of the recap form reaches; deeper units
@@ -319,6 +321,7 @@ def league():
         req=req,
         league=build_league(req.unit, req.month),
         measures=MEASURES,
+        decimal_measures=DECIMAL_MEASURES,
         lang=_language(),
         previous=req.month.shift(-1),
         following=req.month.shift(1),
@@ -336,6 +339,17 @@ def league_pdf():
     word = "排名通报" if lang == "zh" else "league"
     name = _file_name(req.unit.name, word, str(req.month))
     return _send_pdf(jobs.league_pdf(req.unit, req.month, lang), name)
+
+
+@bp.get("/league.xlsx")
+@login_required
+def league_spreadsheet():
+    """The league table as an XLSX workbook: the summary, the sub-units' figures and a sheet
+    per ranking (activities, served and door traffic)."""
+    req = LeagueRequest()
+    if req.month is None:
+        raise BadRequest(_first_error(req.form))
+    return send_export(league_export(build_league(req.unit, req.month)))
 
 
 # --- The construction progress notice ---------------------------------------------------------

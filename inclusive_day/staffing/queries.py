@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.database import UTCDateTime
@@ -71,6 +71,22 @@ def masters_first():
 def has_master() -> ColumnElement[bool]:
     """The condition on Station for stations with a current master."""
     return Station.id.in_(select(StationAdmin.station_id).where(current_masters()))
+
+
+def open_without_master(today: date) -> ColumnElement[bool]:
+    """The condition on Station for stations open on `today` (Station.open_on) with no current
+    master: the stations the tree counts and the station list marks and filters."""
+    return and_(Station.open_on(today), ~has_master())
+
+
+def without_master_ids(station_ids, today: date) -> set[int]:
+    """The ids, among `station_ids` (a list or SELECT), of the stations open on `today` with no
+    current master (one query)."""
+    return set(
+        db.session.scalars(
+            select(Station.id).where(Station.id.in_(station_ids), open_without_master(today))
+        )
+    )
 
 
 def masters_by_station(station_ids) -> dict[int, StationAdmin]:

@@ -1,18 +1,23 @@
 """Station spreadsheets out: every station of a unit's subtree as CSV or XLSX.
 
-The columns are the import's Chinese headers, so an exported file imports back unchanged.
+The columns are the import's Chinese headers, so an exported file imports back unchanged;
+one more column at the end, each station's door visits over the last 30 days (its header
+names the days), is for reading only: the import ignores a column it does not know.
 Coordinates are written in WGS-84, as stored; `inclusive_day.spreadsheets` writes the file.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from inclusive_day.attendance.traffic import RECENT_DAYS, recent_days, traffic_by_station
 from inclusive_day.extensions import db
+from inclusive_day.periods import local_today
 from inclusive_day.spreadsheets import Export, Table, export
 from inclusive_day.stations.importing import COLUMNS
 from inclusive_day.stations.models import (
@@ -82,8 +87,14 @@ def _partner_cells(scope) -> dict[int, str]:
     return {station_id: "、".join(names) for station_id, names in cells.items()}
 
 
-def station_rows(unit: Unit) -> list[list[Any]]:
-    """One row of cells per station under `unit`, in the import's column order (four queries)."""
+def visits_header(first: date, last: date) -> str:
+    """The header of the door visits column, naming its days (the import does not read it)."""
+    return f"到访人次（近{RECENT_DAYS}日，{first.isoformat()}至{last.isoformat()}）"
+
+
+def station_rows(unit: Unit, first: date, last: date) -> list[list[Any]]:
+    """One row of cells per station under `unit`, in the import's column order, then its door
+    visits from `first` to `last` (five queries)."""
     scope = Station.under(unit.path)
     stmt = (
         select(Station, Unit.name, Unit.code, HostType.name_zh)
@@ -99,6 +110,7 @@ def station_rows(unit: Unit) -> list[list[Any]]:
         amenities.setdefault(station_id, set()).add(amenity)
     labels = _labels_cells(scope)
     partners = _partner_cells(scope)
+    traffic = traffic_by_station(select(Station.id).where(scope), first, last)
     rows = []
     # Values are written in Chinese, like the headers, whatever the reader's language.
     with force_locale("zh"):
@@ -125,12 +137,16 @@ def station_rows(unit: Unit) -> list[list[Any]]:
                 "closed_on": station.closed_on.isoformat() if station.closed_on else "",
                 "closure_reason": station.closure_reason,
             }
-            rows.append([cells[c.key] for c in COLUMNS])
+            visits = traffic[station.id].visits if station.id in traffic else 0
+            rows.append([*(cells[c.key] for c in COLUMNS), visits])
     return rows
 
 
-def export_stations(unit: Unit, fmt: str) -> Export:
-    """The stations of `unit`'s subtree as a CSV (UTF-8 with BOM) or XLSX file."""
-    widths = [COLUMN_WIDTHS.get(c.key, 14) for c in COLUMNS]
-    table = Table("驿站", [c.header for c in COLUMNS], station_rows(unit), widths)
+def export_stations(unit: Unit, fmt: str, today: date | None = None) -> Export:
+    """The stations of `unit`'s subtree as a CSV (UTF-8 with BOM) or XLSX file, with their
+    door visits over the 30 days up to `today` (default: today, China's day)."""
+    first, last = recent_days(today or local_today())
+    widths = [*(COLUMN_WIDTHS.get(c.key, 14) for c in COLUMNS), 24]
+    headers = [*(c.header for c in COLUMNS), visits_header(first, last)]
+    table = Table("驿站", headers, station_rows(unit, first, last), widths)
     return export([table], fmt, f"stations-{unit.code or unit.id}")

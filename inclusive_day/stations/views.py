@@ -3,18 +3,28 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
 from inclusive_day.attendance.queries import totals
-from inclusive_day.attendance.traffic import NO_TRAFFIC, traffic_by_station
+from inclusive_day.attendance.traffic import (
+    NO_TRAFFIC,
+    RECENT_DAYS,
+    recent_days,
+    traffic_by_station,
+)
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
-from inclusive_day.staffing.queries import masters_by_station, on_duty_by_station
+from inclusive_day.staffing.queries import (
+    masters_by_station,
+    on_duty_by_station,
+    open_without_master,
+    without_master_ids,
+)
 from inclusive_day.stations import bp
 from inclusive_day.stations.forms import (
     CloseStationForm,
@@ -73,14 +83,17 @@ from inclusive_day.web import page_arg, pdf_response, show_error
 
 # The states in which a station has a public page (in the directory).
 PUBLIC_STATUSES = (StationStatus.ACTIVE, StationStatus.SUSPENDED)
+# The values of the list's "master" filter: any station, or open ones with no current master.
+MASTER_FILTERS = ("", "none")
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The stations the user may see, searchable by name, code or address, by unit, host type
-    and label; each filter's choices say how many stations hold them (a constant number of
-    queries)."""
+    """The stations the user may see, searchable by name, code or address, by unit, host type,
+    label and open stations without a master; each filter's choices say how many stations
+    hold them; each row shows its door visits over the last 30 days and whether it lacks a
+    master (a constant number of queries)."""
     query = request.args.get("q", "").strip()[:100]
     unit = None
     scope = [visible(current_user, Action.VIEW, Station)]
@@ -102,11 +115,17 @@ def index():
         label = by_code(Label, request.args["label"])
         if label is None:
             errors.append(_('"%(value)s" is not a label.', value=request.args["label"][:40]))
+    master = request.args.get("master", "")
+    if master not in MASTER_FILTERS:
+        errors.append(_('"%(value)s" is not a station master filter.', value=master[:40]))
+        master = ""
+    today = local_today()
     by_type = [with_host_type(host_type)] if host_type else []
     by_label = [with_label(label)] if label else []
+    by_master = [open_without_master(today)] if master == "none" else []
     stmt = (
         select(Station)
-        .where(*scope, *by_type, *by_label)
+        .where(*scope, *by_type, *by_label, *by_master)
         .options(
             joinedload(Station.unit),
             joinedload(Station.host_type),
@@ -115,6 +134,7 @@ def index():
         .order_by(Station.code)
     )
     page = db.paginate(stmt, page=page_arg(), per_page=25, error_out=False)
+    shown = [station.id for station in page.items]
     return render_template(
         "stations/index.html",
         page=page,
@@ -122,8 +142,17 @@ def index():
         unit=unit,
         host_type=host_type,
         label=label,
-        type_options=host_type_options([*scope, *by_label]),
-        label_options=label_options([*scope, *by_type]),
+        master=master,
+        type_options=host_type_options([*scope, *by_label, *by_master]),
+        label_options=label_options([*scope, *by_type, *by_master]),
+        masterless_count=db.session.scalar(
+            select(func.count(Station.id)).where(
+                *scope, *by_type, *by_label, open_without_master(today)
+            )
+        ),
+        traffic=traffic_by_station(shown, *recent_days(today)) if shown else {},
+        without_master=without_master_ids(shown, today) if shown else set(),
+        recent_days=RECENT_DAYS,
         errors=errors,
         may_add=not reach(current_user, Action.EDIT).is_empty,
         may_import=_may_import(),

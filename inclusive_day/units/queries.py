@@ -10,8 +10,10 @@ from sqlalchemy import ColumnElement, func, select
 from inclusive_day.access.rule import reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import not_cancelled
+from inclusive_day.attendance.traffic import recent_days, visits_by_unit
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
+from inclusive_day.staffing.queries import open_without_master
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Level, Unit, under
 
@@ -29,7 +31,8 @@ def being_built() -> ColumnElement[bool]:
 @dataclass
 class TreeRow:
     """One unit on the tree page with its own and rolled-up counts: stations open today
-    (Station.open_on), stations planned or being built, activities not cancelled."""
+    (Station.open_on), stations planned or being built, activities not cancelled, door visits
+    over the last 30 days (traffic.recent_days) and open stations with no current master."""
 
     id: int
     name: str
@@ -41,14 +44,18 @@ class TreeRow:
     open_stations: int = 0
     building_stations: int = 0
     activities: int = 0
+    visits: int = 0
+    without_master: int = 0
     children: list[TreeRow] = field(default_factory=list)
 
 
 def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH, today: date | None = None) -> TreeRow:
     """The tree under `root` to `shown_depth` levels, every count rolled up from the whole
-    subtree; stations count as open on `today` (default: today, China's day).
+    subtree; stations count as open on `today` (default: today, China's day), and door visits
+    over the 30 days up to it.
 
-    Three queries whatever the size: the units, stations per unit, activities per unit.
+    Four queries whatever the size: the units, stations per unit (open, being built, open
+    without a master), activities per unit, door visits per unit.
     """
     today = today or local_today()
     units = db.session.execute(
@@ -61,6 +68,7 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH, today: date | None = Non
             Station.unit_id,
             func.count(Station.id).filter(Station.open_on(today)),
             func.count(Station.id).filter(being_built()),
+            func.count(Station.id).filter(open_without_master(today)),
         )
         .where(Station.under(root.path))
         .group_by(Station.unit_id)
@@ -71,6 +79,7 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH, today: date | None = Non
         .where(Station.under(root.path), not_cancelled())
         .group_by(Station.unit_id)
     ).all()
+    visits = visits_by_unit(root.path, *recent_days(today))
 
     base_depth = root.path.count("/") - 1
     rows: dict[int, TreeRow] = {}
@@ -90,10 +99,14 @@ def subtree(root: Unit, shown_depth: int = SHOWN_DEPTH, today: date | None = Non
                 rows[parent_id].children.append(rows[unit_id])
     for row in rows.values():
         row.children.sort(key=lambda r: (r.code is None, r.code or "", r.name))
-    for unit_id, open_, building in station_counts:
+    for unit_id, open_, building, masterless in station_counts:
         for ancestor in shown_ancestors[unit_id]:
             rows[ancestor].open_stations += open_
             rows[ancestor].building_stations += building
+            rows[ancestor].without_master += masterless
+    for unit_id, total in visits.items():
+        for ancestor in shown_ancestors[unit_id]:
+            rows[ancestor].visits += total
     for unit_id, total in activity_counts:
         for ancestor in shown_ancestors[unit_id]:
             rows[ancestor].activities += total

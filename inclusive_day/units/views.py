@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
+from inclusive_day.attendance.traffic import RECENT_DAYS
 from inclusive_day.extensions import db
 from inclusive_day.stations.posters import PosterError, render_posters, stations_for_posters
 from inclusive_day.units import bp
@@ -49,6 +50,7 @@ def tree():
         tops=tops,
         editable=editable,
         level_labels={level: level.label for level in Level},
+        recent_days=RECENT_DAYS,
     )
 
 
