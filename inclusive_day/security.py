@@ -5,6 +5,10 @@ scripts need travels in <script type="application/json"> blocks, which browsers 
 images may also come from the map's tile server. Inline style attributes stay allowed: they
 carry layout only, and Bootstrap's components set some themselves. HSTS is sent only over
 HTTPS, where it means something.
+
+Behind reverse proxies (TRUSTED_PROXIES of them), the client's address and scheme are read from
+the X-Forwarded-For and X-Forwarded-Proto headers those proxies add, and from nothing else:
+the rate limits count per client, not per proxy.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -68,3 +73,15 @@ def register(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address (and scheme) from the headers of the TRUSTED_PROXIES reverse
+    proxies in front of the app: with n of them, the n-th address from the right of
+    X-Forwarded-For, the one the outermost proxy saw. Addresses a client adds to the header
+    itself lie further left and are ignored; with 0, the header is ignored altogether."""
+    trusted = app.config.get("TRUSTED_PROXIES", 0)
+    if not isinstance(trusted, int) or trusted < 0:
+        raise RuntimeError(f"TRUSTED_PROXIES must be 0 or more, not {trusted!r}.")
+    if trusted:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)

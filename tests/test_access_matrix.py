@@ -223,7 +223,7 @@ def build_world() -> SimpleNamespace:
             campaign=side.campaign.id,
             activity=side.activity.id,
             checkin=side.checkin.id,
-            checkin_token=side.activity.uid.removesuffix("@inclusive-day"),
+            checkin_token=side.activity.checkin_token,
             series=side.series.id,
             theme=side.theme.id,
             sponsor=side.sponsor.id,
