@@ -100,6 +100,8 @@ class Config:
     # The most check-ins an activity takes in one minute, unless the activity or its station
     # says otherwise: about what one station can physically serve.
     CHECKIN_CAPACITY_PER_MINUTE = _int_env("CHECKIN_CAPACITY_PER_MINUTE", 30)
+    # The largest capacity a minute an organiser may give an activity or a station.
+    CHECKIN_CAPACITY_MAX = _int_env("CHECKIN_CAPACITY_MAX", 1_000)
     RATELIMIT_HEADERS_ENABLED = True
     # Where every limit counts (sign-in, sign-up, check-ins), shared by all workers and app
     # servers: RATELIMIT_STORAGE_URI, else Redis at REDIS_URL, else the app's own database.

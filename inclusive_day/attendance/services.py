@@ -316,6 +316,20 @@ def checkin_capacity(activity: Activity) -> int:
     )
 
 
+def set_checkin_capacity(target: Activity | Station, per_minute: int | None) -> None:
+    """Set how many check-ins a minute an activity, or every activity at a station unless it
+    says otherwise, takes (None: the default above it). The caller commits."""
+    limit = current_app.config["CHECKIN_CAPACITY_MAX"]
+    if per_minute is not None and (type(per_minute) is not int or not 1 <= per_minute <= limit):
+        raise AttendanceError(
+            _l("Check-ins a minute: a whole number from 1 to %(max)s, or empty.", max=limit),
+            Refusal.INVALID_COUNT,
+            "checkins_per_minute",
+        )
+    target.checkins_per_minute = per_minute
+    db.session.flush()
+
+
 def capacity_clause():
     """checkin_capacity as SQL, for the activity with id :activity_id (the app's figure bound
     as :default_capacity)."""
