@@ -22,14 +22,19 @@ reverse proxy written below (nginx is not installed here): a threaded Python HTT
 forwards every request, appending the address it came from to X-Forwarded-For as nginx's
 $proxy_add_x_forwarded_for does. The flood (from 127.0.0.3) writes a random X-Forwarded-For of
 its own into every request, hoping to pass for many clients; the real ones come from
-127.0.2.1-10. Each phase starts at the turn of a minute, so that it falls in one.
+127.0.2.1-10. Phase "many_addresses" (direct again) spreads the flood over 250 addresses
+(127.0.3.x, 8 requests each, under every per-address limit): only the activity's capacity
+stands, and must hold across the workers; real check-ins (127.0.4.x) that arrive once the
+flood has filled the minute are refused with the fakes, since a capacity cannot tell them
+apart (that is why such a minute goes under review), so this phase does not ask them all to
+pass. Each phase starts at the turn of a minute, so that it falls in one.
 
 Figures per phase: the flood's answers (201 accepted, 429 refused, anything else), the real
 check-ins sent and accepted, and from the database the check-ins stored, the most any minute
 took (checkin_minutes), the refusals recorded (checkin_refusals) in all and under the flood's
-address (its keyed hash), and the minutes put under review. Goal: the most in a minute at most
-the capacity, every refusal answered also recorded, every real check-in accepted, no server
-error. Prints one JSON line.
+addresses (their keyed hashes), and the minutes put under review. Goal: the most in a minute at
+most the capacity, every refusal answered also recorded, no server error, and every real
+check-in accepted in the first two phases. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,10 +75,31 @@ FLOOD_CONNECTIONS = 8  # the flood's concurrent connections, all from one addres
 ADDRESS_LIMIT = 20  # CHECKIN_RATE_LIMIT, a minute
 REAL_ADDRESSES, REAL_EACH = 10, 2
 CAPACITY = ADDRESS_LIMIT + REAL_ADDRESSES * REAL_EACH  # the activity's check-ins a minute
+SPREAD = 250  # the addresses of the last phase's flood
+
+
+@dataclass(frozen=True)
+class Phase:
+    """How one phase floods: through how many trusted proxies, from which addresses, and
+    whether every real check-in must get through (not when the flood has as many addresses
+    as it likes: that is what a capacity cannot tell apart)."""
+
+    trusted_proxies: int
+    flood_addresses: list[str]
+    real_addresses: list[str]
+    real_must_pass: bool = True
+
+
+def _addresses(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}.{i}" for i in range(1, n + 1)]
+
+
 PHASES = {
-    # phase: (trusted proxies, the flood's address, the real ones' addresses)
-    "direct": (0, "127.0.0.2", [f"127.0.1.{i}" for i in range(1, REAL_ADDRESSES + 1)]),
-    "proxy": (1, "127.0.0.3", [f"127.0.2.{i}" for i in range(1, REAL_ADDRESSES + 1)]),
+    "direct": Phase(0, ["127.0.0.2"], _addresses("127.0.1", REAL_ADDRESSES)),
+    "proxy": Phase(1, ["127.0.0.3"], _addresses("127.0.2", REAL_ADDRESSES)),
+    "many_addresses": Phase(
+        0, _addresses("127.0.3", SPREAD), _addresses("127.0.4", REAL_ADDRESSES), False
+    ),
 }
 TIMEOUT_SECONDS = 30
 # Headers a proxy does not pass on (RFC 9110's hop-by-hop ones, and the length it sets).
@@ -249,16 +276,16 @@ def wait_for_a_new_minute() -> None:
 
 def run_phase(phase: str, port: int, token: str, fakes: int) -> dict:
     """The flood and the real check-ins of one phase, at `port`; what they were answered."""
-    _trusted, flood_address, real_addresses = PHASES[phase]
+    plan = PHASES[phase]
     rng = random.Random(phase)
     flood: list[int] = []
     real: list[int] = []
     lock = threading.Lock()
     sent = {"n": 0}
-    forge = phase == "proxy"
+    forge = plan.trusted_proxies > 0
 
     def flooder() -> None:
-        sender = Sender(port, flood_address)
+        senders: dict[str, Sender] = {}
         while True:
             with lock:
                 if sent["n"] >= fakes:
@@ -268,10 +295,13 @@ def run_phase(phase: str, port: int, token: str, fakes: int) -> dict:
                 forged = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
             # A fake number in the phone pattern, a new one every time: a "new person".
             body = checkin_body(token, 3_000_000_000 + n * 7919 % 999_999_999, f"fake-{phase}-{n}")
+            address = plan.flood_addresses[n % len(plan.flood_addresses)]
+            sender = senders.setdefault(address, Sender(port, address))
             status = sender.post(body, {"X-Forwarded-For": forged} if forge else None)
             with lock:
                 flood.append(status)
-        sender.close()
+        for sender in senders.values():
+            sender.close()
 
     def real_people() -> None:
         # Once the flood is under way, the real check-ins arrive in its midst.
@@ -280,7 +310,7 @@ def run_phase(phase: str, port: int, token: str, fakes: int) -> dict:
                 if sent["n"] >= fakes // 10:
                     break
             time.sleep(0.005)
-        for i, address in enumerate(real_addresses):
+        for i, address in enumerate(plan.real_addresses):
             sender = Sender(port, address)
             for j in range(REAL_EACH):
                 n = i * REAL_EACH + j
@@ -308,7 +338,7 @@ def run_phase(phase: str, port: int, token: str, fakes: int) -> dict:
     }
 
 
-def figures(url: str, activity_id: int, flood_address: str, answers: dict) -> dict:
+def figures(url: str, activity_id: int, phase: str, answers: dict) -> dict:
     """The phase's figures: the answers, and what the database holds."""
     flood, real = answers.pop("flood"), answers.pop("real")
     app = create_app(TestConfig(url))
@@ -332,11 +362,12 @@ def figures(url: str, activity_id: int, flood_address: str, answers: dict) -> di
                 CheckInRefusal.activity_id == activity_id
             )
         )
-        flood_hash = address_key(flood_address, identity_key(SECRET_KEY))
+        key = identity_key(SECRET_KEY)
+        flood_hashes = [address_key(a, key) for a in PHASES[phase].flood_addresses]
         from_flood = db.session.scalar(
             select(func.coalesce(func.sum(CheckInRefusal.count), 0)).where(
                 CheckInRefusal.activity_id == activity_id,
-                CheckInRefusal.address_hash == flood_hash,
+                CheckInRefusal.address_hash.in_(flood_hashes),
             )
         )
         kinds = dict(
@@ -362,19 +393,19 @@ def figures(url: str, activity_id: int, flood_address: str, answers: dict) -> di
         "most_in_a_minute": most or 0,
         "refused_answered": refused_answers,
         "refused_recorded": int(recorded),
-        "refused_recorded_from_flood_address": int(from_flood),
+        "refused_recorded_from_flood_addresses": int(from_flood),
         "refused_by_limit": {k.value: int(v) for k, v in kinds.items()},
         "minutes_under_review": under_review,
     }
 
 
-def phase_met(result: dict) -> bool:
+def phase_met(phase: str, result: dict) -> bool:
     """The goal, for one phase."""
     return (
         result["most_in_a_minute"] <= CAPACITY
         and result["refused_recorded"] == result["refused_answered"]
-        and result["refused_recorded_from_flood_address"] == result["flood_refused"]
-        and result["real_accepted"] == result["real_sent"]
+        and result["refused_recorded_from_flood_addresses"] == result["flood_refused"]
+        and (result["real_accepted"] == result["real_sent"] or not PHASES[phase].real_must_pass)
         and result["server_errors"] == 0
     )
 
@@ -388,11 +419,11 @@ def main() -> None:
         activities = build(url)
         results = {}
         log = open(Path(tmp) / "gunicorn.log", "w")  # noqa: SIM115
-        for phase, (trusted, flood_address, _real) in PHASES.items():
+        for phase, plan in PHASES.items():
             settings = {
                 "CHECKIN_RATE_LIMIT": f"{ADDRESS_LIMIT} per minute",
                 "CHECKIN_CAPACITY_PER_MINUTE": "30",
-                "TRUSTED_PROXIES": str(trusted),
+                "TRUSTED_PROXIES": str(plan.trusted_proxies),
                 "RATELIMIT_STORAGE_URI": "",
                 "REDIS_URL": "",
             }
@@ -401,7 +432,7 @@ def main() -> None:
             proxy = None
             try:
                 port = upstream
-                if trusted:
+                if plan.trusted_proxies:
                     port = free_port()
                     proxy = start_proxy(port, upstream)
                 activity_id, token = activities[phase]
@@ -411,12 +442,14 @@ def main() -> None:
                     proxy.terminate()
                     proxy.join(timeout=10)
                 stop_server(server)
-            results[phase] = figures(url, activity_id, flood_address, answers)
+            results[phase] = figures(url, activity_id, phase, answers)
         log.close()
     goal = {
         "most_in_a_minute_at_most": CAPACITY,
         "refused_recorded": "every refusal answered",
-        "real_accepted": "all",
+        "real_accepted": "all, where the flood has one address (direct, proxy); with "
+        "as many as it likes (many_addresses) the capacity alone holds, and real check-ins "
+        "after it is reached are refused and recorded like the fakes",
         "server_errors": 0,
     }
     print(
@@ -435,7 +468,7 @@ def main() -> None:
                 "real_per_minute": REAL_ADDRESSES * REAL_EACH,
                 "phases": results,
                 "goal": goal,
-                "met": all(phase_met(r) for r in results.values()),
+                "met": all(phase_met(phase, r) for phase, r in results.items()),
             },
             ensure_ascii=False,
         )

@@ -32,6 +32,7 @@ from inclusive_day.attendance.services import (
     refuse_checkins,
     set_checkin_capacity,
 )
+from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
 
 # One moment inside one minute, for the figures that count per minute.
@@ -94,6 +95,16 @@ def test_every_activity_gets_its_own_random_check_in_token(make_activity):
     assert first.checkin_token != second.checkin_token
     assert len(first.checkin_token) >= 22
     assert first.checkin_token not in first.uid and str(first.id) != first.checkin_token
+
+
+def test_the_check_in_token_stays_out_of_the_audit_log_and_capacity_changes_go_in(db, live):
+    set_checkin_capacity(live, 9)
+    db.session.commit()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "activity")
+    ).all()
+    assert events and all(live.checkin_token not in str(e.changes) for e in events)
+    assert any(e.changes.get("checkins_per_minute") == [None, 9] for e in events)
 
 
 def test_anyone_checks_in_by_the_token_and_no_one_by_the_id(client, db, live):

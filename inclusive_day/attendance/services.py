@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -273,7 +273,8 @@ def check_in(
     connection = db.session.connection()
     new_id = connection.execute(_insert_checkin(connection.dialect.name, True), params).scalar()
     if new_id is not None:
-        if not _count_in_minute(activity_id, now) and _undo(new_id):
+        if not _count_in_minute(activity_id, now):
+            _undo(new_id)
             raise AttendanceError(
                 _l(
                     "This activity has taken as many check-ins this minute as its station can "
@@ -303,7 +304,7 @@ def _dialect() -> str:
 
 def minute_of(moment: datetime) -> datetime:
     """The start of the minute (UTC) that `moment` falls in."""
-    return moment.replace(second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def checkin_capacity(activity: Activity) -> int:
@@ -385,14 +386,13 @@ def _count_in_minute(activity_id: int, now: datetime) -> bool:
     return db.session.execute(_count_statement(_dialect()), params).scalar() is not None
 
 
-def _undo(checkin_id: int) -> bool:
-    """Take back a check-in just inserted that the capacity refuses (so that the transaction
-    holds nothing of it, whatever the caller does next); True."""
+def _undo(checkin_id: int) -> None:
+    """Take back a check-in just inserted that the capacity refuses, so that the transaction
+    holds nothing of it whatever the caller does next (a door scan's visit still commits)."""
     db.session.execute(
         delete(CheckIn).where(CheckIn.id == checkin_id),
         execution_options={"synchronize_session": False},
     )
-    return True
 
 
 @cache
@@ -542,7 +542,8 @@ def door_check_in(
             CheckInSource.QR,
             now,
         )
-        if created and not _count_in_minute(activity.id, now) and _undo(checkin.id):
+        if created and not _count_in_minute(activity.id, now):
+            _undo(checkin.id)
             result.refused.append(activity)
             continue
         result.checkins.append((checkin, created))
