@@ -496,12 +496,13 @@ def activity_by_checkin_token(token, *options) -> Activity | None:
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
-    """The station's activities taking check-ins at `now`."""
+    """The station's activities taking check-ins at `now`, in one fixed order (so that two
+    door scans count their minutes in the same order and never wait on each other in a circle)."""
     return list(
         db.session.scalars(
             select(Activity)
             .where(Activity.station_id == station_id, Activity.takes_checkins(*checkin_bounds(now)))
-            .order_by(Activity.starts_at)
+            .order_by(Activity.starts_at, Activity.id)
         )
     )
 
