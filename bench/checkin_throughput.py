@@ -42,8 +42,8 @@ GOAL_RATIO = {"postgresql": 0.4, "sqlite": 0.3}
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def build() -> list[int]:
-    """A district, 20 stations, and an activity at each one that is on now."""
+def build() -> list[str]:
+    """A district, 20 stations, and an activity at each one that is on now: their tokens."""
     now = datetime.now(UTC)
     db.session.execute(
         insert(Unit),
@@ -82,7 +82,8 @@ def build() -> list[int]:
         ],
     )
     db.session.commit()
-    return list(db.session.scalars(select(Activity.id).order_by(Activity.id)))
+    # Scanners name an activity by its check-in token, as its QR code carries it.
+    return list(db.session.scalars(select(Activity.checkin_token).order_by(Activity.id)))
 
 
 def free_port() -> int:
@@ -98,6 +99,8 @@ def start_server(url: str, port: int, tmp: str) -> subprocess.Popen:
         "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
         "INCLUSIVE_DAY_ENV": "production",
         "CHECKIN_RATE_LIMIT": "10000000 per minute",
+        # Throughput, not the capacity a minute: every activity may take all it gets.
+        "CHECKIN_CAPACITY_PER_MINUTE": "10000000",
     }
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
@@ -147,9 +150,9 @@ async def request(port: int, method: str, path: str, body: bytes = b"") -> tuple
 class Driver:
     """32 clients sending requests for a fixed time; latencies and answers recorded."""
 
-    def __init__(self, port: int, activity_ids: list[int]) -> None:
+    def __init__(self, port: int, activity_tokens: list[str]) -> None:
         self.port = port
-        self.activities = activity_ids
+        self.activities = activity_tokens
         self.rng = random.Random(5)
         self.accepted: dict[int, tuple] = {}  # check-in id -> (activity, phone)
         self.history: list[dict] = []
@@ -165,7 +168,7 @@ class Driver:
             again = dict(earlier["body"], nonce=f"r{self.rng.getrandbits(64):016x}")
             return again, earlier["id"]
         body = {
-            "activity_id": self.rng.choice(self.activities),
+            "token": self.rng.choice(self.activities),
             "phone": f"13{self.rng.randrange(10**9):09d}",
             "group": self.rng.choice(["courier", "rider", "sanitation", "driver"]),
             "nonce": f"n{self.rng.getrandbits(64):016x}",
@@ -191,7 +194,7 @@ class Driver:
                     if ok:
                         answer = json.loads(raw)
                         if status == 201:
-                            self.accepted[answer["id"]] = (body["activity_id"], body["phone"])
+                            self.accepted[answer["id"]] = (body["token"], body["phone"])
                             self.history.append({"body": body, "id": answer["id"]})
                         if expect is not None and answer["id"] != expect:
                             self.mismatched += 1
@@ -213,12 +216,12 @@ def main() -> None:
         url = empty_database(args.database_url, tmp, "bench_checkin")
         app = migrated_app(url)
         with app.app_context():
-            activity_ids = build()
+            activity_tokens = build()
             db.engine.dispose()
         port = free_port()
         server = start_server(url, port, tmp)
         try:
-            driver = Driver(port, activity_ids)
+            driver = Driver(port, activity_tokens)
             asyncio.run(driver.run(1.0, "baseline"))  # warm up both workers
             base_n, _base_lat, base_s = asyncio.run(driver.run(args.seconds, "baseline"))
             n, latencies, seconds = asyncio.run(driver.run(args.seconds, "checkin"))

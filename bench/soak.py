@@ -74,6 +74,7 @@ GROUPS = ("courier", "rider", "sanitation", "driver", "police", "elderly")
 NONCE_PREFIX = "soak-"
 GOAL = {"server_errors": 0, "lost_writes": 0, "rss_growth_max": 0.2}
 TIMEOUT_SECONDS = 120
+SECRET_KEY = "soak-bench-secret-key-0123456789abcdef0123456789"
 SAMPLE_EVERY = 30.0  # seconds between memory samples after the first
 
 
@@ -143,22 +144,33 @@ def build(url: str) -> dict:
             "stations": stations,
             "activities": demo_activities + open_ids,
             "open": open_ids,
+            # Scanners name an activity by its check-in token, as its QR code carries it.
+            "open_tokens": list(
+                db.session.scalars(
+                    select(Activity.checkin_token).where(Activity.campaign_id == campaign.id)
+                )
+            ),
         }
         db.engine.dispose()
     return ids
 
 
-def start_server(url: str, port: int, log, trace: str | None = None) -> subprocess.Popen:
+def start_server(
+    url: str, port: int, log, trace: str | None = None, settings: dict | None = None
+) -> subprocess.Popen:
     """gunicorn with the production settings, in its own process group; with `trace`, its
-    workers write tracemalloc snapshots there (bench/_soak_trace.py)."""
+    workers write tracemalloc snapshots there (bench/_soak_trace.py); `settings` add to or
+    replace the environment it gets (the soak's raises every limit out of the way)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "SECRET_KEY": "soak-bench-secret-key-0123456789abcdef0123456789",
+        "SECRET_KEY": SECRET_KEY,
         "INCLUSIVE_DAY_ENV": "production",
         "CHECKIN_RATE_LIMIT": "10000000 per minute",
+        "CHECKIN_CAPACITY_PER_MINUTE": "1000",
         "LOGIN_LIMIT_ACCOUNT": "10000 per minute",
         "LOGIN_LIMIT_ADDRESS": "10000 per minute",
+        **(settings or {}),
     }
     env.pop("REDIS_URL", None)
     traced = []
@@ -371,7 +383,7 @@ class Load:
             body, expect = rng.choice(mine)
         else:
             body = {
-                "activity_id": rng.choice(self.ids["open"]),
+                "token": rng.choice(self.ids["open_tokens"]),
                 "phone": f"139{me:02d}{n:06d}",
                 "group": rng.choice(GROUPS),
                 "nonce": f"{NONCE_PREFIX}{me:02d}-{n:07d}-{rng.getrandbits(32):08x}",

@@ -22,6 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_listeners(app)
     register_errorhandlers(app)
     register_security_headers(app)
+    register_proxies(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -54,6 +55,7 @@ def register_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
+    from inclusive_day.ratelimit import storage  # noqa: F401  (the limits' database:// storage)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(SITE_DIR / "migrations"), render_as_batch=True)
@@ -125,6 +127,13 @@ def register_security_headers(app: Flask) -> None:
     from inclusive_day import security
 
     security.register(app)
+
+
+def register_proxies(app: Flask) -> None:
+    """Read the client's address from the trusted reverse proxies' headers (TRUSTED_PROXIES)."""
+    from inclusive_day import security
+
+    security.trust_proxies(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -94,12 +94,25 @@ class Config:
     HEADCOUNT_MAX = _int_env("HEADCOUNT_MAX", 10_000)
     # The most tally taps one upload may carry (the tally page sends them 500 at a time).
     TALLY_BATCH_MAX = _int_env("TALLY_BATCH_MAX", 500)
-    # Requests per client address to the check-in API (Flask-Limiter syntax); shared between
-    # workers through Redis when REDIS_URL is set, else counted per process.
+    # Check-ins per client address and minute, over the check-in API, the activity QR pages
+    # and the door QR pages together (Flask-Limiter syntax).
     CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "120 per minute")
+    # The most check-ins an activity takes in one minute, unless the activity or its station
+    # says otherwise: about what one station can physically serve.
+    CHECKIN_CAPACITY_PER_MINUTE = _int_env("CHECKIN_CAPACITY_PER_MINUTE", 30)
+    # The largest capacity a minute an organiser may give an activity or a station.
+    CHECKIN_CAPACITY_MAX = _int_env("CHECKIN_CAPACITY_MAX", 1_000)
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    # Where every limit counts (sign-in, sign-up, check-ins), shared by all workers and app
+    # servers: RATELIMIT_STORAGE_URI, else Redis at REDIS_URL, else the app's own database.
+    RATELIMIT_STORAGE_URI = (
+        os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "database://"
+    )
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # How many reverse proxies in front of the app add to X-Forwarded-For (and set
+    # X-Forwarded-Proto): the client's address is then the one the nearest of them saw. 0 (the
+    # default) trusts no header, and the address is the connection's.
+    TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
     # Failed sign-ins allowed per account (the user name typed) and per client address before
     # the sign-in form answers "too many attempts" without checking the password.
     LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes")

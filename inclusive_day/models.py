@@ -5,11 +5,14 @@ from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
+    CheckInMinute,
+    CheckInRefusal,
     CheckInSource,
     Feedback,
     Headcount,
     HeadcountChange,
     HeadcountSource,
+    LimitKind,
     StationVisit,
 )
 from inclusive_day.audit.models import AuditEvent
@@ -18,6 +21,7 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.feeds.models import FeedKind, FeedToken
 from inclusive_day.funds.models import FundKind, FundLine
+from inclusive_day.ratelimit.models import RateCounter
 from inclusive_day.reports.models import Notice, NoticeKind, Top100List
 from inclusive_day.sponsors.models import (
     Donation,
@@ -56,6 +60,8 @@ __all__ = [
     "BeneficiaryGroup",
     "Campaign",
     "CheckIn",
+    "CheckInMinute",
+    "CheckInRefusal",
     "CheckInSource",
     "CheckItem",
     "ConstructionTarget",
@@ -80,9 +86,11 @@ __all__ = [
     "Label",
     "LabelAward",
     "Level",
+    "LimitKind",
     "Notice",
     "NoticeKind",
     "Partner",
+    "RateCounter",
     "Role",
     "RoleGrant",
     "Sponsor",

@@ -12,6 +12,10 @@ an API token, and every download (Content-Disposition: attachment), says
 proxies and the browser's history. Public pages (the directory, a station's page) and static
 files answered to an anonymous visitor keep their caching, and so do static files and
 responses marked public, whoever asks.
+
+Behind reverse proxies (TRUSTED_PROXIES of them), the client's address and scheme are read from
+the X-Forwarded-For and X-Forwarded-Proto headers those proxies add, and from nothing else:
+the rate limits count per client, not per proxy.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -90,3 +95,15 @@ def register(app: Flask) -> None:
         if is_private(response) and "no-store" not in response.headers.get("Cache-Control", ""):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address (and scheme) from the headers of the TRUSTED_PROXIES reverse
+    proxies in front of the app: with n of them, the n-th address from the right of
+    X-Forwarded-For, the one the outermost proxy saw. Addresses a client adds to the header
+    itself lie further left and are ignored; with 0, the header is ignored altogether."""
+    trusted = app.config.get("TRUSTED_PROXIES", 0)
+    if not isinstance(trusted, int) or trusted < 0:
+        raise RuntimeError(f"TRUSTED_PROXIES must be 0 or more, not {trusted!r}.")
+    if trusted:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)

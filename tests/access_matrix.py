@@ -498,6 +498,20 @@ CASES: tuple[Case, ...] = (
         only(*RECORD_A, answer=ALLOWED),
         method="POST",
     ),
+    Case(
+        "attendance.annul_burst_view",
+        {"activity_id": W.A.activity, "minute": W.A.burst},
+        # No reason given: back to the attendance page with the form's complaint.
+        only(*RECORD_A, answer=ALLOWED),
+        method="POST",
+    ),
+    Case(
+        "attendance.checkin_capacity_view",
+        A_ACTIVITY,
+        # Empty: the activity takes its station's figure again, and back to the page.
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
     # The live counter and the tally answer JSON, so a phone can tell a lapsed session apart.
     Case(
         "attendance.live",

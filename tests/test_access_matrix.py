@@ -33,8 +33,8 @@ from inclusive_day.activities.series import (
 from inclusive_day.activities.services import schedule_activity
 from inclusive_day.api.models import TokenScope
 from inclusive_day.api.tokens import issue_token
-from inclusive_day.attendance.models import BeneficiaryGroup
-from inclusive_day.attendance.services import check_in
+from inclusive_day.attendance.models import BeneficiaryGroup, LimitKind
+from inclusive_day.attendance.services import check_in, minute_of, refuse_checkins
 from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Theme
@@ -106,6 +106,10 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         secrets.token_hex(16),
         now=ACTIVITY_START + timedelta(minutes=30),
     )
+    # A refusal in the same minute puts it under review, for the burst's annulment.
+    refuse_checkins(
+        [activity.id], LimitKind.CAPACITY, "matrix", ACTIVITY_START + timedelta(minutes=30)
+    )
     sponsor = Sponsor(
         unit=unit,
         name=f"Sponsor {name}",
@@ -141,6 +145,7 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         campaign=campaign,
         activity=activity,
         checkin=checkin,
+        burst=int(minute_of(ACTIVITY_START + timedelta(minutes=30)).timestamp()),
         sponsor=sponsor,
         donation=donation,
         theme=own_theme,
@@ -223,7 +228,8 @@ def build_world() -> SimpleNamespace:
             campaign=side.campaign.id,
             activity=side.activity.id,
             checkin=side.checkin.id,
-            checkin_token=side.activity.uid.removesuffix("@inclusive-day"),
+            checkin_token=side.activity.checkin_token,
+            burst=side.burst,
             series=side.series.id,
             theme=side.theme.id,
             sponsor=side.sponsor.id,

@@ -173,7 +173,7 @@ def test_a_self_check_in_is_not_recorded_but_an_annulment_is(
         ends_at=now + timedelta(hours=1),
     )
     before = db.session.scalar(select(func.count(AuditEvent.id)))
-    token = activity.uid.removesuffix("@inclusive-day")
+    token = activity.checkin_token
     page = client.get(f"/c/{token}").get_data(as_text=True)
     nonce = page.split('name="nonce"')[1].split('value="')[1].split('"')[0]
     answer = client.post(

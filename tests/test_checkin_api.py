@@ -28,9 +28,15 @@ def post(client, **body):
 
 
 def payload(activity, **kw):
-    body = {"activity_id": activity.id, "phone": PHONE, "group": "rider", "nonce": "n-000000001"}
+    """An anonymous check-in: the activity named by its check-in token, as its QR carries it."""
+    body = {
+        "token": activity.checkin_token,
+        "phone": PHONE,
+        "group": "rider",
+        "nonce": "n-000000001",
+    }
     body.update(kw)
-    return body
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def rows(db, model=CheckIn) -> int:
@@ -63,8 +69,12 @@ def test_no_phone_number_is_stored_or_returned(client, db, live):
         ({"group": "astronaut"}, 422, "group"),
         ({"nonce": "short"}, 400, "nonce"),
         ({"nonce": "has spaces in it"}, 400, "nonce"),
-        ({"activity_id": 999_999}, 404, "activity_id"),
-        ({"activity_id": "x"}, 404, "activity_id"),
+        ({"token": "not-a-known-token"}, 404, "token"),
+        ({"token": "x" * 500}, 404, "token"),
+        ({"token": 12}, 404, "token"),
+        ({"token": None}, 404, "token"),
+        # An id, the old way, without an API token: ids are a counter anyone could walk.
+        ({"token": None, "activity_id": 1}, 401, "token"),
     ],
 )
 def test_bad_input_answers_4xx_json_and_stores_nothing(client, db, live, change, status, field):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -36,6 +37,12 @@ class ActivityStatus(LabelledEnum):
 def new_uid() -> str:
     """A random, permanent calendar UID for a new activity."""
     return f"{uuid.uuid4()}@inclusive-day"
+
+
+def new_checkin_token() -> str:
+    """A random token for a new activity's public check-in link and QR: 128 bits, unguessable,
+    and shown nowhere else (the calendar uid is published in feeds, so it is not this)."""
+    return secrets.token_urlsafe(16)
 
 
 def checkin_grace() -> timedelta:
@@ -126,6 +133,10 @@ class Activity(db.Model):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint(
+            "checkins_per_minute IS NULL OR checkins_per_minute > 0",
+            name="checkins_per_minute_positive",
+        ),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_activities_station_starts", "station_id", "starts_at"),
         Index("ix_activities_campaign_starts", "campaign_id", "starts_at"),
@@ -149,6 +160,12 @@ class Activity(db.Model):
         enum_column(ActivityStatus), default=ActivityStatus.SCHEDULED
     )
     capacity: Mapped[int | None]
+    # The token of the public check-in link /c/<token> and its QR (new_checkin_token): people
+    # name the activity by it, never by its id, which is a counter anyone could walk through.
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_checkin_token)
+    # The most check-ins a minute the activity takes; unset, its station's, else the app's
+    # CHECKIN_CAPACITY_PER_MINUTE (see attendance.services).
+    checkins_per_minute: Mapped[int | None]
     # Beneficiary group codes the activity is meant for, comma-separated ("courier,rider").
     target_groups: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")

@@ -52,6 +52,16 @@ class ApiBlueprint(Blueprint):
 
 def require_token() -> None:
     """Authenticate the request's bearer token (401), and its scope for a change (403)."""
+    if optional_token() is None:
+        raise ApiError(401, _("Send a valid API token: Authorization: Bearer <token>."))
+
+
+def optional_token() -> ApiToken | None:
+    """The request's API token when it sends one (None when it sends no Authorization at all),
+    checked as require_token checks it: unknown or revoked answers 401, a read-only token
+    asked to change something 403."""
+    if "Authorization" not in request.headers:
+        return None
     scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
     token = authenticate(raw.strip()) if scheme.lower() == "bearer" else None
     if token is None:
@@ -64,6 +74,7 @@ def require_token() -> None:
     # The token's user is the request's user (the audit log's actor, the language), without a
     # session: Flask-Login reads g._login_user before it would look at any cookie.
     g._login_user = token.user
+    return token
 
 
 def api_user() -> User:

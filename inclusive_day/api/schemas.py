@@ -401,7 +401,18 @@ class AttendanceSchema(Schema):
 
 
 class CheckInIn(Schema):
-    activity_id = fields.Integer(required=True)
+    token = fields.String(
+        metadata={
+            "description": "The activity's check-in token: the last part of the link in its "
+            "QR code (/c/<token>). Anyone may check in with it."
+        }
+    )
+    activity_id = fields.Integer(
+        metadata={
+            "description": "Instead of `token`, with an API token (read and write) that "
+            "records attendance at the activity: its id."
+        }
+    )
     phone = fields.String(required=True, metadata={"description": "11-digit mobile number."})
     group = fields.String(required=True, validate=validate.OneOf(GROUP_CODES))
     nonce = fields.String(

@@ -5,8 +5,16 @@ import secrets
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, StringField, SubmitField, TelField, ValidationError
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TelField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
 from inclusive_day.attendance import paper
@@ -150,6 +158,20 @@ class AnnulForm(FlaskForm):
         validators=[DataRequired(_l("Say why the check-in is annulled.")), Length(max=255)],
     )
     submit = SubmitField(_l("Annul"))
+
+
+class CapacityForm(FlaskForm):
+    """How many check-ins a minute an activity takes (empty: its station's figure)."""
+
+    checkins_per_minute = IntegerField(
+        _l("Check-ins a minute"),
+        validators=[Optional(), NumberRange(min=1)],
+        description=_l(
+            "At most this many check-ins a minute; more are refused and put under review. "
+            "Empty: the station's figure."
+        ),
+    )
+    submit = SubmitField(_l("Save"))
 
 
 class PaperForm(FlaskForm):

@@ -75,3 +75,11 @@ class Person:
 def person_for(phone: str, key: bytes | None = None) -> Person:
     """The person a phone number names (InvalidPhone if it is none): hashed and keyed once."""
     return Person.of(identity_for(phone, key))
+
+
+def address_key(address: str, key: bytes | None = None) -> str:
+    """A client address as refused check-ins record it: a keyed hash, never the address, so
+    that one address's refusals add up without the log holding who sent them."""
+    if key is None:
+        key = app_identity_key()
+    return hmac.new(key, b"address/" + (address or "").encode(), hashlib.sha256).hexdigest()

@@ -131,6 +131,73 @@ class CheckIn(db.Model):
         return self.annulled_at is not None
 
 
+class CheckInMinute(db.Model):
+    """The live check-ins (QR, door and API scans) an activity took in one minute of UTC time.
+
+    Counted by one atomic upsert as each is accepted, in the check-in's own transaction, up to
+    the activity's capacity a minute: so no minute takes more, however many workers or app
+    servers take scans. A minute goes under review when it reaches its capacity, or when
+    refused attempts land in it or in the minute after it.
+    """
+
+    __tablename__ = "checkin_minutes"
+    __table_args__ = (
+        CheckConstraint("accepted >= 0", name="accepted_not_negative"),
+        Index(
+            "ix_checkin_minutes_under_review",
+            "activity_id",
+            "minute",
+            postgresql_where=text("under_review"),
+            sqlite_where=text("under_review"),
+        ),
+    )
+
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The minute's first moment and the next minute's (UTC), so that queries need no date
+    # arithmetic, which the two databases spell differently.
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    minute_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted: Mapped[int] = mapped_column(default=0)
+    under_review: Mapped[bool] = mapped_column(default=False)
+
+
+class LimitKind(LabelledEnum):
+    """Which limit refused a check-in."""
+
+    CAPACITY = "capacity"
+    ADDRESS = "address"
+
+    @classmethod
+    def _labels(cls) -> dict:
+        return {
+            cls.CAPACITY: _l("the activity's check-ins a minute"),
+            cls.ADDRESS: _l("one address's check-ins a minute"),
+        }
+
+
+class CheckInRefusal(db.Model):
+    """Check-ins refused by a limit, counted per activity, minute (UTC), limit and client
+    address (a keyed hash of it, never the address): every refused attempt is kept, and a
+    flood from one address adds to one row rather than filling the table."""
+
+    __tablename__ = "checkin_refusals"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "minute", "kind", "address_hash"),
+        CheckConstraint("count > 0", name="count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    minute: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[LimitKind] = mapped_column(enum_column(LimitKind))
+    # identity.address_key of the client's address (behind TRUSTED_PROXIES, the forwarded one).
+    address_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(default=1)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class HeadcountSource(LabelledEnum):
     """How a headcount changed: typed in by staff, or tapped on the tally page."""
 

@@ -6,6 +6,15 @@ Each row goes in through one INSERT ... ON CONFLICT DO NOTHING: concurrent write
 those unique constraints, and the loser reads the winner's row back, so two scans at the same
 moment leave one record. No phone number is ever stored.
 
+Live check-ins (QR pages, door scans, the API; not paper sheets typed in afterwards) are also
+counted per activity and minute in checkin_minutes, by one atomic upsert in the check-in's own
+transaction that adds one only while the minute is below the activity's capacity (its own
+checkins_per_minute, else its station's, else CHECKIN_CAPACITY_PER_MINUTE): no minute takes
+more check-ins than a station can serve, however many workers take scans at once. A check-in
+beyond it is refused (Refusal.FULL) and the caller records the refusal (refuse_checkins), which
+puts the minute under review for the organisers, who may annul its check-ins at once
+(annul_burst).
+
 A refusal is an AttendanceError carrying a reason code (a Refusal) and a message; pages and
 the API map the codes to their answers, never the other way round.
 """
@@ -15,14 +24,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +42,13 @@ from inclusive_day.attendance.identity import InvalidPhone, Person, person_for
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
+    CheckInMinute,
+    CheckInRefusal,
     CheckInSource,
     Headcount,
     HeadcountChange,
     HeadcountSource,
+    LimitKind,
     StationVisit,
 )
 from inclusive_day.audit.summaries import headcount_set, tally_counted
@@ -47,6 +59,7 @@ from inclusive_day.refusals import Refused
 from inclusive_day.stations.models import Station, StationStatus
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MINUTE = timedelta(minutes=1)
 # INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand.
 INSERT_OR_NOTHING = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
@@ -69,6 +82,8 @@ class Refusal(StrEnum):
     INVALID_COUNT = "invalid_count"
     CHANGED_MEANWHILE = "changed_meanwhile"
     INVALID_TAPS = "invalid_taps"
+    FULL = "full"
+    NOTHING_TO_ANNUL = "nothing_to_annul"
 
 
 class AttendanceError(Refused):
@@ -259,6 +274,16 @@ def check_in(
     connection = db.session.connection()
     new_id = connection.execute(_insert_checkin(connection.dialect.name, True), params).scalar()
     if new_id is not None:
+        if not _count_in_minute(activity_id, now):
+            _undo(new_id)
+            raise AttendanceError(
+                _l(
+                    "This activity has taken as many check-ins this minute as its station can "
+                    "serve. Wait a minute and try again."
+                ),
+                Refusal.FULL,
+                "activity_id",
+            )
         return CheckIn(id=new_id, **values), True
     # Nothing inserted: a repeat (the same nonce, or the same person here), or a closed activity.
     existing = _existing_checkin(activity_id, person.identity, nonce)
@@ -275,9 +300,207 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+# ---- capacity a minute ------------------------------------------------------------------------
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The start of the minute (UTC) that `moment` falls in."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def checkin_capacity(activity: Activity) -> int:
+    """The most check-ins `activity` takes in a minute: its own figure, else its station's,
+    else the app's CHECKIN_CAPACITY_PER_MINUTE."""
+    return (
+        activity.checkins_per_minute
+        or activity.station.checkins_per_minute
+        or current_app.config["CHECKIN_CAPACITY_PER_MINUTE"]
+    )
+
+
+def set_checkin_capacity(target: Activity | Station, per_minute: int | None) -> None:
+    """Set how many check-ins a minute an activity, or every activity at a station unless it
+    says otherwise, takes (None: the default above it). The caller commits."""
+    limit = current_app.config["CHECKIN_CAPACITY_MAX"]
+    if per_minute is not None and (type(per_minute) is not int or not 1 <= per_minute <= limit):
+        raise AttendanceError(
+            _l("Check-ins a minute: a whole number from 1 to %(max)s, or empty.", max=limit),
+            Refusal.INVALID_COUNT,
+            "checkins_per_minute",
+        )
+    target.checkins_per_minute = per_minute
+    db.session.flush()
+
+
+def capacity_clause():
+    """checkin_capacity as SQL, for the activity with id :activity_id (the app's figure bound
+    as :default_capacity)."""
+    return (
+        select(
+            func.coalesce(
+                Activity.checkins_per_minute,
+                Station.checkins_per_minute,
+                bindparam("default_capacity"),
+            )
+        )
+        .join(Station, Station.id == Activity.station_id)
+        .where(Activity.id == bindparam("activity_id"))
+        .scalar_subquery()
+    )
+
+
+@cache
+def _count_statement(dialect: str):
+    """INSERT the minute's count at 1, or add one to it while it is below the capacity:
+    ON CONFLICT DO UPDATE ... WHERE accepted < capacity RETURNING accepted, which returns no
+    row when the minute is full. On PostgreSQL the update locks the minute's row, so two
+    workers adding to a minute add one after the other, each seeing the other's count."""
+    table = CheckInMinute.__table__
+    capacity = capacity_clause()
+    stmt = INSERT_OR_NOTHING[dialect](table).values(
+        activity_id=bindparam("activity_id"),
+        minute=bindparam("minute", type_=UTCDateTime),
+        minute_end=bindparam("minute_end", type_=UTCDateTime),
+        accepted=1,
+        under_review=capacity <= 1,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.activity_id, table.c.minute],
+        set_={
+            "accepted": table.c.accepted + 1,
+            "under_review": or_(table.c.under_review, table.c.accepted + 1 >= capacity),
+        },
+        where=table.c.accepted < capacity,
+    ).returning(table.c.accepted)
+
+
+def _count_in_minute(activity_id: int, now: datetime) -> bool:
+    """Count one live check-in in its activity's minute; False (nothing counted) when the
+    minute already holds the activity's capacity."""
+    minute = minute_of(now)
+    params = {
+        "activity_id": activity_id,
+        "minute": minute,
+        "minute_end": minute + MINUTE,
+        "default_capacity": current_app.config["CHECKIN_CAPACITY_PER_MINUTE"],
+    }
+    return db.session.execute(_count_statement(_dialect()), params).scalar() is not None
+
+
+def _undo(checkin_id: int) -> None:
+    """Take back a check-in just inserted that the capacity refuses, so that the transaction
+    holds nothing of it whatever the caller does next (a door scan's visit still commits)."""
+    db.session.execute(
+        delete(CheckIn).where(CheckIn.id == checkin_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@cache
+def _refusal_statement(dialect: str):
+    """INSERT a refusals row at 1, or add one to it."""
+    table = CheckInRefusal.__table__
+    stmt = INSERT_OR_NOTHING[dialect](table).values(
+        activity_id=bindparam("activity_id"),
+        minute=bindparam("minute", type_=UTCDateTime),
+        kind=bindparam("kind", type_=table.c.kind.type),
+        address_hash=bindparam("address_hash"),
+        count=1,
+        last_at=bindparam("now", type_=UTCDateTime),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.activity_id, table.c.minute, table.c.kind, table.c.address_hash],
+        set_={"count": table.c.count + 1, "last_at": stmt.excluded.last_at},
+    )
+
+
+def refuse_checkins(activity_ids, kind: LimitKind, address_hash: str, now: datetime) -> None:
+    """Record a check-in refused by a limit, at each of `activity_ids`, from the client whose
+    address hashes to `address_hash`; the caller commits. The minute goes under review, and
+    so does the one before it, whose burst the refusals may follow."""
+    ids = sorted(set(activity_ids))
+    if not ids:
+        return
+    minute = minute_of(now)
+    db.session.execute(
+        _refusal_statement(_dialect()),
+        [
+            {
+                "activity_id": activity_id,
+                "minute": minute,
+                "kind": kind,
+                "address_hash": address_hash,
+                "now": now,
+            }
+            for activity_id in ids
+        ],
+    )
+    db.session.execute(
+        update(CheckInMinute)
+        .where(
+            CheckInMinute.activity_id.in_(ids),
+            CheckInMinute.minute.in_([minute - MINUTE, minute]),
+            CheckInMinute.under_review.is_(False),
+        )
+        .values(under_review=True),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def burst_checkins(activity: Activity, minute: datetime):
+    """The standing live check-ins `activity` took in `minute`: a burst's, as annul_burst
+    annuls them (paper sheets typed in at that time are not part of it)."""
+    return select(CheckIn).where(
+        CheckIn.activity_id == activity.id,
+        CheckIn.checked_in_at >= minute,
+        CheckIn.checked_in_at < minute + MINUTE,
+        CheckIn.source != CheckInSource.PAPER,
+        CheckIn.annulled_at.is_(None),
+    )
+
+
+def minute_under_review(activity: Activity, minute: datetime) -> CheckInMinute | None:
+    """The activity's minute starting at `minute`, if it is under review."""
+    return db.session.scalar(
+        select(CheckInMinute).where(
+            CheckInMinute.activity_id == activity.id,
+            CheckInMinute.minute == minute,
+            CheckInMinute.under_review == true(),
+        )
+    )
+
+
+def annul_burst(activity: Activity, minute: datetime, reason: str, user) -> int:
+    """Annul at once every check-in still counting that `activity` took in one minute under
+    review, each through annul_checkin (the same reason, history and audit as one by one);
+    return how many. The caller commits."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AttendanceError(_l("Say why the check-in is annulled."), Refusal.NO_REASON, "reason")
+    checkins = db.session.scalars(burst_checkins(activity, minute).order_by(CheckIn.id)).all()
+    if not checkins:
+        raise AttendanceError(
+            _l("Every check-in of this minute is already annulled."), Refusal.NOTHING_TO_ANNUL
+        )
+    for checkin in checkins:
+        annul_checkin(checkin, reason, user)
+    return len(checkins)
+
+
+def activity_by_checkin_token(token, *options) -> Activity | None:
+    """The activity whose public check-in link (and QR) carries `token`, if any."""
+    if not isinstance(token, str) or not 0 < len(token) <= 32:
+        return None
+    return db.session.scalar(
+        select(Activity).where(Activity.checkin_token == token).options(*options)
+    )
+
+
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
-    """The station's public activities taking check-ins at `now`: an anonymous door scan
-    never checks anyone in to an internal campaign's activity (nor tells its title)."""
+    """The station's public activities taking check-ins at `now`, in one fixed order (so that
+    two door scans count their minutes in the same order and never wait on each other in a
+    circle): an anonymous door scan never checks anyone in to an internal campaign's activity
+    (nor tells its title)."""
     return list(
         db.session.scalars(
             select(Activity)
@@ -286,7 +509,7 @@ def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
                 Activity.takes_checkins(*checkin_bounds(now)),
                 in_public_campaign(),
             )
-            .order_by(Activity.starts_at)
+            .order_by(Activity.starts_at, Activity.id)
         )
     )
 
@@ -298,11 +521,17 @@ class DoorResult:
     visit: StationVisit
     created: bool
     checkins: list[tuple[CheckIn, bool]] = field(default_factory=list)
+    # Activities on now that had taken their capacity this minute: not checked in to.
+    refused: list[Activity] = field(default_factory=list)
 
 
-def door_check_in(station: Station | None, phone, group, nonce, now=None) -> DoorResult:
+def door_check_in(
+    station: Station | None, phone, group, nonce, now=None, address_hash: str = ""
+) -> DoorResult:
     """A person scans a station's door QR: one visit per day; during a public activity there it
-    also checks them in to the activity. `phone` as for check_in. The caller commits."""
+    also checks them in to the activity, unless that activity has taken its capacity this
+    minute (then the refusal is recorded against `address_hash`, and the visit still counts).
+    `phone` as for check_in. The caller commits."""
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
@@ -313,16 +542,20 @@ def door_check_in(station: Station | None, phone, group, nonce, now=None) -> Doo
     visit, created = _record_visit(station.id, person, group, nonce, day, now)
     result = DoorResult(visit, created)
     for activity in activities_on_now(station.id, now):
-        result.checkins.append(
-            record_checkin(
-                activity,
-                person,
-                group,
-                derived_nonce(visit.nonce, activity.id),
-                CheckInSource.QR,
-                now,
-            )
+        checkin, created = record_checkin(
+            activity,
+            person,
+            group,
+            derived_nonce(visit.nonce, activity.id),
+            CheckInSource.QR,
+            now,
         )
+        if created and not _count_in_minute(activity.id, now):
+            _undo(checkin.id)
+            result.refused.append(activity)
+            continue
+        result.checkins.append((checkin, created))
+    refuse_checkins([a.id for a in result.refused], LimitKind.CAPACITY, address_hash, now)
     return result
 
 

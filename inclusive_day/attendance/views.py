@@ -8,6 +8,7 @@ redirecting to the sign-in page, so the tally and the live counter can tell what
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import (
@@ -30,24 +31,28 @@ from inclusive_day.access.rule import Action, can, get_or_404, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.api.checkins import refusal_status
 from inclusive_day.attendance import bp
-from inclusive_day.attendance.forms import AnnulForm, HeadcountForm, PaperForm
+from inclusive_day.attendance.forms import AnnulForm, CapacityForm, HeadcountForm, PaperForm
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, HeadcountChange
 from inclusive_day.attendance.paper import COLUMNS as PAPER_COLUMNS
 from inclusive_day.attendance.paper import MAX_BYTES as PAPER_MAX_BYTES
 from inclusive_day.attendance.paper import blank_sheet, import_paper_sheet
-from inclusive_day.attendance.queries import served_by_group, totals
+from inclusive_day.attendance.queries import bursts_under_review, served_by_group, totals
 from inclusive_day.attendance.services import (
     AttendanceError,
     Refusal,
+    annul_burst,
     annul_checkin,
     apply_tally,
+    checkin_capacity,
     current_headcounts,
+    minute_under_review,
+    set_checkin_capacity,
     set_headcounts,
 )
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
 from inclusive_day.uploads import format_size
-from inclusive_day.web import page_arg
+from inclusive_day.web import page_arg, show_error
 
 HISTORY_PAGE_SIZE = 50
 CHECKINS_PAGE_SIZE = 50
@@ -118,7 +123,13 @@ def staff(activity_id: int):
     return _staff_page(activity, form, conflicts, status)
 
 
-def _staff_page(activity: Activity, form: HeadcountForm, conflicts: dict, status: int):
+def _staff_page(
+    activity: Activity,
+    form: HeadcountForm,
+    conflicts: dict,
+    status: int,
+    capacity_form: CapacityForm | None = None,
+):
     scope = [Activity.id == activity.id]
     history = db.paginate(
         select(HeadcountChange)
@@ -138,6 +149,7 @@ def _staff_page(activity: Activity, form: HeadcountForm, conflicts: dict, status
     )
     user_ids = {c.changed_by_id for c in history.items} | {c.annulled_by_id for c in checkins}
     users = _users(user_ids - {None})
+    capacity_form = capacity_form or CapacityForm(formdata=None, obj=activity)
     return (
         render_template(
             "attendance/staff_attendance.html",
@@ -151,6 +163,10 @@ def _staff_page(activity: Activity, form: HeadcountForm, conflicts: dict, status
             users=users,
             annul_form=AnnulForm(formdata=None),
             reference_length=REFERENCE_LENGTH,
+            bursts=bursts_under_review(scope),
+            capacity=checkin_capacity(activity),
+            capacity_form=capacity_form,
+            may_set_capacity=can(current_user, Action.EDIT, activity),
         ),
         status,
     )
@@ -200,6 +216,68 @@ def annul(activity_id: int, checkin_id: int):
             "success",
         )
     return redirect(back)
+
+
+# ---- check-ins under review: a burst annulled at once, the capacity a minute -------------------
+
+
+@bp.post("/activities/<int:activity_id>/bursts/<int:minute>/annul")
+@login_required
+def annul_burst_view(activity_id: int, minute: int):
+    """Annul at once the check-ins still counting of one minute under review, with a reason."""
+    activity = _activity(activity_id)
+    try:
+        start = datetime.fromtimestamp(minute, UTC)
+    except (OverflowError, OSError, ValueError):
+        abort(404)
+    if minute_under_review(activity, start) is None:
+        abort(404)
+    form = AnnulForm()
+    back = url_for("attendance.staff", activity_id=activity.id, _anchor="review")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "danger")
+        return redirect(back)
+    try:
+        count = annul_burst(activity, start, form.reason.data, current_user)
+        db.session.commit()
+    except AttendanceError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        flash(
+            ngettext(
+                "%(num)d check-in annulled.",
+                "%(num)d check-ins annulled.",
+                count,
+            ),
+            "success",
+        )
+    return redirect(back)
+
+
+@bp.post("/activities/<int:activity_id>/checkin-capacity")
+@login_required
+def checkin_capacity_view(activity_id: int):
+    """Set how many check-ins a minute the activity takes (empty: its station's figure)."""
+    activity = get_or_404(
+        current_user, Action.EDIT, Activity, activity_id, joinedload(Activity.station)
+    )
+    form = CapacityForm()
+    if form.validate_on_submit():
+        try:
+            set_checkin_capacity(activity, form.checkins_per_minute.data)
+            db.session.commit()
+        except AttendanceError as error:
+            db.session.rollback()
+            show_error(form, error.message, error.field)
+        else:
+            flash(_("Check-ins a minute saved."), "success")
+            return redirect(url_for("attendance.staff", activity_id=activity.id, _anchor="review"))
+    current = HeadcountForm(formdata=None)
+    current.fill(current_headcounts(activity))
+    return _staff_page(activity, current, {}, 422, capacity_form=form)
 
 
 # ---- JSON for the tally and the live counter ---------------------------------------------------

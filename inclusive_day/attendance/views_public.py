@@ -16,13 +16,21 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, checkin_bounds
 from inclusive_day.activities.queries import in_public_campaign, upcoming
-from inclusive_day.api.checkins import refusal_status
+from inclusive_day.api.checkins import (
+    CHECKIN_LIMIT_SCOPE,
+    checkin_rate_limit,
+    client_address_hash,
+    record_refusals,
+    refusal_status,
+)
 from inclusive_day.attendance import bp
 from inclusive_day.attendance.forms import CheckInForm, new_nonce
-from inclusive_day.attendance.models import CheckIn, CheckInSource, StationVisit
+from inclusive_day.attendance.models import CheckIn, CheckInSource, LimitKind, StationVisit
 from inclusive_day.attendance.services import (
     AttendanceError,
     Refusal,
+    activities_on_now,
+    activity_by_checkin_token,
     check_in,
     check_open,
     door_check_in,
@@ -34,7 +42,6 @@ from inclusive_day.i18n import period_text
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station, StationStatus
 
-UID_SUFFIX = "@inclusive-day"
 # Session keys: the last confirmation to show, and the group chosen last (to preselect it).
 DONE_KEY = "checkin_done"
 GROUP_KEY = "checkin_group"
@@ -52,21 +59,15 @@ CLOSED = frozenset(
 )
 
 
-def _rate_limit() -> str:
-    return current_app.config["CHECKIN_RATE_LIMIT"]
-
-
 # --- Looking things up -----------------------------------------------------------------------
 
 
 def activity_by_token(token: str) -> Activity | None:
-    """The activity whose QR carries this token (the uuid part of its calendar uid)."""
-    if not token or len(token) > 64:
-        return None
-    return db.session.scalar(
-        select(Activity)
-        .where(Activity.uid == token + UID_SUFFIX)
-        .options(joinedload(Activity.station).joinedload(Station.unit), joinedload(Activity.theme))
+    """The activity whose QR carries this check-in token, with its station and theme."""
+    return activity_by_checkin_token(
+        token,
+        joinedload(Activity.station).joinedload(Station.unit),
+        joinedload(Activity.theme),
     )
 
 
@@ -78,8 +79,8 @@ def station_by_code(code: str) -> Station | None:
 
 
 def checkin_token(activity: Activity) -> str:
-    """The token of an activity's check-in link: its uid without the suffix."""
-    return activity.uid.removesuffix(UID_SUFFIX)
+    """The token of an activity's check-in link and QR."""
+    return activity.checkin_token
 
 
 def station_page_url(station: Station) -> str | None:
@@ -132,8 +133,25 @@ def _not_found(message: str, station_url: str | None = None):
 # --- An activity's check-in ------------------------------------------------------------------
 
 
+def _activity_over_limit(_limit) -> None:
+    """The client address is over CHECKIN_RATE_LIMIT: record the refusal at this activity."""
+    activity = activity_by_checkin_token((request.view_args or {}).get("token"))
+    if activity is not None:
+        record_refusals([activity.id], LimitKind.ADDRESS)
+
+
+def _door_over_limit(_limit) -> None:
+    """The client address is over CHECKIN_RATE_LIMIT: record the refusal at the activities
+    the door scan would have checked in to."""
+    station = station_by_code((request.view_args or {}).get("code"))
+    if station is not None and station.status is StationStatus.ACTIVE:
+        record_refusals([a.id for a in activities_on_now(station.id, utcnow())], LimitKind.ADDRESS)
+
+
 @bp.route("/c/<token>", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"])
+@limiter.shared_limit(
+    checkin_rate_limit, CHECKIN_LIMIT_SCOPE, methods=["POST"], on_breach=_activity_over_limit
+)
 def activity_checkin(token: str):
     """The phone page an activity's QR opens: pick a group, enter a number, check in."""
     activity = activity_by_token(token)
@@ -161,6 +179,9 @@ def activity_checkin(token: str):
                 db.session.rollback()
                 if error.code in CLOSED:
                     closed, message, status = error, error.message, refusal_status(error)
+                elif error.code is Refusal.FULL:
+                    record_refusals([activity.id], LimitKind.CAPACITY)
+                    message, status = str(error.message), refusal_status(error)
                 else:
                     message = _form_error(form, error)
             else:
@@ -226,7 +247,9 @@ def activity_checkin_done(token: str):
 
 
 @bp.route("/d/<code>", methods=["GET", "POST"])
-@limiter.limit(_rate_limit, methods=["POST"])
+@limiter.shared_limit(
+    checkin_rate_limit, CHECKIN_LIMIT_SCOPE, methods=["POST"], on_breach=_door_over_limit
+)
 def station_checkin(code: str):
     """The phone page a station's door QR opens: one visit a day, and any activity on now."""
     station = station_by_code(code)
@@ -238,7 +261,12 @@ def station_checkin(code: str):
     if form.validate_on_submit():
         try:
             result = door_check_in(
-                station, form.phone.parsed, form.group.data, form.nonce.data, now=now
+                station,
+                form.phone.parsed,
+                form.group.data,
+                form.nonce.data,
+                now=now,
+                address_hash=client_address_hash(),
             )
         except AttendanceError as error:
             db.session.rollback()

@@ -40,6 +40,7 @@ BOOKKEEPING = frozenset(
     {
         "id",
         "uid",
+        "checkin_token",  # an activity's check-in token: made once, and kept out of logs
         "created_at",
         "updated_at",
         "updated_by_id",

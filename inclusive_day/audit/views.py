@@ -151,6 +151,7 @@ FIELD_LABELS = {
     "first_date": _l("Date, or the first date"),
     "rule": _l("Repeats"),
     "capacity": _l("Places or quota"),
+    "checkins_per_minute": _l("Check-ins a minute"),
     "target_groups": _l("Meant for"),
     "cancel_reason": _l("Why is it cancelled?"),
     "cancelled_at": _l("Cancelled at"),

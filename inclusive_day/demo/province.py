@@ -45,7 +45,7 @@ from itertools import accumulate, repeat
 from sqlalchemy import select
 
 from inclusive_day.activities.festivals import FestivalError, festival_date
-from inclusive_day.activities.models import Activity
+from inclusive_day.activities.models import Activity, new_checkin_token
 from inclusive_day.attendance.identity import app_identity_key, person_key
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
@@ -1042,6 +1042,7 @@ class _Build:
             yield (
                 plan.id,
                 f"{uuid.UUID(int=rng.getrandbits(128), version=4)}@inclusive-day",
+                new_checkin_token(),  # random, not from the seed: it must stay unguessable
                 sequence,
                 campaign_id,
                 plan.station.id,
@@ -1663,6 +1664,7 @@ STATION_COLUMNS = (
 ACTIVITY_COLUMNS = (
     "id",
     "uid",
+    "checkin_token",
     "sequence",
     "campaign_id",
     "station_id",

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action, get_or_404, visible
+from inclusive_day.activities.models import Activity
+from inclusive_day.attendance.queries import Burst, bursts_under_review
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import focus_units
 from inclusive_day.database import utcnow
@@ -38,12 +40,20 @@ from inclusive_day.reports.league import DECIMAL_MEASURES, MEASURES, build_leagu
 from inclusive_day.reports.league_sheets import league_export
 from inclusive_day.reports.pdf import LANGUAGES
 from inclusive_day.reports.present import recap_context
-from inclusive_day.reports.recap import RecapScope, ReportError, build_recap, default_period
+from inclusive_day.reports.recap import (
+    RecapScope,
+    ReportError,
+    build_recap,
+    default_period,
+    recap_activity_scope,
+)
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices
 from inclusive_day.web import send_export
 
 PDF = "application/pdf"
+# The most minutes under review the recap page lists (the oldest first).
+REVIEW_SHOWN = 50
 # How far below the campaign's owner the unit list of the recap form reaches; deeper units
 # are reached from the sub-unit table.
 FORM_DEPTH = 2
@@ -163,8 +173,36 @@ def recap():
     if req.scope is None:
         return render_template("reports/recap.html", req=req, r=None), 400
     context = recap_context(build_recap(req.scope), side_width=420)
+    review = _under_review(req)
     return render_template(
-        "reports/recap.html", req=req, tables=TABLES, lang=_language(), **context
+        "reports/recap.html",
+        req=req,
+        tables=TABLES,
+        lang=_language(),
+        review=review,
+        recordable=_recordable({b.activity_id for b in review}),
+        **context,
+    )
+
+
+def _under_review(req: RecapRequest) -> list[Burst]:
+    """The recap's minutes of check-ins under review that still count: its figures include
+    them until an organiser annuls them (on the page, never in the published PDF)."""
+    scope = req.scope
+    activities = recap_activity_scope(scope.campaign_id, req.unit.path, scope.start, scope.end)
+    return bursts_under_review(activities, still_counting=True, limit=REVIEW_SHOWN)
+
+
+def _recordable(activity_ids: set[int]) -> set[int]:
+    """Those of the activities whose attendance the user may record (and so review)."""
+    if not activity_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Activity.id).where(
+                Activity.id.in_(activity_ids), visible(current_user, Action.RECORD, Activity)
+            )
+        )
     )
 
 

@@ -104,6 +104,14 @@ class StationForm(FlaskForm):
     )
     services = TextAreaField(_l("Characteristic services"), validators=[Optional()])
     phone = StringField(_l("Contact phone"), validators=[Optional(), _rule(check_phone)])
+    checkins_per_minute = IntegerField(
+        _l("Check-ins a minute"),
+        validators=[Optional(), NumberRange(min=1)],
+        description=_l(
+            "The most check-ins one of its activities takes in a minute: about what the station "
+            "can serve. Empty: the usual figure."
+        ),
+    )
     status = SelectField(_l("Status"), choices=StationStatus.choices)
     opened_on = DateField(
         _l("Opened on"),

@@ -239,6 +239,10 @@ class Station(db.Model):
         ),
         CheckConstraint("status <> 'closed' OR closed_on IS NOT NULL", name="closed_has_date"),
         CheckConstraint(
+            "checkins_per_minute IS NULL OR checkins_per_minute > 0",
+            name="checkins_per_minute_positive",
+        ),
+        CheckConstraint(
             "status IN ('active', 'suspended', 'closed') OR opened_on IS NULL",
             name="not_opened_has_no_date",
         ),
@@ -273,6 +277,9 @@ class Station(db.Model):
         index=True,
         default=select(HostType.id).where(HostType.code == OTHER_HOST_TYPE).scalar_subquery(),
     )
+    # The most check-ins a minute the station can serve at one activity: its activities' default
+    # (unset: the app's CHECKIN_CAPACITY_PER_MINUTE).
+    checkins_per_minute: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

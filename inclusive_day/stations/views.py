@@ -1,6 +1,6 @@
 """Station registry pages: list, profile, create and edit, managers, inspections."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -10,6 +10,7 @@ from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
 from inclusive_day.attendance.queries import totals
+from inclusive_day.attendance.services import AttendanceError, set_checkin_capacity
 from inclusive_day.attendance.traffic import (
     NO_TRAFFIC,
     RECENT_DAYS,
@@ -320,14 +321,20 @@ def _station_form(station: Station | None):
         else:
             try:
                 station = save_station(_fields_from(form, unit), station)
-            except StationError as error:
+                set_checkin_capacity(station, form.checkins_per_minute.data)
+            except (StationError, AttendanceError) as error:
                 db.session.rollback()
                 show_error(form, error.message, error.field)
             else:
                 db.session.commit()
                 flash(_("Station %(name)s saved.", name=station.name), "success")
                 return redirect(url_for("stations.show", station_id=station.id))
-    return render_template("stations/form.html", form=form, station=station)
+    return render_template(
+        "stations/form.html",
+        form=form,
+        station=station,
+        default_capacity=current_app.config["CHECKIN_CAPACITY_PER_MINUTE"],
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -133,7 +133,7 @@ class LiveServer:
             session.commit()
             return LiveActivity(
                 activity.id,
-                activity.uid.removesuffix("@inclusive-day"),
+                activity.checkin_token,
                 title,
                 station.code,
                 station.name,
