@@ -169,11 +169,35 @@ def visited_since(station_ids, first: date) -> Select:
 def silent_station_ids(path: str, today: date, days: int) -> Select:
     """SELECT the ids of the subtree's stations open today (and for at least `days` days) with
     no door visit in the last `days` days, today included: the "silent stations"."""
-    since = date.fromordinal(today.toordinal() - days + 1)
+    return silent_in(path, date.fromordinal(today.toordinal() - days + 1), today)
+
+
+def silent_in(path: str, first: date, last: date) -> Select:
+    """SELECT the ids of the subtree's stations open on every day from first to last (opened
+    by `first`, not closed by `last`) with no door visit on those days: the period's silent
+    stations. A station opened during the period is not silent in it."""
     open_ids = select(Station.id).where(
-        Station.under(path), Station.open_on(today), Station.opened_on <= since
+        Station.under(path), Station.opened_on <= first, Station.open_on(last)
     )
-    return open_ids.where(Station.id.not_in(visited_since(open_ids, since)))
+    visited = (
+        select(StationVisit.station_id)
+        .where(StationVisit.station_id.in_(open_ids), *on_days(first, last))
+        .distinct()
+    )
+    return open_ids.where(Station.id.not_in(visited))
+
+
+def silent_by_child(unit: Unit, first: date, last: date) -> dict[int, int]:
+    """The silent stations of the local days first to last (silent_in) per sub-unit of
+    `unit` (and `unit` itself for its own stations): one grouped query. Sub-units with none
+    are absent."""
+    pairs = station_child(unit).subquery("station_child")
+    rows = db.session.execute(
+        select(pairs.c.child_id, func.count())
+        .where(pairs.c.station_id.in_(silent_in(unit.path, first, last)))
+        .group_by(pairs.c.child_id)
+    )
+    return {child_id: int(n) for child_id, n in rows}
 
 
 def visits_on_day(station_ids, day: date) -> ColumnElement[bool]:

@@ -115,6 +115,12 @@ def ranks(values: dict[int, float]) -> dict[int, int]:
     return {key: first[value] for key, value in values.items()}
 
 
+def known_ranks(values: dict[int, float | None]) -> dict[int, int | None]:
+    """Competition ranks of the values that are not None (best first); None for the rest."""
+    ranked = ranks({k: v for k, v in values.items() if v is not None})
+    return {k: ranked.get(k) for k in values}
+
+
 def build_league(unit: Unit, month: Month, now: datetime | None = None) -> League:
     """The league table of `unit`'s immediate sub-units for `month` (three queries, however
     many units and stations)."""
