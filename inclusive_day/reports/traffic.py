@@ -24,12 +24,12 @@ from sqlalchemy.orm import aliased
 
 from inclusive_day.attendance.traffic import (
     NO_TRAFFIC,
+    MonthTraffic,
     Traffic,
     last_visit_by_station,
     silent_by_child,
     silent_in,
-    traffic,
-    traffic_by_child,
+    traffic_by_child_month,
 )
 from inclusive_day.construction.queries import children_of, open_by_child
 from inclusive_day.database import utcnow
@@ -194,31 +194,41 @@ class _Counts:
 
     children: list[Unit]
     opened: dict[int, tuple[int, ...]]
-    now: dict[int, Traffic]
-    then: dict[int, Traffic]
+    now: MonthTraffic
+    then: MonthTraffic
 
     def stations(self, unit_id: int) -> tuple[int, int]:
         """Stations open at the end of the month and of the month before."""
         return self.opened.get(unit_id, (0, 0))
+
+    def traffic(self, unit_id: int) -> tuple[Traffic, Traffic]:
+        """A sub-unit's traffic this month and last."""
+        return (
+            self.now.by_child.get(unit_id, NO_TRAFFIC),
+            self.then.by_child.get(unit_id, NO_TRAFFIC),
+        )
 
     def ranks(self) -> tuple[dict[int, int | None], dict[int, int | None]]:
         """The sub-units' ranks this month and last, by visits per open station."""
         now, then = {}, {}
         for child in self.children:
             stations, before = self.stations(child.id)
-            now[child.id] = per_station(self.now.get(child.id, NO_TRAFFIC).visits, stations)
-            then[child.id] = per_station(self.then.get(child.id, NO_TRAFFIC).visits, before)
+            this_month, last_month = self.traffic(child.id)
+            now[child.id] = per_station(this_month.visits, stations)
+            then[child.id] = per_station(last_month.visits, before)
         return known_ranks(now), known_ranks(then)
 
 
 def _counts(unit: Unit, month: Month) -> _Counts:
-    """Four queries: the sub-units, their open stations and their traffic in both months."""
+    """Three queries: the sub-units, their open stations at both months' ends, and both
+    months' traffic."""
     previous = month.shift(-1)
+    traffic = traffic_by_child_month(unit, [previous, month])
     return _Counts(
         children_of(unit),
         open_by_child(unit, month_days(month)[1], month_days(previous)[1]),
-        traffic_by_child(unit, *month_days(month)),
-        traffic_by_child(unit, *month_days(previous)),
+        traffic[month],
+        traffic[previous],
     )
 
 
@@ -259,14 +269,15 @@ def build_traffic_notice(
 
     def row(u: Unit, rank: int | None = None, previous_rank: int | None = None) -> TrafficRow:
         stations, before = counts.stations(u.id)
+        this_month, last_month = counts.traffic(u.id)
         return TrafficRow(
             unit_id=u.id,
             name=u.name,
             level=u.level.label,
             stations=stations,
             previous_stations=before,
-            traffic=counts.now.get(u.id, NO_TRAFFIC),
-            previous=counts.then.get(u.id, NO_TRAFFIC),
+            traffic=this_month,
+            previous=last_month,
             silent=silent.get(u.id, 0),
             duty=duty.get(u.id, NO_DUTY),
             rank=rank,
@@ -284,8 +295,8 @@ def build_traffic_notice(
         level=unit.level.label,
         stations=sum(n[0] for n in counts.opened.values()),
         previous_stations=sum(n[1] for n in counts.opened.values()),
-        traffic=traffic(unit.path, first, last),
-        previous=traffic(unit.path, *month_days(previous)),
+        traffic=counts.now.total,
+        previous=counts.then.total,
         silent=sum(silent.values()),
         duty=total_duty,
     )
