@@ -79,9 +79,10 @@ def notice_month() -> Month:
 
 
 def write_visits(root: Unit, visits: int, first: date, last: date, seed: int) -> int:
-    """The bench's own year of door traffic, in bulk: `visits` spread over the stations by a
-    lognormal popularity (a twelfth of them silent), each on a day the station was open, by
-    people of its city (about five visits each a year), one per person, station and day."""
+    """The bench's own year of door traffic, in bulk and in day order: `visits` spread over the
+    stations by a lognormal popularity (a twelfth of them silent), each on a day the station
+    was open, by people of its city (about five visits each a year), one per person, station
+    and day."""
     rng = random.Random(seed)
     cities = dict(
         db.session.execute(
@@ -108,18 +109,23 @@ def write_visits(root: Unit, visits: int, first: date, last: date, seed: int) ->
         city: [hashlib.sha256(f"bench-{city}-{i}".encode()).hexdigest() for i in range(n // 5 + 50)]
         for city, n in per_city.items()
     }
+    # Visits arrive day by day: written in that order, the table and its indexes are laid out
+    # as a live database's are.
+    days: dict[date, list[tuple[int, int, int]]] = {}
+    for index, n in shares.items():
+        station_id, city, start, span, _weight = stations[index]
+        for day, k in Counter(int(rng.random() * span) for _ in range(n)).items():
+            days.setdefault(start + timedelta(days=day), []).append((station_id, city, k))
     writer = BulkWriter(db.session)
     table = StationVisit.__table__
     next_id = writer.first_id(table)
     columns = ("id", "station_id", "identity", "group", "nonce", "visit_day", "visited_at")
     written = 0
     with writer.sink(table, columns) as put:
-        for index, n in sorted(shares.items()):
-            station_id, city, start, days, _weight = stations[index]
-            pool = pools[city]
-            by_day = Counter(start + timedelta(days=int(rng.random() * days)) for _ in range(n))
-            for day, k in by_day.items():
-                midnight = int(day_start(day, DEFAULT_ZONE).timestamp())
+        for day in sorted(days):
+            midnight = int(day_start(day, DEFAULT_ZONE).timestamp())
+            for station_id, city, k in sorted(days[day]):
+                pool = pools[city]
                 for person in rng.sample(pool, min(k, len(pool))):
                     put(
                         (

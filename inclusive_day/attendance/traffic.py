@@ -68,6 +68,11 @@ def on_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def in_months(months: Sequence[Month]) -> list[ColumnElement[bool]]:
+    """Conditions on StationVisit for the days of `months` (consecutive, at least one)."""
+    return on_days(months[0].first_day, months[-1].shift(1).first_day - timedelta(days=1))
+
+
 def in_subtree(path: str) -> ColumnElement[bool]:
     """The condition on StationVisit for the stations of the subtree at `path`."""
     return StationVisit.station_id.in_(select(Station.id).where(Station.under(path)))
@@ -168,45 +173,70 @@ class MonthTraffic:
 def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, MonthTraffic]:
     """Door traffic of `unit`'s subtree per month of `months` (consecutive): per sub-unit (and
     `unit` itself for its own stations) with visitors distinct within each sub-unit, and in
-    all with visitors distinct over the subtree. One statement that reads the months' visits
-    once: people are grouped per month, sub-unit and person, then counted both ways. Every
-    month present; sub-units without a visit absent."""
+    all with visitors distinct over the subtree. One statement: people are grouped per month
+    and sub-unit, and per month over the subtree, in two branches that PostgreSQL may run side
+    by side. Every month present; sub-units without a visit absent."""
     if not months:
         return {}
+    days = in_months(months)
     pairs = station_child(unit).subquery("station_child")
     index = day_month_index(StationVisit.visit_day, months).label("m")
-    people = (
+    per_child = (
         select(index, pairs.c.child_id, StationVisit.identity, func.count().label("n"))
         .join(pairs, pairs.c.station_id == StationVisit.station_id)
-        .where(*on_days(months[0].first_day, months[-1].shift(1).first_day - timedelta(days=1)))
+        .where(*days)
         .group_by(index, pairs.c.child_id, StationVisit.identity)
-        .cte("people")
+        .subquery("per_child")
     )
     # A person who came to two sub-units counts once in all.
     everyone = (
-        select(people.c.m, people.c.identity, func.sum(people.c.n).label("n"))
-        .group_by(people.c.m, people.c.identity)
+        select(index, StationVisit.identity, func.count().label("n"))
+        .where(in_subtree(unit.path), *days)
+        .group_by(index, StationVisit.identity)
         .subquery("everyone")
     )
     rows = db.session.execute(
         union_all(
-            select(people.c.m, people.c.child_id, func.sum(people.c.n), func.count()).group_by(
-                people.c.m, people.c.child_id
-            ),
+            select(
+                per_child.c.m, per_child.c.child_id, func.sum(per_child.c.n), func.count()
+            ).group_by(per_child.c.m, per_child.c.child_id),
             select(everyone.c.m, null(), func.sum(everyone.c.n), func.count()).group_by(
                 everyone.c.m
             ),
         )
     )
-    found: dict[int, MonthTraffic] = {}
+    totals: dict[int, Traffic] = {}
+    by_child: dict[int, dict[int, Traffic]] = {}
     for i, child_id, visits, visitors in rows:
         figures = Traffic(int(visits), int(visitors))
-        month = found.setdefault(int(i), MonthTraffic())
         if child_id is None:
-            found[int(i)] = MonthTraffic(figures, month.by_child)
+            totals[int(i)] = figures
         else:
-            month.by_child[child_id] = figures
-    return {m: found.get(i, MonthTraffic()) for i, m in enumerate(months)}
+            by_child.setdefault(int(i), {})[child_id] = figures
+    return {
+        month: MonthTraffic(totals.get(i, NO_TRAFFIC), by_child.get(i, {}))
+        for i, month in enumerate(months)
+    }
+
+
+def visits_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, dict[int, int]]:
+    """Door visits alone (no people, so counted from the index in one pass) per month of
+    `months` (consecutive) and sub-unit of `unit` (and `unit` for its own stations), for
+    rankings; every month present, sub-units without a visit absent."""
+    if not months:
+        return {}
+    pairs = station_child(unit).subquery("station_child")
+    index = day_month_index(StationVisit.visit_day, months)
+    rows = db.session.execute(
+        select(index, pairs.c.child_id, func.count())
+        .join(pairs, pairs.c.station_id == StationVisit.station_id)
+        .where(*in_months(months))
+        .group_by(index, pairs.c.child_id)
+    )
+    found: dict[int, dict[int, int]] = {}
+    for i, child_id, visits in rows:
+        found.setdefault(int(i), {})[child_id] = int(visits)
+    return {month: found.get(i, {}) for i, month in enumerate(months)}
 
 
 def last_visit_by_station(station_ids) -> dict[int, datetime]:

@@ -30,6 +30,7 @@ from inclusive_day.attendance.traffic import (
     silent_by_child,
     silent_in,
     traffic_by_child_month,
+    visits_by_child_month,
 )
 from inclusive_day.construction.queries import children_of, open_by_child
 from inclusive_day.database import utcnow
@@ -210,13 +211,21 @@ class _Counts:
 
     def ranks(self) -> tuple[dict[int, int | None], dict[int, int | None]]:
         """The sub-units' ranks this month and last, by visits per open station."""
-        now, then = {}, {}
-        for child in self.children:
-            stations, before = self.stations(child.id)
-            this_month, last_month = self.traffic(child.id)
-            now[child.id] = per_station(this_month.visits, stations)
-            then[child.id] = per_station(last_month.visits, before)
-        return known_ranks(now), known_ranks(then)
+        visits = {c.id: tuple(t.visits for t in self.traffic(c.id)) for c in self.children}
+        return rank_by_visits(visits, self.opened)
+
+
+def rank_by_visits(
+    visits: dict[int, tuple[int, int]], opened: dict[int, tuple[int, ...]]
+) -> tuple[dict[int, int | None], dict[int, int | None]]:
+    """Ranks this month and last of the sub-units `visits` holds ((this month's, last
+    month's) each), by visits per station open at each month's end (`opened`, the same)."""
+    now, then = {}, {}
+    for unit_id, (this_month, last_month) in visits.items():
+        stations, before = opened.get(unit_id, (0, 0))
+        now[unit_id] = per_station(this_month, stations)
+        then[unit_id] = per_station(last_month, before)
+    return known_ranks(now), known_ranks(then)
 
 
 def _counts(unit: Unit, month: Month) -> _Counts:
@@ -242,12 +251,21 @@ def place_among(notice: TrafficNotice, unit_id: int) -> Place | None:
 
 
 def _place(unit: Unit, month: Month) -> Place | None:
-    """Where `unit` stands among its parent's sub-units (None for a root)."""
+    """Where `unit` stands among its parent's sub-units (None for a root): three queries, on
+    visits alone (the ranking needs no people)."""
     parent = unit.parent
     if parent is None:
         return None
-    counts = _counts(parent, month)
-    now, then = counts.ranks()
+    previous = month.shift(-1)
+    visits = visits_by_child_month(parent, [previous, month])
+    opened = open_by_child(parent, month_days(month)[1], month_days(previous)[1])
+    now, then = rank_by_visits(
+        {
+            c.id: (visits[month].get(c.id, 0), visits[previous].get(c.id, 0))
+            for c in children_of(parent)
+        },
+        opened,
+    )
     ranked = sum(1 for rank in now.values() if rank is not None)
     return Place(parent.name, now.get(unit.id), then.get(unit.id), ranked)
 
