@@ -251,8 +251,8 @@ def place_among(notice: TrafficNotice, unit_id: int) -> Place | None:
 
 
 def _place(unit: Unit, month: Month) -> Place | None:
-    """Where `unit` stands among its parent's sub-units (None for a root): three queries, on
-    visits alone (the ranking needs no people)."""
+    """Where `unit` stands among its parent's sub-units (None for a root): a few small
+    queries, on visits alone (the ranking needs no people)."""
     parent = unit.parent
     if parent is None:
         return None
