@@ -41,7 +41,9 @@ def tree(db, make_unit, make_station, make_visit, make_admin):
     s1 = built(wuhua, opening_hours="09:00-18:00")
     s2 = built(wuhua)
     s3 = built(panlong, open_24h=True)
-    built(panlong, opened_on=date(2024, 2, 20))  # open at February's end only; never silent
+    # Open at February's end only, so never silent in February; on duty the day before it
+    # opened (not an expected day) and the day after.
+    s4 = built(panlong, opened_on=date(2024, 2, 20), opening_hours="08:00-20:00")
     s5 = built(
         guandu, status=StationStatus.CLOSED, opened_on=date(2023, 6, 1), closed_on=date(2024, 1, 15)
     )
@@ -68,18 +70,23 @@ def tree(db, make_unit, make_station, make_visit, make_admin):
     visits(s5, date(2024, 1, 5), 17)
     # Duty at s1 (opening hours; s3 is open round the clock and expects no one): three
     # February days, one in March.
-    admin = make_admin(s1)
-    for day in (date(2024, 2, 1), date(2024, 2, 2), date(2024, 2, 5), date(2024, 3, 1)):
-        start = datetime(day.year, day.month, day.day, 1, tzinfo=UTC)
-        db.session.add(
-            DutyShift(
-                admin_id=admin.id,
-                station_id=s1.id,
-                day=day,
-                started_at=start,
-                ended_at=start.replace(hour=9),
+    shifts = {
+        s1: (date(2024, 2, 1), date(2024, 2, 2), date(2024, 2, 5), date(2024, 3, 1)),
+        s4: (date(2024, 2, 19), date(2024, 2, 21)),
+    }
+    for station, days in shifts.items():
+        admin = make_admin(station)
+        for day in days:
+            start = datetime(day.year, day.month, day.day, 1, tzinfo=UTC)
+            db.session.add(
+                DutyShift(
+                    admin_id=admin.id,
+                    station_id=station.id,
+                    day=day,
+                    started_at=start,
+                    ended_at=start.replace(hour=9),
+                )
             )
-        )
     db.session.commit()
     return province, kunming, qujing, {"五华区": wuhua, "盘龙区": panlong, "官渡区": guandu}
 
@@ -132,8 +139,11 @@ def test_duty_attendance_counts_the_days_that_expected_someone(tree):
     # s1 has opening hours: 29 days expected in February, 3 attended (1 March is not).
     assert (wuhua.duty.expected, wuhua.duty.attended, wuhua.duty.absent) == (29, 3, 26)
     assert round(wuhua.duty.rate, 3) == 0.103 and wuhua.duty.hours == 24.0
-    assert notice.row(tree[3]["盘龙区"].id).duty.expected == 0  # round the clock
-    assert (notice.total.duty.expected, notice.total.duty.attended) == (29, 3)
+    # 盘龙: s3 is open round the clock and expects no one; s4 expects its ten days from the
+    # 20th, attended once (its shift the day before it opened counts only as hours).
+    panlong = notice.row(tree[3]["盘龙区"].id).duty
+    assert (panlong.expected, panlong.attended, panlong.hours) == (10, 1, 16.0)
+    assert (notice.total.duty.expected, notice.total.duty.attended) == (39, 4)
 
 
 def test_ranks_by_visits_per_open_station_with_the_change_of_rank(tree):
