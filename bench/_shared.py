@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from inclusive_day import create_app
 from inclusive_day.config import TestConfig
@@ -84,6 +86,46 @@ def analyse(engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
+
+
+class Statements:
+    """Counts the SQL statements the engine runs while `counting` is on."""
+
+    def __init__(self, engine) -> None:
+        self.n = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        self.n += 1
+
+    def __enter__(self) -> Statements:
+        self.n = 0
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        pass
+
+
+def timed(rounds: int, run) -> tuple[float, list[float], object]:
+    """The median seconds of `rounds` calls after a warm-up, each in a fresh session."""
+    result = None
+    seconds = []
+    for turn in range(rounds + 1):
+        db.session.remove()
+        started = time.perf_counter()
+        result = run()
+        elapsed = time.perf_counter() - started
+        if turn:
+            seconds.append(elapsed)
+    return statistics.median(seconds), [round(s, 3) for s in seconds], result
+
+
+def statements(counter: Statements, run) -> int:
+    """The statements one call runs, in a fresh session."""
+    db.session.remove()
+    with counter:
+        run()
+    return counter.n
 
 
 def percentile(values: list[float], share: float) -> float:

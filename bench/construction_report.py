@@ -29,20 +29,22 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
 from _shared import (
+    Statements,
     analyse,
     arguments,
     database_name,
     empty_database,
     migrated_app,
     province_to_reuse,
+    statements,
+    timed,
 )
-from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 from inclusive_day import create_app
 from inclusive_day.config import TestConfig
@@ -61,24 +63,6 @@ PDF_GOAL_S = 2.0
 OPEN_GOAL_S = 0.3
 TARGET, OPEN_ON_REPORT_DAY = 11_000, 9_220
 REPORT_DAY = (8, 15)
-
-
-class Statements:
-    """Counts the SQL statements the engine runs while `counting` is on."""
-
-    def __init__(self, engine) -> None:
-        self.n = 0
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *_args) -> None:
-        self.n += 1
-
-    def __enter__(self) -> Statements:
-        self.n = 0
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        pass
 
 
 def construction_year(root: Unit) -> int | None:
@@ -138,28 +122,6 @@ def add_construction_year(root: Unit, year: int) -> None:
         {**stamp, "root": root.id, "target": TARGET, "total": len(rows)},
     )
     db.session.commit()
-
-
-def timed(rounds: int, run) -> tuple[float, list[float], object]:
-    """The median seconds of `rounds` calls after a warm-up, each in a fresh session."""
-    result = None
-    seconds = []
-    for turn in range(rounds + 1):
-        db.session.remove()
-        started = time.perf_counter()
-        result = run()
-        elapsed = time.perf_counter() - started
-        if turn:
-            seconds.append(elapsed)
-    return statistics.median(seconds), [round(s, 3) for s in seconds], result
-
-
-def statements(counter: Statements, run) -> int:
-    """The statements one call runs, in a fresh session."""
-    db.session.remove()
-    with counter:
-        run()
-    return counter.n
 
 
 def measure(url: str, rounds: int) -> dict:

@@ -839,6 +839,18 @@ CASES: tuple[Case, ...] = (
     Case("reports.construction", {}, only(*UNIT_A, ORGANISER_B), label="top"),
     Case("reports.construction_pdf", {"unit": W.A.unit}, only(*UNIT_A)),
     Case("reports.construction_spreadsheet", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.traffic", {"unit": W.A.unit}, only(*UNIT_A)),
+    # Without ?unit=: the user's highest unit; a station's or a sponsor's role has none.
+    Case("reports.traffic", {}, only(*UNIT_A, ORGANISER_B), label="top"),
+    Case("reports.traffic_pdf", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.traffic_spreadsheet", {"unit": W.A.unit}, only(*UNIT_A)),
+    # Issuing changes what a unit's sub-units receive: editors only. No month posted: the
+    # page again with the form's complaint (400), nothing issued.
+    Case("reports.traffic_issue", {"unit": W.A.unit}, only(*EDIT_A, answer=ALLOWED), method="POST"),
+    # Everyone signed in has a notices page; it lists only what reaches their units.
+    Case("reports.notices", {}, signed_in()),
+    Case("reports.notices", {"unit": W.A.unit}, only(*UNIT_A), label="unit"),
+    Case("reports.notice_pdf", {"notice_id": W.A.notice}, only(*UNIT_A)),
 )
 
 # Rules no case needs to cover (Flask's own static files).

@@ -45,6 +45,7 @@ from inclusive_day.feeds.models import FeedKind
 from inclusive_day.feeds.tokens import new_token
 from inclusive_day.funds.models import FundKind
 from inclusive_day.funds.services import FundFields, record_fund_line
+from inclusive_day.reports.models import Notice, NoticeKind
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -218,6 +219,15 @@ def build_world() -> SimpleNamespace:
     spare_api_token, _raw = issue_token(organiser_a, "spare", TokenScope.READ)
     # A grant for an administrator to revoke (the bystander is no role of the matrix).
     bystander_grant = grant(bystander, Role.VIEWER, unit=b.unit)
+    # A traffic notice issued to district A, for its readers to download.
+    notice = Notice(
+        unit_id=a.unit.id,
+        kind=NoticeKind.TRAFFIC,
+        month=date(2025, 1, 1),
+        lang="zh",
+        pdf=_fake_pdf(),
+    )
+    db.session.add(notice)
     db.session.commit()
 
     def ids(side: SimpleNamespace) -> SimpleNamespace:
@@ -242,6 +252,7 @@ def build_world() -> SimpleNamespace:
     world_a = ids(a)
     world_a.internal_campaign = internal.id
     world_a.internal_activity = internal_activity.id
+    world_a.notice = notice.id
     return SimpleNamespace(
         province=province.id,
         city=city.id,
@@ -272,6 +283,8 @@ PDF_RENDERERS = (
     "inclusive_day.sponsors.views.receipt_pdf",
     "inclusive_day.reports.jobs.render_recap",
     "inclusive_day.reports.jobs.render_league",
+    "inclusive_day.reports.views.render_traffic",
+    "inclusive_day.reports.notices.render_traffic",
 )
 
 

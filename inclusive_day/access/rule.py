@@ -22,6 +22,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundLine
+from inclusive_day.reports.models import Notice
 from inclusive_day.sponsors.models import Donation, Sponsor
 from inclusive_day.stations.models import Partner, Station, StationPartner
 from inclusive_day.units.models import Unit, under
@@ -189,6 +190,11 @@ def _fund_lines(r: Reach) -> ColumnElement[bool]:
     return FundLine.unit_id.in_(_unit_ids(r)) if r.unit_paths else false()
 
 
+def _notices(r: Reach) -> ColumnElement[bool]:
+    # A notice is its unit's: read by whoever reaches the unit it went to.
+    return Notice.unit_id.in_(_unit_ids(r)) if r.unit_paths else false()
+
+
 def _by_activity(model):
     def clause(r: Reach) -> ColumnElement[bool]:
         return model.activity_id.in_(select(Activity.id).where(_activities(r)))
@@ -207,6 +213,7 @@ _CLAUSES = {
     CheckIn: _by_activity(CheckIn),
     Headcount: _by_activity(Headcount),
     FundLine: _fund_lines,
+    Notice: _notices,
 }
 
 

@@ -17,10 +17,21 @@ read, so a month of a province is counted from the index alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from inclusive_day.attendance.models import BeneficiaryGroup, StationVisit
 from inclusive_day.extensions import db
@@ -66,13 +77,18 @@ def on_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def in_months(months: Sequence[Month]) -> list[ColumnElement[bool]]:
+    """Conditions on StationVisit for the days of `months` (consecutive, at least one)."""
+    return on_days(months[0].first_day, months[-1].shift(1).first_day - timedelta(days=1))
+
+
 def in_subtree(path: str) -> ColumnElement[bool]:
     """The condition on StationVisit for the stations of the subtree at `path`."""
     return StationVisit.station_id.in_(select(Station.id).where(Station.under(path)))
 
 
 def _figures() -> tuple:
-    return func.count(StationVisit.id), func.count(distinct(StationVisit.identity))
+    return func.count(), func.count(distinct(StationVisit.identity))
 
 
 def traffic(path: str, first: date | None = None, last: date | None = None) -> Traffic:
@@ -160,14 +176,6 @@ def day_month_index(column: ColumnElement, months: Sequence[Month]):
     return case(*whens, else_=len(months))
 
 
-def _in_months(months: Sequence[Month]) -> list[ColumnElement[bool]]:
-    """Conditions on StationVisit for the days from the first of `months` to the last."""
-    return [
-        StationVisit.visit_day >= months[0].first_day,
-        StationVisit.visit_day < months[-1].shift(1).first_day,
-    ]
-
-
 def _by_month(
     where: ColumnElement[bool],
     months: Sequence[Month],
@@ -179,7 +187,7 @@ def _by_month(
     index = day_month_index(StationVisit.visit_day, months)
     rows = db.session.execute(
         select(index, *_figures())
-        .where(where, *_in_months(months), *on_days(first, last))
+        .where(where, *in_months(months), *on_days(first, last))
         .group_by(index)
     )
     found = {int(i): Traffic(int(v), int(p)) for i, v, p in rows}
@@ -201,26 +209,81 @@ def traffic_by_month_of(station_ids, months: Sequence[Month]) -> dict[Month, Tra
     return _by_month(StationVisit.station_id.in_(station_ids), months)
 
 
-def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[tuple[int, Month], Traffic]:
-    """Door traffic per sub-unit of `unit` (and `unit` itself for its own stations) and month
-    of `months` (consecutive), visitors distinct within each sub-unit and month: one grouped
-    query, for rankings that compare a month with the one before. Pairs with no visit are
-    absent."""
+@dataclass(frozen=True)
+class MonthTraffic:
+    """A month's door traffic of a subtree: in all, and per sub-unit of its unit."""
+
+    total: Traffic = NO_TRAFFIC
+    by_child: dict[int, Traffic] = field(default_factory=dict)
+
+
+def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, MonthTraffic]:
+    """Door traffic of `unit`'s subtree per month of `months` (consecutive): per sub-unit (and
+    `unit` itself for its own stations) with visitors distinct within each sub-unit, and in
+    all with visitors distinct over the subtree. One statement: people are grouped per month
+    and sub-unit, and per month over the subtree, in two branches that PostgreSQL may run side
+    by side. Every month present; sub-units without a visit absent."""
+    if not months:
+        return {}
+    days = in_months(months)
+    pairs = station_child(unit).subquery("station_child")
+    index = day_month_index(StationVisit.visit_day, months).label("m")
+    per_child = (
+        select(index, pairs.c.child_id, StationVisit.identity, func.count().label("n"))
+        .join(pairs, pairs.c.station_id == StationVisit.station_id)
+        .where(*days)
+        .group_by(index, pairs.c.child_id, StationVisit.identity)
+        .subquery("per_child")
+    )
+    # A person who came to two sub-units counts once in all.
+    everyone = (
+        select(index, StationVisit.identity, func.count().label("n"))
+        .where(in_subtree(unit.path), *days)
+        .group_by(index, StationVisit.identity)
+        .subquery("everyone")
+    )
+    rows = db.session.execute(
+        union_all(
+            select(
+                per_child.c.m, per_child.c.child_id, func.sum(per_child.c.n), func.count()
+            ).group_by(per_child.c.m, per_child.c.child_id),
+            select(everyone.c.m, null(), func.sum(everyone.c.n), func.count()).group_by(
+                everyone.c.m
+            ),
+        )
+    )
+    totals: dict[int, Traffic] = {}
+    by_child: dict[int, dict[int, Traffic]] = {}
+    for i, child_id, visits, visitors in rows:
+        figures = Traffic(int(visits), int(visitors))
+        if child_id is None:
+            totals[int(i)] = figures
+        else:
+            by_child.setdefault(int(i), {})[child_id] = figures
+    return {
+        month: MonthTraffic(totals.get(i, NO_TRAFFIC), by_child.get(i, {}))
+        for i, month in enumerate(months)
+    }
+
+
+def visits_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, dict[int, int]]:
+    """Door visits alone (no people, so counted from the index in one pass) per month of
+    `months` (consecutive) and sub-unit of `unit` (and `unit` for its own stations), for
+    rankings; every month present, sub-units without a visit absent."""
     if not months:
         return {}
     pairs = station_child(unit).subquery("station_child")
     index = day_month_index(StationVisit.visit_day, months)
     rows = db.session.execute(
-        select(pairs.c.child_id, index, *_figures())
+        select(index, pairs.c.child_id, func.count())
         .join(pairs, pairs.c.station_id == StationVisit.station_id)
-        .where(*_in_months(months))
-        .group_by(pairs.c.child_id, index)
+        .where(*in_months(months))
+        .group_by(index, pairs.c.child_id)
     )
-    return {
-        (child_id, months[int(i)]): Traffic(int(v), int(p))
-        for child_id, i, v, p in rows
-        if 0 <= int(i) < len(months)
-    }
+    found: dict[int, dict[int, int]] = {}
+    for i, child_id, visits in rows:
+        found.setdefault(int(i), {})[child_id] = int(visits)
+    return {month: found.get(i, {}) for i, month in enumerate(months)}
 
 
 def last_visit_by_station(station_ids) -> dict[int, datetime]:
@@ -246,11 +309,35 @@ def visited_since(station_ids, first: date) -> Select:
 def silent_station_ids(path: str, today: date, days: int) -> Select:
     """SELECT the ids of the subtree's stations open today (and for at least `days` days) with
     no door visit in the last `days` days, today included: the "silent stations"."""
-    since = date.fromordinal(today.toordinal() - days + 1)
+    return silent_in(path, date.fromordinal(today.toordinal() - days + 1), today)
+
+
+def silent_in(path: str, first: date, last: date) -> Select:
+    """SELECT the ids of the subtree's stations open on every day from first to last (opened
+    by `first`, not closed by `last`) with no door visit on those days: the period's silent
+    stations. A station opened during the period is not silent in it."""
     open_ids = select(Station.id).where(
-        Station.under(path), Station.open_on(today), Station.opened_on <= since
+        Station.under(path), Station.opened_on <= first, Station.open_on(last)
     )
-    return open_ids.where(Station.id.not_in(visited_since(open_ids, since)))
+    visited = (
+        select(StationVisit.station_id)
+        .where(StationVisit.station_id.in_(open_ids), *on_days(first, last))
+        .distinct()
+    )
+    return open_ids.where(Station.id.not_in(visited))
+
+
+def silent_by_child(unit: Unit, first: date, last: date) -> dict[int, int]:
+    """The silent stations of the local days first to last (silent_in) per sub-unit of
+    `unit` (and `unit` itself for its own stations): one grouped query. Sub-units with none
+    are absent."""
+    pairs = station_child(unit).subquery("station_child")
+    rows = db.session.execute(
+        select(pairs.c.child_id, func.count())
+        .where(pairs.c.station_id.in_(silent_in(unit.path, first, last)))
+        .group_by(pairs.c.child_id)
+    )
+    return {child_id: int(n) for child_id, n in rows}
 
 
 def visits_on_day(station_ids, day: date) -> ColumnElement[bool]:

@@ -8,19 +8,28 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 from rq import SimpleWorker
+from sqlalchemy import select
 
 from inclusive_day.campaigns.models import Campaign
+from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
 from inclusive_day.reports.construction import ConstructionScope, check_days, default_since
-from inclusive_day.reports.documents import render_construction, render_league, render_recap
+from inclusive_day.reports.documents import (
+    render_construction,
+    render_league,
+    render_recap,
+    traffic_file_name,
+)
 from inclusive_day.reports.jobs import report_queue
+from inclusive_day.reports.notices import issue_to_sub_units, issue_traffic_notice
 from inclusive_day.reports.recap import RecapScope, ReportError, check_period, default_period
-from inclusive_day.units.models import Unit
+from inclusive_day.units.models import Level, Unit
 
 report_cli = AppGroup(
     "report",
-    help="Render reports: the recap PDF, the monthly notice, the construction progress notice.",
+    help="Render reports: the recap PDF, the monthly notice, the construction progress notice,"
+    " the monthly traffic notice.",
 )
 
 
@@ -117,6 +126,90 @@ def construction_command(unit_id, on, since, lang, output):
     data = render_construction(ConstructionScope(unit.id, on, since), lang)
     output.write_bytes(data)
     click.echo(f"Wrote {output} ({len(data):,} bytes): {unit.name}, {on} (gain since {since}).")
+
+
+def _unit(unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise click.ClickException(f"There is no unit {unit_id}.")
+    return unit
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ValueError:
+        raise click.ClickException(f"{text!r} is not a month (YYYY-MM, e.g. 2024-01).") from None
+
+
+@report_cli.command("traffic")
+@click.option("--unit", "unit_id", type=int, help="Unit whose sub-units rank.")
+@click.option("--month", help="YYYY-MM (with --all-cities: the previous month by default).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="PDF file.")
+@click.option(
+    "--all-cities",
+    is_flag=True,
+    help="One notice per city below --unit (default: below every root unit).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the cities' PDFs (with --all-cities).",
+)
+@with_appcontext
+def traffic_command(unit_id, month, lang, output, all_cities, output_dir):
+    """Issue the monthly traffic notice: of one unit (--unit, --month), or of every city
+    (--all-cities, for a cron job on the first of the month). Each notice is kept as issued to
+    its unit, for its organisers' notices page; --output / --output-dir write the PDFs too."""
+    if all_cities:
+        _all_cities(unit_id, month, lang, output, output_dir)
+        return
+    if unit_id is None or month is None:
+        raise click.ClickException("Give --unit and --month (or --all-cities).")
+    if output_dir is not None:
+        raise click.ClickException("--output-dir goes with --all-cities; give --output.")
+    unit, chosen = _unit(unit_id), _month(month)
+    notice = issue_traffic_notice(unit, chosen, lang)
+    db.session.commit()
+    if output is not None:
+        output.write_bytes(notice.pdf)
+    where = f"wrote {output}" if output is not None else "kept it"
+    click.echo(
+        f"Issued the traffic notice of {unit.name} for {chosen} ({len(notice.pdf):,} bytes);"
+        f" {where} (notice {notice.id})."
+    )
+
+
+def _all_cities(unit_id, month, lang, output, output_dir) -> None:
+    """The notice of every city below `unit_id` (else below every root) for `month` (else
+    the previous month), kept and written into `output_dir`."""
+    if output is not None:
+        raise click.ClickException("--all-cities writes one file per city: give --output-dir.")
+    if output_dir is None:
+        raise click.ClickException("--all-cities needs --output-dir.")
+    now = utcnow()
+    chosen = _month(month) if month else Month.containing(now).shift(-1)
+    if unit_id is not None:
+        parents = [_unit(unit_id)]
+    else:
+        parents = list(
+            db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.path))
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for parent in parents:
+        for notice in issue_to_sub_units(parent, chosen, lang, None, now, Level.CITY):
+            path = output_dir / traffic_file_name(notice.unit.name, chosen, lang)
+            path.write_bytes(notice.pdf)
+            click.echo(f"Wrote {path} ({len(notice.pdf):,} bytes): {notice.unit.name}.")
+            written += 1
+    if not written:
+        db.session.rollback()
+        below = f"unit {unit_id} ({parents[0].name})" if unit_id is not None else "the root units"
+        raise click.ClickException(f"There is no city-level unit below {below}.")
+    db.session.commit()
+    click.echo(f"Issued {written} traffic notices for {chosen}.")
 
 
 @report_cli.command("worker")

@@ -37,7 +37,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.funds.queries import FundTotals, subtree_totals, totals_by_child
 from inclusive_day.periods import DEFAULT_ZONE, add_months
-from inclusive_day.reports.league import ranks
+from inclusive_day.reports.league import known_ranks
 from inclusive_day.reports.recap import ReportError, analytic_transaction
 from inclusive_day.stations.models import HostType, Label, LabelAward, Station
 from inclusive_day.units.models import Level, Unit
@@ -248,13 +248,6 @@ class ConstructionReport:
         return [r for r in self.rows if r.funds.total or r.funds.paid]
 
 
-def _ranks(values: dict[int, float | None]) -> dict[int, int | None]:
-    """Competition ranks of the values that are not None (best first); None for the rest."""
-    known = {k: v for k, v in values.items() if v is not None}
-    ranked = ranks(known)
-    return {k: ranked.get(k) for k in values}
-
-
 def _catalogue_name(name_zh: str, name_en: str) -> str:
     locale = get_locale()
     return name_en if locale is not None and locale.language == "en" else name_zh
@@ -338,7 +331,7 @@ def build_construction(scope: ConstructionScope, now: datetime | None = None) ->
         built, built_since = counts.get(child.id, (0, 0))
         now_share[child.id] = Progress(built, stations).percent
         then_share[child.id] = Progress(built_since, stations).percent
-    now_rank, then_rank = _ranks(now_share), _ranks(then_share)
+    now_rank, then_rank = known_ranks(now_share), known_ranks(then_share)
 
     def coverage_of(child_id: int) -> tuple[Coverage, ...]:
         found = covered.get(child_id, {})

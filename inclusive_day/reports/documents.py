@@ -1,6 +1,6 @@
-"""What a report PDF shows: the recap, the monthly notice or the construction progress notice,
-built from its figures in the language asked for, with its running header and footer, and
-handed to pdf.py to draw."""
+"""What a report PDF shows: the recap, the monthly notice, the construction progress notice or
+the monthly traffic notice, built from its figures in the language asked for, with its running
+header and footer, and handed to pdf.py to draw."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from inclusive_day.periods import Month
 from inclusive_day.reports.construction import ConstructionScope, build_construction
 from inclusive_day.reports.league import build_league
-from inclusive_day.reports.pdf import page_margins, render_pdf
+from inclusive_day.reports.pdf import file_name, page_margins, render_pdf
 from inclusive_day.reports.present import recap_context
 from inclusive_day.reports.recap import RecapScope, build_recap
+from inclusive_day.reports.traffic import TrafficNotice, build_traffic_notice
 from inclusive_day.units.models import Unit
 
 
@@ -67,3 +68,36 @@ def render_construction(scope: ConstructionScope, lang: str, now: datetime | Non
             since=format_date(report.since, "long"),
             due=format_date(report.due_on, "long") if report.due_on else "",
         )
+
+
+def render_traffic(
+    unit: Unit,
+    month: Month,
+    lang: str,
+    now: datetime | None = None,
+    parent: TrafficNotice | None = None,
+) -> bytes:
+    """The monthly traffic notice of `unit`'s sub-units for `month` as an A4 PDF in `lang`
+    (`parent`: the parent's notice, when the caller has counted it)."""
+    with force_locale(lang):
+        notice = build_traffic_notice(unit, month, now, parent)
+        generated = format_date(notice.generated_on, "long")
+        page = page_margins(
+            notice.unit_name,
+            _("Monthly traffic notice · %(month)s", month=notice.month_name),
+            _("Generated on %(date)s", date=generated),
+        )
+        return render_pdf(
+            "pdf/traffic.html",
+            lang=lang,
+            page=page,
+            notice=notice,
+            generated=generated,
+            first=format_date(notice.first_day, "long"),
+            last=format_date(notice.last_day, "long"),
+        )
+
+
+def traffic_file_name(unit_name: str, month: Month, lang: str) -> str:
+    """The file name of a unit's traffic notice for a month in `lang`."""
+    return file_name(unit_name, "月度流量通报" if lang == "zh" else "traffic-notice", str(month))

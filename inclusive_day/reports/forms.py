@@ -5,11 +5,19 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from inclusive_day.periods import Month
 from inclusive_day.reports.construction import check_day, check_days
 from inclusive_day.reports.recap import ReportError, check_period
+
+
+def check_month(text: str) -> None:
+    """Raise ValidationError unless `text` is a month written YYYY-MM."""
+    try:
+        Month.parse(text)
+    except ValueError:
+        raise ValidationError(_l("Give the month as YYYY-MM, for example 2024-01.")) from None
 
 
 class RecapForm(FlaskForm):
@@ -53,12 +61,8 @@ class LeagueForm(FlaskForm):
 
     def validate_month(self, field) -> None:
         """A month written YYYY-MM."""
-        if not field.data:
-            return
-        try:
-            Month.parse(field.data)
-        except ValueError:
-            raise ValidationError(_l("Give the month as YYYY-MM, for example 2024-01.")) from None
+        if field.data:
+            check_month(field.data)
 
 
 class ConstructionForm(FlaskForm):
@@ -93,3 +97,14 @@ def _check(rule) -> None:
         rule()
     except ReportError as error:
         raise ValidationError(error.message) from None
+
+
+class IssueForm(FlaskForm):
+    """Issue a unit's monthly traffic notice to each of its sub-units (a POST, with CSRF)."""
+
+    month = StringField(_l("Month"), validators=[InputRequired()], render_kw={"type": "month"})
+    lang = SelectField(_l("Language"), choices={"zh": "中文", "en": "English"}, default="zh")
+
+    def validate_month(self, field) -> None:
+        """A month written YYYY-MM."""
+        check_month(field.data)

@@ -21,7 +21,6 @@ from inclusive_day.activities.queries import in_period
 from inclusive_day.attendance.traffic import (
     NO_TRAFFIC,
     traffic_by_child_month,
-    traffic_by_month,
 )
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -143,6 +142,12 @@ def ranks(values: dict[int, float]) -> dict[int, int]:
     return {key: first[value] for key, value in values.items()}
 
 
+def known_ranks(values: dict[int, float | None]) -> dict[int, int | None]:
+    """Competition ranks of the values that are not None (best first); None for the rest."""
+    ranked = ranks({k: v for k, v in values.items() if v is not None})
+    return {k: ranked.get(k) for k in values}
+
+
 def build_league(unit: Unit, month: Month, now: datetime | None = None) -> League:
     """The league table of `unit`'s immediate sub-units for `month` (five queries, however
     many units and stations)."""
@@ -179,8 +184,9 @@ def build_league(unit: Unit, month: Month, now: datetime | None = None) -> Leagu
         )
     }
     stations = {child: counts[1] for child, counts in open_at.items()}
-    traffic = traffic_by_child_month(unit, months)
-    unit_traffic = traffic_by_month(unit.path, months)
+    by_month = traffic_by_child_month(unit, months)
+    traffic = {(c, m): t for m, month in by_month.items() for c, t in month.by_child.items()}
+    unit_traffic = {m: month.total for m, month in by_month.items()}
     children = list(
         db.session.scalars(
             select(Unit)

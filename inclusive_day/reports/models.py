@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from inclusive_day.auth.models import User
 from inclusive_day.database import UTCDateTime, utcnow
 from inclusive_day.enums import LabelledEnum, enum_column
 from inclusive_day.extensions import db
@@ -50,6 +51,7 @@ class Notice(db.Model):
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
+    issued_by: Mapped[User | None] = relationship()
 
 
 class Top100List(db.Model):

@@ -73,6 +73,13 @@ def check_language(lang: str | None) -> str:
     return lang if lang in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def file_name(*parts: str) -> str:
+    """A PDF's file name from its parts (unit, kind, period), without characters that file
+    systems refuse."""
+    safe = ["".join(c for c in str(p) if c not in '/\\:*?"<>|').strip() for p in parts]
+    return "-".join(p for p in safe if p) + ".pdf"
+
+
 def page_margins(header_left: str, header_right: str, footer_left: str) -> dict:
     """The running header, footer and page counter of a report, as CSS `content` values in
     the current language."""

@@ -1,5 +1,5 @@
-"""Report pages: the recap, the monthly league table and the construction progress notice, as
-HTML, PDF and spreadsheets.
+"""Report pages: the recap, the monthly league table, the construction progress notice and the
+monthly traffic notice, as HTML, PDF and spreadsheets; and the notices issued to units.
 
 Every report URL carries its choices in the query string (campaign, unit, from, to, month,
 on, since, lang), so a report can be bookmarked, sent on, and cached. A unit or campaign the
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from inclusive_day.access.rule import Action, get_or_404, visible
+from inclusive_day.access.rule import Action, can, get_or_404, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.queries import Burst, bursts_under_review
 from inclusive_day.campaigns.models import Campaign
@@ -34,22 +34,28 @@ from inclusive_day.reports.construction import (
     default_since,
 )
 from inclusive_day.reports.construction_sheets import construction_export
+from inclusive_day.reports.documents import render_traffic, traffic_file_name
 from inclusive_day.reports.exports import TABLES, recap_export
-from inclusive_day.reports.forms import ConstructionForm, LeagueForm, RecapForm
+from inclusive_day.reports.forms import ConstructionForm, IssueForm, LeagueForm, RecapForm
 from inclusive_day.reports.league import DECIMAL_MEASURES, MEASURES, build_league
 from inclusive_day.reports.league_sheets import league_export
-from inclusive_day.reports.pdf import LANGUAGES
+from inclusive_day.reports.models import Notice
+from inclusive_day.reports.notices import issue_to_sub_units, notices_in_reach
+from inclusive_day.reports.pdf import LANGUAGES, file_name
 from inclusive_day.reports.present import recap_context
 from inclusive_day.reports.recap import (
     RecapScope,
     ReportError,
     build_recap,
     default_period,
+    month_name,
     recap_activity_scope,
 )
+from inclusive_day.reports.traffic import build_traffic_notice, silent_stations
+from inclusive_day.reports.traffic_sheets import traffic_export
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.queries import top_units, unit_choices
-from inclusive_day.web import send_export
+from inclusive_day.web import pdf_response, send_export
 
 PDF = "application/pdf"
 # The most minutes under review the recap page lists (the oldest first).
@@ -85,11 +91,6 @@ def _language() -> str:
 def _send_pdf(path, name: str):
     """A cached PDF, read whole (a few hundred kilobytes) so no file stays open."""
     return send_file(io.BytesIO(path.read_bytes()), mimetype=PDF, download_name=name, max_age=0)
-
-
-def _file_name(*parts: str) -> str:
-    safe = ["".join(c for c in str(p) if c not in '/\\:*?"<>|').strip() for p in parts]
-    return "-".join(p for p in safe if p) + ".pdf"
 
 
 # --- The recap ------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def recap_pdf():
     req = _recap_scope_or_400()
     lang = _language()
     params = req.scope.params()
-    name = _file_name(req.campaign.name, req.unit.name, _recap_word(lang), params["from"])
+    name = file_name(req.campaign.name, req.unit.name, _recap_word(lang), params["from"])
     pdf = jobs.recap_pdf(req.scope, req.unit, lang)
     if isinstance(pdf, jobs.JobState):
         return redirect(url_for("reports.recap_status", **params, lang=lang))
@@ -330,11 +331,11 @@ def _ranking_unit_choices(unit: Unit) -> list[tuple[int, str]]:
 
 
 class LeagueRequest:
-    """A league table request: the unit (in reach, else 404) and the month (last month by
-    default), from the query string."""
+    """A monthly report request (the league table, the traffic notice): the unit (in reach,
+    else 404) and the month (last month by default), from the query string."""
 
-    def __init__(self) -> None:
-        self.unit = _report_unit()
+    def __init__(self, unit: Unit | None = None) -> None:
+        self.unit = unit or _report_unit()
         self.form = LeagueForm(formdata=request.args)
         self.form.unit.choices = _ranking_unit_choices(self.unit)
         self.form.unit.data = self.unit.id
@@ -375,7 +376,7 @@ def league_pdf():
         raise BadRequest(_first_error(req.form))
     lang = _language()
     word = "排名通报" if lang == "zh" else "league"
-    name = _file_name(req.unit.name, word, str(req.month))
+    name = file_name(req.unit.name, word, str(req.month))
     return _send_pdf(jobs.league_pdf(req.unit, req.month, lang), name)
 
 
@@ -451,7 +452,7 @@ def construction_pdf():
     req = _construction_or_400()
     lang = _language()
     word = "建设进度通报" if lang == "zh" else "construction"
-    name = _file_name(req.unit.name, word, req.scope.on.isoformat())
+    name = file_name(req.unit.name, word, req.scope.on.isoformat())
     return _send_pdf(jobs.construction_pdf(req.scope, lang), name)
 
 
@@ -467,3 +468,116 @@ def construction_spreadsheet():
         as_attachment=True,
         download_name=exported.filename,
     )
+
+
+# --- The monthly traffic notice and the notices issued ----------------------------------------
+
+
+def _month_or_400() -> LeagueRequest:
+    req = LeagueRequest()
+    if req.month is None:
+        raise BadRequest(_first_error(req.form))
+    return req
+
+
+def _traffic_page(req: LeagueRequest, issue: IssueForm | None = None, status: int = 200):
+    """The traffic notice page of `req` (its month valid), with the form that issues it to the
+    sub-units when the user may change the unit's records."""
+    may_issue = can(current_user, Action.EDIT, req.unit)
+    if issue is None and may_issue:
+        issue = IssueForm(formdata=None, month=str(req.month), lang=_language())
+    return render_template(
+        "reports/traffic.html",
+        req=req,
+        notice=build_traffic_notice(req.unit, req.month),
+        issue=issue if may_issue else None,
+        lang=_language(),
+        previous=req.month.shift(-1),
+        following=req.month.shift(1),
+    ), status
+
+
+@bp.get("/traffic")
+@login_required
+def traffic():
+    """The monthly traffic notice of a unit's sub-units: door visits and visitors this month
+    and last, per open station, silent stations, duty attendance, rank and change of rank."""
+    req = LeagueRequest()
+    if req.month is None:
+        return render_template("reports/traffic.html", req=req, notice=None, issue=None), 400
+    return _traffic_page(req)
+
+
+@bp.get("/traffic.pdf")
+@login_required
+def traffic_pdf():
+    """The monthly traffic notice (月度流量通报), A4 PDF, as the unit would send it down."""
+    req = _month_or_400()
+    lang = _language()
+    return pdf_response(
+        render_traffic(req.unit, req.month, lang),
+        traffic_file_name(req.unit.name, req.month, lang),
+    )
+
+
+@bp.get("/traffic.xlsx")
+@login_required
+def traffic_spreadsheet():
+    """The traffic notice's figures, and every silent station, as one XLSX workbook."""
+    req = _month_or_400()
+    notice = build_traffic_notice(req.unit, req.month)
+    return send_export(traffic_export(notice, silent_stations(req.unit, req.month)))
+
+
+@bp.post("/traffic/issue")
+@login_required
+def traffic_issue():
+    """Issue the month's traffic notice to each sub-unit of a unit: one PDF per sub-unit,
+    kept as sent and listed on the notices page."""
+    unit_id = _int_arg("unit")
+    if unit_id is None:
+        abort(404)
+    unit = get_or_404(current_user, Action.EDIT, Unit, unit_id)
+    form = IssueForm()
+    if not form.validate():
+        return _traffic_page(LeagueRequest(unit), form, 400)
+    month = Month.parse(form.month.data)
+    issued = issue_to_sub_units(unit, month, form.lang.data, current_user)
+    db.session.commit()
+    if not issued:
+        flash(_("%(unit)s has no sub-units to issue the notice to.", unit=unit.name), "warning")
+        return redirect(url_for("reports.traffic", unit=unit.id, month=str(month)))
+    flash(
+        _(
+            "The traffic notice for %(month)s was issued to %(n)s sub-units.",
+            month=month_name(month, "yMMMM"),
+            n=len(issued),
+        ),
+        "success",
+    )
+    return redirect(url_for("reports.notices", unit=unit.id))
+
+
+NOTICES_PER_PAGE = 30
+
+
+@bp.get("/notices")
+@login_required
+def notices():
+    """The notices issued to the units in the user's reach (under ?unit=, when given), newest
+    first."""
+    unit_id = _int_arg("unit")
+    unit = get_or_404(current_user, Action.VIEW, Unit, unit_id) if unit_id is not None else None
+    page = db.paginate(
+        notices_in_reach(current_user, unit), per_page=NOTICES_PER_PAGE, error_out=False
+    )
+    return render_template("reports/notices.html", unit=unit, page=page)
+
+
+@bp.get("/notices/<int:notice_id>.pdf")
+@login_required
+def notice_pdf(notice_id: int):
+    """A notice's PDF exactly as it was issued."""
+    notice = get_or_404(current_user, Action.VIEW, Notice, notice_id, joinedload(Notice.unit))
+    month = Month(notice.month.year, notice.month.month)
+    return pdf_response(notice.pdf, traffic_file_name(notice.unit.name, month, notice.lang))

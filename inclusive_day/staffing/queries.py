@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.database import UTCDateTime
@@ -148,31 +148,36 @@ def _shift_seconds(now: datetime):
 
 def duty_by_station(station_ids, first: date, last: date, now: datetime) -> dict[int, Duty]:
     """Duty attendance per station of `station_ids` over the local days first to last: two
-    grouped queries however many stations. Stations that expected no one and kept no shift
-    are absent."""
+    grouped queries however many stations and shifts. Stations that expected no one and kept
+    no shift are absent."""
     expected = _expected_days(station_ids, first, last)
-    # Only shifts on expected days count as attendance; hours count whenever kept.
+    # Only shifts on expected days count as attendance (a day the station, one with opening
+    # hours, was open); hours count whenever kept.
+    on_expected_day = and_(
+        Station.open_24h.is_(False),
+        Station.opening_hours != "",
+        Station.opened_on <= DutyShift.day,
+        or_(Station.closed_on.is_(None), DutyShift.day < Station.closed_on),
+    )
     rows = db.session.execute(
         select(
             DutyShift.station_id,
-            DutyShift.day,
+            func.count(distinct(DutyShift.day)).filter(on_expected_day),
             func.sum(_shift_seconds(now)),
         )
+        .join(Station, Station.id == DutyShift.station_id)
         .where(
             DutyShift.station_id.in_(station_ids),
             DutyShift.day >= first,
             DutyShift.day <= last,
         )
-        .group_by(DutyShift.station_id, DutyShift.day)
+        .group_by(DutyShift.station_id)
     )
-    attended: dict[int, int] = defaultdict(int)
-    seconds: dict[int, float] = defaultdict(float)
-    opened = _open_ranges(expected.keys())
-    for station_id, day, secs in rows:
-        seconds[station_id] += float(secs or 0)
-        span = opened.get(station_id)
-        if span and span[0] <= day and (span[1] is None or day < span[1]):
-            attended[station_id] += 1
+    attended: dict[int, int] = {}
+    seconds: dict[int, float] = {}
+    for station_id, days, secs in rows:
+        attended[station_id] = int(days or 0)
+        seconds[station_id] = float(secs or 0)
     return {
         station_id: Duty(
             expected.get(station_id, 0),
@@ -181,17 +186,6 @@ def duty_by_station(station_ids, first: date, last: date, now: datetime) -> dict
         )
         for station_id in expected.keys() | seconds.keys()
     }
-
-
-def _open_ranges(station_ids) -> dict[int, tuple[date, date | None]]:
-    """Each station's lifecycle [opened_on, closed_on) for the stations given."""
-    ids = list(station_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Station.id, Station.opened_on, Station.closed_on).where(Station.id.in_(ids))
-    )
-    return {station_id: (opened, closed) for station_id, opened, closed in rows}
 
 
 def duty_in(path: str, first: date, last: date, now: datetime) -> Duty:
