@@ -178,7 +178,7 @@ def test_public_pages_describe_themselves(client, station, activity, make_campai
         "/directory/stations/KM-WH-002": "翠湖社区工会驿站 · 翠湖南路8号 · 08:00-20:00",
         "/sponsors/honour": "caring enterprises",
         f"/sponsors/honour/campaign/{activity.campaign_id}": "Honour roll: ",
-        f"/c/{activity.uid.removesuffix('@inclusive-day')}": f"Check in: {activity.title}",
+        f"/c/{activity.checkin_token}": f"Check in: {activity.title}",
         "/d/KM-WH-002": "Post station check-in: 翠湖社区工会驿站 · 翠湖南路8号",
     }
     for path, expected in pages.items():
