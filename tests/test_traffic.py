@@ -129,12 +129,14 @@ def test_months_cut_to_a_periods_days_and_sub_units_per_month(db, city, make_vis
     assert whole == {Month(2023, 12): Traffic(2, 1), Month(2024, 1): Traffic(2, 2)}
     cut = traffic_by_month(city["city"].path, months, date(2023, 12, 10), date(2024, 1, 30))
     assert cut == {Month(2023, 12): Traffic(1, 1), Month(2024, 1): Traffic(1, 1)}
-    per_child = traffic_by_child_month(city["city"], months)
-    assert per_child == {
-        (city["wuhua"].id, Month(2023, 12)): Traffic(2, 1),
-        (city["wuhua"].id, Month(2024, 1)): Traffic(1, 1),
-        (city["panlong"].id, Month(2024, 1)): Traffic(1, 1),
+    per_month = traffic_by_child_month(city["city"], months)
+    assert per_month[Month(2023, 12)].by_child == {city["wuhua"].id: Traffic(2, 1)}
+    assert per_month[Month(2024, 1)].by_child == {
+        city["wuhua"].id: Traffic(1, 1),
+        city["panlong"].id: Traffic(1, 1),
     }
+    # In all, a person counts once over the subtree.
+    assert per_month[Month(2024, 1)].total == whole[Month(2024, 1)]
 
 
 # --- The dashboard -------------------------------------------------------------------------
