@@ -260,6 +260,7 @@ PDF_RENDERERS = (
     "inclusive_day.sponsors.views.receipt_pdf",
     "inclusive_day.reports.jobs.render_recap",
     "inclusive_day.reports.jobs.render_league",
+    "inclusive_day.reports.views_top100.render_top100",
 )
 
 

@@ -1,13 +1,14 @@
 """Reading activities: counts and upcoming lists for any scope."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.queries import Scope
+from inclusive_day.attendance.queries import Scope, served_parts
 from inclusive_day.extensions import db
+from inclusive_day.periods import days_utc_range, local_day
 
 
 def not_cancelled():
@@ -44,3 +45,47 @@ def upcoming(scope: Scope, now: datetime, limit: int = 10) -> list[Activity]:
             .limit(limit)
         )
     )
+
+
+def held_and_served_by_window(
+    windows, first: date, last: date, now: datetime
+) -> dict[tuple, tuple[int, int]]:
+    """(activities held, served) per window: `windows` is a subquery of (kind, ref, station_id,
+    first_day, end_day), each a station's local days from first_day to the day before end_day,
+    all of them within `first` to `last`. An activity counts in a window when it is at the
+    window's station and starts on one of its days; held as the recap counts it (not
+    cancelled, started by `now`), served by attendance.queries' rule. One statement, however
+    many windows; windows with no activity are absent."""
+    scope = [
+        Activity.station_id.in_(select(windows.c.station_id)),
+        *in_period(*days_utc_range(first, last)),
+    ]
+    parts = served_parts(scope).subquery("parts")
+    served = (
+        select(parts.c.activity_id, func.sum(parts.c.n).label("served"))
+        .group_by(parts.c.activity_id)
+        .subquery("served")
+    )
+    day = local_day(Activity.starts_at)
+    held = case((and_(not_cancelled(), Activity.starts_at <= now), 1), else_=0)
+    rows = db.session.execute(
+        select(
+            windows.c.kind,
+            windows.c.ref,
+            func.sum(held),
+            func.sum(func.coalesce(served.c.served, 0)),
+        )
+        .select_from(Activity)
+        .join(
+            windows,
+            and_(
+                windows.c.station_id == Activity.station_id,
+                day >= windows.c.first_day,
+                day < windows.c.end_day,
+            ),
+        )
+        .outerjoin(served, served.c.activity_id == Activity.id)
+        .where(*scope)
+        .group_by(windows.c.kind, windows.c.ref)
+    )
+    return {(kind, ref): (int(h or 0), int(n or 0)) for kind, ref, h, n in rows}

@@ -87,6 +87,28 @@ def traffic_by_station(
     return {station_id: Traffic(int(v), int(p)) for station_id, v, p in rows}
 
 
+def visits_by_window(windows, first: date, last: date) -> dict[tuple, int]:
+    """Door visits per window: `windows` is a subquery of (kind, ref, station_id, first_day,
+    end_day), each a station's local days from first_day to the day before end_day, all of
+    them within `first` to `last`. One grouped query over the index, however many windows (a
+    station's year, and its masters' tenures within it); windows with no visit are absent."""
+    rows = db.session.execute(
+        select(windows.c.kind, windows.c.ref, func.count())
+        .select_from(StationVisit)
+        .join(
+            windows,
+            and_(
+                windows.c.station_id == StationVisit.station_id,
+                StationVisit.visit_day >= windows.c.first_day,
+                StationVisit.visit_day < windows.c.end_day,
+            ),
+        )
+        .where(*on_days(first, last))
+        .group_by(windows.c.kind, windows.c.ref)
+    )
+    return {(kind, ref): int(n) for kind, ref, n in rows}
+
+
 def traffic_by_child(
     unit: Unit, first: date | None = None, last: date | None = None
 ) -> dict[int, Traffic]:

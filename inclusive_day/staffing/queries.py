@@ -16,10 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 
 from inclusive_day.extensions import db
-from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin
+from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
 from inclusive_day.stations.models import Station
 from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
@@ -188,3 +188,80 @@ def duty_by_child(unit: Unit, first: date, last: date, now: datetime) -> dict[in
         if child is not None:
             totals[child] = totals[child] + duty
     return dict(totals)
+
+
+def duty_by_window(windows, now: datetime) -> dict[tuple, Duty]:
+    """Duty attendance per window: `windows` is a subquery of (kind, ref, station_id, admin_id,
+    first_day, end_day), each a span of days on which its station was open (first_day to the
+    day before end_day). Where admin_id is given only that administrator's own shifts count (a
+    master's own duty over their tenure), else anyone's at the station. Expected are the
+    window's days when its station expects someone on duty; attended, those with a shift
+    signed on; hours, the time on duty on them. Two grouped queries however many windows;
+    windows that expected no one and kept no shift are absent."""
+    expected = {
+        (kind, ref): (end - first).days
+        for kind, ref, first, end in db.session.execute(
+            select(windows.c.kind, windows.c.ref, windows.c.first_day, windows.c.end_day)
+            .join(Station, Station.id == windows.c.station_id)
+            .where(Station.open_24h.is_(False), Station.opening_hours != "")
+        )
+    }
+    rows = db.session.execute(
+        select(
+            windows.c.kind,
+            windows.c.ref,
+            func.count(distinct(DutyShift.day)),
+            func.sum(_shift_seconds(now)),
+        )
+        .select_from(DutyShift)
+        .join(
+            windows,
+            and_(
+                windows.c.station_id == DutyShift.station_id,
+                DutyShift.day >= windows.c.first_day,
+                DutyShift.day < windows.c.end_day,
+                or_(windows.c.admin_id.is_(None), windows.c.admin_id == DutyShift.admin_id),
+            ),
+        )
+        .group_by(windows.c.kind, windows.c.ref)
+    )
+    kept = {(kind, ref): (int(days), float(secs or 0)) for kind, ref, days, secs in rows}
+    return {
+        key: Duty(
+            expected.get(key, 0),
+            min(kept.get(key, (0, 0.0))[0], expected.get(key, 0)),
+            round(kept.get(key, (0, 0.0))[1] / 3600, 1),
+        )
+        for key in expected.keys() | kept.keys()
+    }
+
+
+def training_hours_by_station(station_ids, first: date, last: date) -> dict[int, float]:
+    """The hours of training taken from `first` to `last` by the administrators (masters and
+    assistants, past or present) of each station `station_ids` holds; one grouped query."""
+    rows = db.session.execute(
+        select(StationAdmin.station_id, func.sum(Training.hours))
+        .join(StationAdmin, StationAdmin.id == Training.admin_id)
+        .where(
+            StationAdmin.station_id.in_(station_ids),
+            Training.taken_on >= first,
+            Training.taken_on <= last,
+        )
+        .group_by(StationAdmin.station_id)
+    )
+    return {station_id: float(hours or 0) for station_id, hours in rows}
+
+
+def training_hours_by_admin(admin_ids, first: date, last: date) -> dict[int, float]:
+    """The hours of training each administrator `admin_ids` holds took from `first` to `last`;
+    one grouped query."""
+    rows = db.session.execute(
+        select(Training.admin_id, func.sum(Training.hours))
+        .where(
+            Training.admin_id.in_(admin_ids),
+            Training.taken_on >= first,
+            Training.taken_on <= last,
+        )
+        .group_by(Training.admin_id)
+    )
+    return {admin_id: float(hours or 0) for admin_id, hours in rows}
