@@ -210,7 +210,7 @@ def test_the_masters_are_measured_over_their_tenure(world):
         "activities": 1,
         "served": 5,
         "inspections": 1,
-        "duty": 1.1,  # her own 2 days of the 181 to 30 June
+        "duty": 1.1,  # 2 days with someone on duty of the 181 to 30 June
         "training": 8.0,
         "rating": 4.4,
     }
@@ -219,7 +219,7 @@ def test_the_masters_are_measured_over_their_tenure(world):
         "activities": 1,  # 01:00 on 1 July in China
         "served": 1,
         "inspections": 0,
-        "duty": 0.5,  # his own 1 day of 184 (the assistant's days are not his)
+        "duty": 1.1,  # 2 of 184 days: his and his assistant's sign-ons alike
         "training": 4.5,
         "rating": None,
     }

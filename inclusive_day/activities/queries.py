@@ -6,7 +6,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.queries import Scope, served_parts
+from inclusive_day.attendance.queries import Scope, served_by_activity
 from inclusive_day.extensions import db
 from inclusive_day.periods import days_utc_range, local_day
 
@@ -60,12 +60,7 @@ def held_and_served_by_window(
         Activity.station_id.in_(select(windows.c.station_id)),
         *in_period(*days_utc_range(first, last)),
     ]
-    parts = served_parts(scope).subquery("parts")
-    served = (
-        select(parts.c.activity_id, func.sum(parts.c.n).label("served"))
-        .group_by(parts.c.activity_id)
-        .subquery("served")
-    )
+    served = served_by_activity(scope).subquery("served")
     day = local_day(Activity.starts_at)
     held = case((and_(not_cancelled(), Activity.starts_at <= now), 1), else_=0)
     rows = db.session.execute(

@@ -130,6 +130,27 @@ def served_parts(scope: Scope) -> CompoundSelect:
     return union_all(heads, checks)
 
 
+def served_by_activity(scope: Scope) -> Select:
+    """SELECT (activity_id, served) for the activities of the scope that served anyone: the
+    same rule as `served_parts` (staff headcounts plus standing check-ins), summed per activity
+    only, so that the check-ins are counted straight off ix_checkins_standing in its order."""
+    heads = (
+        select(Headcount.activity_id.label("activity_id"), Headcount.count.label("n"))
+        .join(Activity, Activity.id == Headcount.activity_id)
+        .where(*scope)
+    )
+    checks = (
+        select(CheckIn.activity_id, func.count())
+        .join(Activity, Activity.id == CheckIn.activity_id)
+        .where(*scope, standing())
+        .group_by(CheckIn.activity_id)
+    )
+    parts = union_all(heads, checks).subquery("served_parts")
+    return select(parts.c.activity_id, func.sum(parts.c.n).label("served")).group_by(
+        parts.c.activity_id
+    )
+
+
 def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
     """Person-times per beneficiary group, headcounts and check-ins together."""
     result = dict.fromkeys(BeneficiaryGroup, 0)

@@ -6,16 +6,19 @@ Candidates
 - sites: the subtree's stations open on at least one day of the year (opened before it ended,
   not closed before it began), each measured over its open days in the year: its window;
 - station masters: whoever was the master of one of those stations on at least one of those
-  days, measured over their tenure within the station's window (from `since` to `until`, both
-  included) on the station's figures, and on their own duty and training.
+  days, measured on the station's figures over their tenure within the station's window (from
+  `since` to `until`, both included), and on their own training.
 
 Criteria (each one's raw figure is shown beside the score)
 - visits: door visits at the station (attendance.traffic's rule);
 - activities: activities held there (not cancelled, started), as the recap counts them;
 - served: person-times served at those activities (attendance.queries' rule);
 - inspections: inspections of the station that passed (not "after rectification");
-- duty: duty attendance, the share of the expected days with someone on duty (a master's:
-  their own sign-ons); no figure at a station that expects no one (open 24 h, or no hours);
+- duty: duty attendance, the share of the days the station expected someone on duty on which
+  someone signed on (a master's: over their tenure, whether they or their assistants were on
+  duty: a master answers for the station being staffed in its hours); no figure at a station
+  that expects no one (open 24 h, or no hours). Counted per station and day from the index
+  alone: who signed on would mean reading every one of a province's millions of shifts;
 - training: hours of training taken in the year, by the station's administrators (a site) or
   by the master themself;
 - rating: workers' average rating, once at least MIN_RATINGS were given.
@@ -43,14 +46,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, and_, case, cast, literal, null, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, case, cast, literal, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.queries import held_and_served_by_window
@@ -83,6 +89,12 @@ MAX_WEIGHT = 100
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 # Window kinds: a station's open days in the year, or a master's tenure within them.
 SITE, MASTER = 0, 1
+# Memory for each sort or hash of the report's statements (PostgreSQL's default is 4MB).
+REPORT_WORK_MEM = "32MB"
+# From how many stations a subtree's big aggregates run side by side (PostgreSQL only).
+LARGE_SUBTREE = 500
+# Threads for the aggregates that `side_by_side` sends to connections of their own.
+_ALONGSIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="top100-sql")
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,7 @@ CRITERIA = (
         "duty",
         _l("Duty attendance"),
         _l("share of the days the station expected someone on duty with someone signed on"),
-        _l("share of the expected days of the tenure on which the master signed on"),
+        _l("the same share over the master's tenure (they or their assistants on duty)"),
     ),
     Criterion(
         "training",
@@ -300,11 +312,26 @@ def year_days(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-def windows_of(path: str, year: int):
-    """A CTE of the windows every criterion counts over: (kind, ref, station_id, admin_id,
-    first_day, end_day), end_day excluded. SITE windows: each station of the subtree open in
-    the year, over its open days in it (ref: the station). MASTER windows: each master's tenure
-    clipped to their station's window (ref: the administrator)."""
+@dataclass(frozen=True)
+class Windows:
+    """The spans every criterion counts over, as CTEs of (kind, ref, station_id, first_day,
+    end_day, whole), end_day excluded:
+
+    - SITE windows: each station of the subtree open in the year, over its open days in it
+      (ref: the station);
+    - MASTER windows: each master's tenure clipped to their station's window (ref: the
+      administrator); `whole` when that is the station's whole window.
+
+    `every` holds them all; `measured` the site windows and the masters' that are not whole:
+    the station's figures over a whole window are its site's, so the big tables are joined to
+    each station's days about once, not once per list."""
+
+    every: object
+    measured: object
+
+
+def windows_of(path: str, year: int) -> Windows:
+    """The windows of `path`'s subtree for `year` (see Windows)."""
     first, last = year_days(year)
     after = last + timedelta(days=1)
     site_first = case((Station.opened_on > first, Station.opened_on), else_=literal(first, Date))
@@ -316,9 +343,9 @@ def windows_of(path: str, year: int):
         cast(literal(SITE), Integer).label("kind"),
         Station.id.label("ref"),
         Station.id.label("station_id"),
-        cast(null(), Integer).label("admin_id"),
         site_first.label("first_day"),
         site_end.label("end_day"),
+        cast(literal(1), Integer).label("whole"),
     ).where(
         Station.under(path),
         Station.opened_on <= last,
@@ -326,19 +353,22 @@ def windows_of(path: str, year: int):
     )
     site = sites.subquery("site")
     leaves = day_after(StationAdmin.until)
+    starts = case(
+        (StationAdmin.since > site.c.first_day, StationAdmin.since), else_=site.c.first_day
+    )
+    ends = case(
+        (and_(StationAdmin.until.is_not(None), leaves < site.c.end_day), leaves),
+        else_=site.c.end_day,
+    )
+    whole = and_(StationAdmin.since <= site.c.first_day, ends == site.c.end_day)
     masters = (
         select(
             cast(literal(MASTER), Integer),
             StationAdmin.id,
             StationAdmin.station_id,
-            StationAdmin.id,
-            case(
-                (StationAdmin.since > site.c.first_day, StationAdmin.since), else_=site.c.first_day
-            ),
-            case(
-                (and_(StationAdmin.until.is_not(None), leaves < site.c.end_day), leaves),
-                else_=site.c.end_day,
-            ),
+            starts,
+            ends,
+            case((whole, 1), else_=0),
         )
         .join(site, site.c.station_id == StationAdmin.station_id)
         .where(
@@ -347,7 +377,10 @@ def windows_of(path: str, year: int):
             or_(StationAdmin.until.is_(None), StationAdmin.until >= site.c.first_day),
         )
     )
-    return union_all(sites, masters).cte("windows")
+    return Windows(
+        every=union_all(sites, masters).cte("windows"),
+        measured=union_all(sites, masters.where(~whole)).cte("measured"),
+    )
 
 
 @dataclass
@@ -376,62 +409,75 @@ class Candidates:
 
 def candidates(unit: Unit, year: int, now: datetime | None = None) -> Candidates:
     """The sites and station masters of `unit`'s subtree for `year`, with each criterion's
-    raw figure: eleven queries, however many stations."""
+    raw figure: ten queries, however many stations; for a large subtree on PostgreSQL the
+    three that read big tables (door visits, activities and served, duty) run side by side on
+    connections of their own (see `side_by_side`)."""
     now = now or utcnow()
     first, last = year_days(year)
-    analytic_transaction()
+    report_transaction()
     windows = windows_of(unit.path, year)
+    every, measured = windows.every, windows.measured
     described = (
         select(
-            windows.c.kind,
-            windows.c.ref,
-            windows.c.first_day,
-            windows.c.end_day,
+            every.c.kind,
+            every.c.ref,
+            every.c.station_id,
+            every.c.first_day,
+            every.c.end_day,
+            every.c.whole,
             Station.code,
             Station.name,
             Unit.name,
         )
-        .join(Station, Station.id == windows.c.station_id)
+        .join(Station, Station.id == every.c.station_id)
         .join(Unit, Unit.id == Station.unit_id)
     )
-    sites = db.session.execute(described.where(windows.c.kind == SITE)).all()
+    sites = db.session.execute(described.where(every.c.kind == SITE)).all()
     masters = db.session.execute(
         described.add_columns(StationAdmin.name)
-        .join(StationAdmin, StationAdmin.id == windows.c.ref)
-        .where(windows.c.kind == MASTER)
+        .join(StationAdmin, StationAdmin.id == every.c.ref)
+        .where(every.c.kind == MASTER)
     ).all()
-    visits = visits_by_window(windows, first, last)
-    held = held_and_served_by_window(windows, first, last, now)
-    passed = passed_by_window(windows)
-    duty = duty_by_window(windows, now)
-    ratings = ratings_by_window(windows)
+    visits, held, duty = side_by_side(
+        [
+            lambda: visits_by_window(measured, first, last),
+            lambda: held_and_served_by_window(measured, first, last, now),
+            lambda: duty_by_window(measured, first, last),
+        ],
+        large=len(sites) > LARGE_SUBTREE,
+    )
+    passed = passed_by_window(measured)
+    ratings = ratings_by_window(measured)
     site_training = training_hours_by_station(
-        select(windows.c.ref).where(windows.c.kind == SITE), first, last
+        select(every.c.ref).where(every.c.kind == SITE), first, last
     )
     master_training = training_hours_by_admin(
-        select(windows.c.ref).where(windows.c.kind == MASTER), first, last
+        select(every.c.ref).where(every.c.kind == MASTER), first, last
     )
 
-    def figures(key: tuple, training: float) -> tuple[dict, int]:
-        activities, served = held.get(key, (0, 0))
-        rate = duty[key].rate if key in duty else None
-        given, average = ratings.get(key, (0, None))
+    def figures(station: tuple, training: float) -> tuple[dict, int]:
+        activities, served = held.get(station, (0, 0))
+        rate = duty[station].rate if station in duty else None
+        given, average = ratings.get(station, (0, None))
         return {
-            "visits": visits.get(key, 0),
+            "visits": visits.get(station, 0),
             "activities": activities,
             "served": served,
-            "inspections": passed.get(key, 0),
+            "inspections": passed.get(station, 0),
             "duty": round(rate * 100, 1) if rate is not None else None,
             "training": round(training, 1),
             "rating": round(average, 2) if given >= MIN_RATINGS else None,
         }, given
 
     result = Candidates()
-    for kind, ref, _first, _end, code, name, unit_name in sites:
-        values, given = figures((kind, ref), site_training.get(ref, 0.0))
+    for kind, ref, _station_id, _first, _end, _whole, code, name, unit_name in sites:
+        key = (kind, ref)
+        values, given = figures(key, site_training.get(ref, 0.0))
         result.sites.append(_Candidate(name, code, name, unit_name, values, given, (code,)))
-    for kind, ref, window_first, window_end, code, station, unit_name, master in masters:
-        values, given = figures((kind, ref), master_training.get(ref, 0.0))
+    for kind, ref, station_id, start, end, whole, code, station, unit_name, master in masters:
+        # A tenure over the station's whole window has the site's figures.
+        counted = (SITE, station_id) if whole else (kind, ref)
+        values, given = figures(counted, master_training.get(ref, 0.0))
         result.masters.append(
             _Candidate(
                 master,
@@ -441,11 +487,48 @@ def candidates(unit: Unit, year: int, now: datetime | None = None) -> Candidates
                 values,
                 given,
                 (code, master, ref),
-                since=_day(window_first).isoformat(),
-                until=(_day(window_end) - timedelta(days=1)).isoformat(),
+                since=_day(start).isoformat(),
+                until=(_day(end) - timedelta(days=1)).isoformat(),
             )
         )
     return result
+
+
+def report_transaction() -> None:
+    """The report's settings for the current transaction: those of every report (no JIT), and
+    on PostgreSQL REPORT_WORK_MEM for each sort and hash, so that grouping a year of a
+    province's rows per station, window and activity stays in memory. Ends with the
+    transaction."""
+    analytic_transaction()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+
+
+def side_by_side(calls: list[Callable[[], Any]], large: bool) -> list:
+    """The results of `calls`, each a function that reads through `db.session`. For a large
+    subtree on PostgreSQL all but the first run at once in threads, each in an app context of
+    its own (so on a connection of its own, with the report's settings), while this session
+    runs the first: the big aggregates then use every core and take about the time of the
+    longest. Each statement of a READ COMMITTED transaction reads its own snapshot anyway, so
+    the figures are as consistent with each other as one after the other. Otherwise (a small
+    subtree, where threads only cost; or SQLite, where tests read rows they have not
+    committed) one after the other in this session."""
+    if not large or db.session.get_bind().dialect.name != "postgresql":
+        return [call() for call in calls]
+    app = current_app._get_current_object()
+
+    def run(call):
+        with app.app_context():
+            try:
+                report_transaction()
+                return call()
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    futures = [_ALONGSIDE.submit(run, call) for call in calls[1:]]
+    first = calls[0]()
+    return [first, *(future.result() for future in futures)]
 
 
 def _day(value) -> date:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from inclusive_day.extensions import db
 from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
@@ -190,48 +190,53 @@ def duty_by_child(unit: Unit, first: date, last: date, now: datetime) -> dict[in
     return dict(totals)
 
 
-def duty_by_window(windows, now: datetime) -> dict[tuple, Duty]:
-    """Duty attendance per window: `windows` is a subquery of (kind, ref, station_id, admin_id,
+def duty_by_window(windows, first: date, last: date) -> dict[tuple, Duty]:
+    """Duty attendance per window: `windows` is a subquery of (kind, ref, station_id,
     first_day, end_day), each a span of days on which its station was open (first_day to the
-    day before end_day). Where admin_id is given only that administrator's own shifts count (a
-    master's own duty over their tenure), else anyone's at the station. Expected are the
-    window's days when its station expects someone on duty; attended, those with a shift
-    signed on; hours, the time on duty on them. Two grouped queries however many windows;
-    windows that expected no one and kept no shift are absent."""
+    day before end_day), all within `first` to `last`. Expected are the window's days when its
+    station expects someone on duty; attended, those on which anyone signed on there. Hours
+    are not counted (they need every shift's row): Duty.hours is 0.
+
+    Two queries however many windows: the expected days, and the days with a shift per
+    station, read from ix_duty_shifts_station_day alone (a year of a province is millions of
+    shifts), joined to the windows. Windows that expected no one and kept no shift are
+    absent."""
     expected = {
-        (kind, ref): (end - first).days
-        for kind, ref, first, end in db.session.execute(
+        (kind, ref): (end - start).days
+        for kind, ref, start, end in db.session.execute(
             select(windows.c.kind, windows.c.ref, windows.c.first_day, windows.c.end_day)
             .join(Station, Station.id == windows.c.station_id)
             .where(Station.open_24h.is_(False), Station.opening_hours != "")
         )
     }
-    rows = db.session.execute(
-        select(
-            windows.c.kind,
-            windows.c.ref,
-            func.count(distinct(DutyShift.day)),
-            func.sum(_shift_seconds(now)),
+    days = (
+        select(DutyShift.station_id, DutyShift.day)
+        .where(
+            DutyShift.station_id.in_(select(windows.c.station_id)),
+            DutyShift.day >= first,
+            DutyShift.day <= last,
         )
-        .select_from(DutyShift)
-        .join(
-            windows,
-            and_(
-                windows.c.station_id == DutyShift.station_id,
-                DutyShift.day >= windows.c.first_day,
-                DutyShift.day < windows.c.end_day,
-                or_(windows.c.admin_id.is_(None), windows.c.admin_id == DutyShift.admin_id),
-            ),
-        )
-        .group_by(windows.c.kind, windows.c.ref)
+        .group_by(DutyShift.station_id, DutyShift.day)
+        .subquery("days")
     )
-    kept = {(kind, ref): (int(days), float(secs or 0)) for kind, ref, days, secs in rows}
-    return {
-        key: Duty(
-            expected.get(key, 0),
-            min(kept.get(key, (0, 0.0))[0], expected.get(key, 0)),
-            round(kept.get(key, (0, 0.0))[1] / 3600, 1),
+    kept = {
+        (kind, ref): int(n)
+        for kind, ref, n in db.session.execute(
+            select(windows.c.kind, windows.c.ref, func.count())
+            .select_from(days)
+            .join(
+                windows,
+                and_(
+                    windows.c.station_id == days.c.station_id,
+                    days.c.day >= windows.c.first_day,
+                    days.c.day < windows.c.end_day,
+                ),
+            )
+            .group_by(windows.c.kind, windows.c.ref)
         )
+    }
+    return {
+        key: Duty(expected.get(key, 0), min(kept.get(key, 0), expected.get(key, 0)))
         for key in expected.keys() | kept.keys()
     }
 
