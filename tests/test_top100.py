@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from inclusive_day.attendance.identity import identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Feedback, Headcount
 from inclusive_day.auth.models import Role
+from inclusive_day.reports import top100
 from inclusive_day.reports.models import Top100List
 from inclusive_day.reports.top100 import (
     CODES,
@@ -252,6 +253,14 @@ def test_the_queries_do_not_grow_with_the_stations(db, world, make_station, make
         board = build_board(world.province, YEAR, NOW)
     assert few["n"] == many["n"] <= 14
     assert board.site_candidates == 9
+
+
+def test_side_by_side_counts_the_same(world, monkeypatch):
+    """On PostgreSQL a large subtree's big aggregates run on connections of their own."""
+    alone = candidates(world.province, YEAR, NOW)
+    monkeypatch.setattr(top100, "LARGE_SUBTREE", 0)
+    together = candidates(world.province, YEAR, NOW)
+    assert together == alone
 
 
 # --- Scoring and ranking --------------------------------------------------------------------
