@@ -255,7 +255,7 @@ def test_the_queries_do_not_grow_with_the_stations(db, world, make_station, make
     assert board.site_candidates == 9
 
 
-def test_side_by_side_counts_the_same(world, monkeypatch):
+def test_the_aggregates_alongside_count_the_same(world, monkeypatch):
     """On PostgreSQL a large subtree's big aggregates run on connections of their own."""
     alone = candidates(world.province, YEAR, NOW)
     monkeypatch.setattr(top100, "LARGE_SUBTREE", 0)

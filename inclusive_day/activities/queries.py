@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, union_all
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
@@ -47,40 +47,48 @@ def upcoming(scope: Scope, now: datetime, limit: int = 10) -> list[Activity]:
     )
 
 
-def held_and_served_by_window(
-    windows, first: date, last: date, now: datetime
+def held_and_served_by_span(
+    whole, part, first: date, last: date, now: datetime
 ) -> dict[tuple, tuple[int, int]]:
-    """(activities held, served) per window: `windows` is a subquery of (kind, ref, station_id,
-    first_day, end_day), each a station's local days from first_day to the day before end_day,
-    all of them within `first` to `last`. An activity counts in a window when it is at the
-    window's station and starts on one of its days; held as the recap counts it (not
-    cancelled, started by `now`), served by attendance.queries' rule. One statement, however
-    many windows; windows with no activity are absent."""
-    scope = [
-        Activity.station_id.in_(select(windows.c.station_id)),
-        *in_period(*days_utc_range(first, last)),
-    ]
+    """(activities held, served) per span of days at a station, for many spans in one
+    statement: `whole` is a subquery of (kind, ref, station_id), spans over all of the local
+    days `first` to `last`, summed per station; `part` one of (kind, ref, station_id,
+    first_day, end_day), spans of the days first_day to the day before end_day within them,
+    where an activity counts when it starts on one of those days. Held as the recap counts it
+    (not cancelled, started by `now`), served by attendance.queries' rule, once per activity
+    for both. Spans with no activity are absent."""
+    stations = union_all(select(whole.c.station_id), select(part.c.station_id))
+    scope = [Activity.station_id.in_(stations), *in_period(*days_utc_range(first, last))]
     served = served_by_activity(scope).subquery("served")
-    day = local_day(Activity.starts_at)
     held = case((and_(not_cancelled(), Activity.starts_at <= now), 1), else_=0)
-    rows = db.session.execute(
+    activities = (
         select(
-            windows.c.kind,
-            windows.c.ref,
-            func.sum(held),
-            func.sum(func.coalesce(served.c.served, 0)),
-        )
-        .select_from(Activity)
-        .join(
-            windows,
-            and_(
-                windows.c.station_id == Activity.station_id,
-                day >= windows.c.first_day,
-                day < windows.c.end_day,
-            ),
+            Activity.station_id.label("station_id"),
+            local_day(Activity.starts_at).label("day"),
+            held.label("held"),
+            func.coalesce(served.c.served, 0).label("served"),
         )
         .outerjoin(served, served.c.activity_id == Activity.id)
         .where(*scope)
-        .group_by(windows.c.kind, windows.c.ref)
+        .cte("counted")
     )
+    figures = (func.sum(activities.c.held), func.sum(activities.c.served))
+    over_whole = (
+        select(whole.c.kind, whole.c.ref, *figures)
+        .join(activities, activities.c.station_id == whole.c.station_id)
+        .group_by(whole.c.kind, whole.c.ref)
+    )
+    over_part = (
+        select(part.c.kind, part.c.ref, *figures)
+        .join(
+            activities,
+            and_(
+                activities.c.station_id == part.c.station_id,
+                activities.c.day >= part.c.first_day,
+                activities.c.day < part.c.end_day,
+            ),
+        )
+        .group_by(part.c.kind, part.c.ref)
+    )
+    rows = db.session.execute(union_all(over_whole, over_part))
     return {(kind, ref): (int(h or 0), int(n or 0)) for kind, ref, h, n in rows}

@@ -4,10 +4,11 @@ them before the lists are published.
 
 Candidates
 - sites: the subtree's stations open on at least one day of the year (opened before it ended,
-  not closed before it began), each measured over its open days in the year: its window;
-- station masters: whoever was the master of one of those stations on at least one of those
-  days, measured on the station's figures over their tenure within the station's window (from
-  `since` to `until`, both included), and on their own training.
+  not closed before it began), each measured over the year, as every report counts a
+  station's year;
+- station masters: whoever was the master of one of those stations during the year, measured
+  on the station's figures over their tenure within the year (from `since` to `until`, both
+  included; a tenure over the whole year has the site's figures), and on their own training.
 
 Criteria (each one's raw figure is shown beside the score)
 - visits: door visits at the station (attendance.traffic's rule);
@@ -31,9 +32,11 @@ nothing. Scores are rounded to two decimals; equal scores share a rank and are l
 station code (masters then by name). A list holds the candidates ranked 100th or better with
 a score above zero (more than 100 only when several tie for the last place).
 
-A constant number of queries, however large the tree: the windows are one SQL expression
-(stations, and masters' tenures clipped to their station's window) that every criterion's
-grouped query joins, read once for the names, once per criterion.
+A constant number of queries, however large the tree: the spans of days counted (stations'
+years, and masters' tenures within them) are one SQL expression that every criterion's
+grouped query joins, read once for the names and once per criterion; the big tables (door
+visits, check-ins, duty shifts) are grouped per station over the year, and joined day by day
+only for the stations whose master changed during it.
 
 Confirming publishes: the lists exactly as the confirming organiser saw them (the page sends
 a digest of what it showed; if the figures or weights moved since, nothing is written and the
@@ -59,9 +62,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, case, cast, literal, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
-from inclusive_day.activities.queries import held_and_served_by_window
+from inclusive_day.activities.queries import held_and_served_by_span
 from inclusive_day.attendance.feedback import ratings_by_window
-from inclusive_day.attendance.traffic import visits_by_window
+from inclusive_day.attendance.traffic import visits_by_span
 from inclusive_day.auth.models import User
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
@@ -71,7 +74,7 @@ from inclusive_day.reports.models import Top100List
 from inclusive_day.reports.recap import analytic_transaction
 from inclusive_day.staffing.models import AdminRole, StationAdmin
 from inclusive_day.staffing.queries import (
-    duty_by_window,
+    duty_by_span,
     training_hours_by_admin,
     training_hours_by_station,
 )
@@ -91,9 +94,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 SITE, MASTER = 0, 1
 # Memory for each sort or hash of the report's statements (PostgreSQL's default is 4MB).
 REPORT_WORK_MEM = "32MB"
-# From how many stations a subtree's big aggregates run side by side (PostgreSQL only).
+# From how many stations a subtree's big aggregates run alongside (PostgreSQL only).
 LARGE_SUBTREE = 500
-# Threads for the aggregates that `side_by_side` sends to connections of their own.
+# Threads for the aggregates that `alongside` sends to connections of their own.
 _ALONGSIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="top100-sql")
 
 
@@ -314,72 +317,82 @@ def year_days(year: int) -> tuple[date, date]:
 
 @dataclass(frozen=True)
 class Windows:
-    """The spans every criterion counts over, as CTEs of (kind, ref, station_id, first_day,
-    end_day, whole), end_day excluded:
+    """The spans of days every criterion counts over, as (kind, ref, station_id, first_day,
+    end_day), end_day excluded:
 
-    - SITE windows: each station of the subtree open in the year, over its open days in it
-      (ref: the station);
-    - MASTER windows: each master's tenure clipped to their station's window (ref: the
-      administrator); `whole` when that is the station's whole window.
+    - SITE spans: each station of the subtree open in the year, over the whole year (ref: the
+      station), the span every other report counts a station's year over;
+    - MASTER spans: each master's tenure within the station's open days in the year (ref: the
+      administrator); `whole` when it covers all of them, and then its figures are the
+      site's.
 
-    `every` holds them all; `measured` the site windows and the masters' that are not whole:
-    the station's figures over a whole window are its site's, so the big tables are joined to
-    each station's days about once, not once per list."""
+    `every` (a CTE, with `whole`) holds them all; `sites` the site spans (kind, ref,
+    station_id); `tenures` the masters' spans that are not the whole year; `measured` both,
+    with their days. The big tables are read once per station's year, and day by day only for
+    the stations whose master changed during it."""
 
     every: object
+    sites: object
+    tenures: object
     measured: object
 
 
 def windows_of(path: str, year: int) -> Windows:
-    """The windows of `path`'s subtree for `year` (see Windows)."""
+    """The spans of `path`'s subtree for `year` (see Windows). Each part is its own SELECT from
+    the stations and administrators, not a filter on the union, so that the planner knows
+    their sizes (on a CTE it guesses, and a guess of one row turns a hash join into a loop)."""
     first, last = year_days(year)
     after = last + timedelta(days=1)
-    site_first = case((Station.opened_on > first, Station.opened_on), else_=literal(first, Date))
-    site_end = case(
-        (and_(Station.closed_on.is_not(None), Station.closed_on < after), Station.closed_on),
-        else_=literal(after, Date),
+    open_in_year = (
+        Station.under(path),
+        Station.opened_on <= last,
+        or_(Station.closed_on.is_(None), Station.closed_on > first),
     )
     sites = select(
         cast(literal(SITE), Integer).label("kind"),
         Station.id.label("ref"),
         Station.id.label("station_id"),
-        site_first.label("first_day"),
-        site_end.label("end_day"),
-        cast(literal(1), Integer).label("whole"),
-    ).where(
-        Station.under(path),
-        Station.opened_on <= last,
-        or_(Station.closed_on.is_(None), Station.closed_on > first),
+    ).where(*open_in_year)
+    days = (literal(first, Date).label("first_day"), literal(after, Date).label("end_day"))
+    # A master counts over their tenure within the station's open days in the year; a tenure
+    # over all of those days is `whole`, and has the site's figures.
+    opens = case((Station.opened_on > first, Station.opened_on), else_=literal(first, Date))
+    closes = case(
+        (and_(Station.closed_on.is_not(None), Station.closed_on < after), Station.closed_on),
+        else_=literal(after, Date),
     )
-    site = sites.subquery("site")
     leaves = day_after(StationAdmin.until)
-    starts = case(
-        (StationAdmin.since > site.c.first_day, StationAdmin.since), else_=site.c.first_day
+    whole = and_(
+        StationAdmin.since <= opens,
+        or_(StationAdmin.until.is_(None), leaves >= closes),
     )
-    ends = case(
-        (and_(StationAdmin.until.is_not(None), leaves < site.c.end_day), leaves),
-        else_=site.c.end_day,
-    )
-    whole = and_(StationAdmin.since <= site.c.first_day, ends == site.c.end_day)
     masters = (
         select(
-            cast(literal(MASTER), Integer),
-            StationAdmin.id,
-            StationAdmin.station_id,
-            starts,
-            ends,
-            case((whole, 1), else_=0),
+            cast(literal(MASTER), Integer).label("kind"),
+            StationAdmin.id.label("ref"),
+            StationAdmin.station_id.label("station_id"),
+            case((StationAdmin.since > opens, StationAdmin.since), else_=opens).label("first_day"),
+            case(
+                (and_(StationAdmin.until.is_not(None), leaves < closes), leaves), else_=closes
+            ).label("end_day"),
         )
-        .join(site, site.c.station_id == StationAdmin.station_id)
+        .join(Station, Station.id == StationAdmin.station_id)
         .where(
+            *open_in_year,
             StationAdmin.role == AdminRole.MASTER,
-            StationAdmin.since < site.c.end_day,
-            or_(StationAdmin.until.is_(None), StationAdmin.until >= site.c.first_day),
+            StationAdmin.since < closes,
+            or_(StationAdmin.until.is_(None), StationAdmin.until >= opens),
         )
     )
+    tenures = masters.where(~whole)
     return Windows(
-        every=union_all(sites, masters).cte("windows"),
-        measured=union_all(sites, masters.where(~whole)).cte("measured"),
+        every=union_all(
+            sites.add_columns(*days, cast(literal(1), Integer).label("whole")),
+            masters.add_columns(case((whole, 1), else_=0).label("whole")),
+        ).cte("windows"),
+        sites=sites.subquery("sites"),
+        tenures=tenures.subquery("tenures"),
+        measured=union_all(sites.add_columns(*days), tenures).subquery("measured"),
     )
 
 
@@ -410,13 +423,14 @@ class Candidates:
 def candidates(unit: Unit, year: int, now: datetime | None = None) -> Candidates:
     """The sites and station masters of `unit`'s subtree for `year`, with each criterion's
     raw figure: ten queries, however many stations; for a large subtree on PostgreSQL the
-    three that read big tables (door visits, activities and served, duty) run side by side on
-    connections of their own (see `side_by_side`)."""
+    three that read big tables (door visits, activities and served, duty) run on connections
+    of their own while this session reads the rest (see `alongside`)."""
     now = now or utcnow()
     first, last = year_days(year)
     report_transaction()
     windows = windows_of(unit.path, year)
     every, measured = windows.every, windows.measured
+    years, tenures = windows.sites, windows.tenures
     described = (
         select(
             every.c.kind,
@@ -433,19 +447,19 @@ def candidates(unit: Unit, year: int, now: datetime | None = None) -> Candidates
         .join(Unit, Unit.id == Station.unit_id)
     )
     sites = db.session.execute(described.where(every.c.kind == SITE)).all()
+    big = alongside(
+        [
+            lambda: visits_by_span(years, tenures, first, last),
+            lambda: held_and_served_by_span(years, tenures, first, last, now),
+            lambda: duty_by_span(years, tenures, first, last),
+        ],
+        large=len(sites) > LARGE_SUBTREE,
+    )
     masters = db.session.execute(
         described.add_columns(StationAdmin.name)
         .join(StationAdmin, StationAdmin.id == every.c.ref)
         .where(every.c.kind == MASTER)
     ).all()
-    visits, held, duty = side_by_side(
-        [
-            lambda: visits_by_window(measured, first, last),
-            lambda: held_and_served_by_window(measured, first, last, now),
-            lambda: duty_by_window(measured, first, last),
-        ],
-        large=len(sites) > LARGE_SUBTREE,
-    )
     passed = passed_by_window(measured)
     ratings = ratings_by_window(measured)
     site_training = training_hours_by_station(
@@ -454,6 +468,7 @@ def candidates(unit: Unit, year: int, now: datetime | None = None) -> Candidates
     master_training = training_hours_by_admin(
         select(every.c.ref).where(every.c.kind == MASTER), first, last
     )
+    visits, held, duty = (result() for result in big)
 
     def figures(station: tuple, training: float) -> tuple[dict, int]:
         activities, served = held.get(station, (0, 0))
@@ -504,17 +519,18 @@ def report_transaction() -> None:
         db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
-def side_by_side(calls: list[Callable[[], Any]], large: bool) -> list:
-    """The results of `calls`, each a function that reads through `db.session`. For a large
-    subtree on PostgreSQL all but the first run at once in threads, each in an app context of
-    its own (so on a connection of its own, with the report's settings), while this session
-    runs the first: the big aggregates then use every core and take about the time of the
-    longest. Each statement of a READ COMMITTED transaction reads its own snapshot anyway, so
-    the figures are as consistent with each other as one after the other. Otherwise (a small
-    subtree, where threads only cost; or SQLite, where tests read rows they have not
-    committed) one after the other in this session."""
+def alongside(calls: list[Callable[[], Any]], large: bool) -> list[Callable[[], Any]]:
+    """Start `calls` (functions that read through `db.session`): for each, a function that
+    gives its result. For a large subtree on PostgreSQL each starts at once in a thread, in an
+    app context of its own (so on a connection of its own, with the report's settings), while
+    this session goes on with the small queries: the big aggregates then use every core and
+    the report takes about the time of the longest. Each statement of a READ COMMITTED
+    transaction reads its own snapshot anyway, so the figures are as consistent with each
+    other as one after the other. Otherwise (a small subtree, where threads only cost; or
+    SQLite, where tests read rows they have not committed) each runs in this session when
+    its result is asked for."""
     if not large or db.session.get_bind().dialect.name != "postgresql":
-        return [call() for call in calls]
+        return list(calls)
     app = current_app._get_current_object()
 
     def run(call):
@@ -526,9 +542,7 @@ def side_by_side(calls: list[Callable[[], Any]], large: bool) -> list:
                 db.session.rollback()
                 db.session.remove()
 
-    futures = [_ALONGSIDE.submit(run, call) for call in calls[1:]]
-    first = calls[0]()
-    return [first, *(future.result() for future in futures)]
+    return [_ALONGSIDE.submit(run, call).result for call in calls]
 
 
 def _day(value) -> date:
@@ -552,16 +566,21 @@ def ranked(pool: list[_Candidate], weights: Mapping[str, float]) -> list[Row]:
     """The top of `pool` by the published score (see the module's docstring)."""
     total = sum(weights.get(code, 0) for code in CODES)
     highest = {
-        code: max((c.figures[code] or 0 for c in pool if c.figures[code] is not None), default=0)
+        code: max((c.figures[code] for c in pool if c.figures[code] is not None), default=0)
         for code in CODES
     }
+    # Each figure's points: its share of the highest, times its weight, out of 100 in all.
+    factors = [
+        (code, 100 * weights.get(code, 0) / (highest[code] * total))
+        for code in CODES
+        if total and weights.get(code, 0) and highest[code] > 0
+    ]
     for c in pool:
-        points = sum(
-            weights.get(code, 0) * c.figures[code] / highest[code]
-            for code in CODES
-            if c.figures[code] is not None and highest[code] > 0
+        figures = c.figures
+        c.score = round(
+            sum(factor * figures[code] for code, factor in factors if figures[code] is not None),
+            2,
         )
-        c.score = round(100 * points / total, 2) if total else 0.0
     ordered = sorted(pool, key=lambda c: (-c.score, c.order))
     rows = []
     for rank, c in zip(competition_ranks([c.score for c in ordered]), ordered, strict=True):

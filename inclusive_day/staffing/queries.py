@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Date, and_, distinct, func, literal, or_, select, union_all
 
 from inclusive_day.extensions import db
 from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
@@ -190,50 +190,72 @@ def duty_by_child(unit: Unit, first: date, last: date, now: datetime) -> dict[in
     return dict(totals)
 
 
-def duty_by_window(windows, first: date, last: date) -> dict[tuple, Duty]:
-    """Duty attendance per window: `windows` is a subquery of (kind, ref, station_id,
-    first_day, end_day), each a span of days on which its station was open (first_day to the
-    day before end_day), all within `first` to `last`. Expected are the window's days when its
-    station expects someone on duty; attended, those on which anyone signed on there. Hours
-    are not counted (they need every shift's row): Duty.hours is 0.
-
-    Two queries however many windows: the expected days, and the days with a shift per
-    station, read from ix_duty_shifts_station_day alone (a year of a province is millions of
-    shifts), joined to the windows. Windows that expected no one and kept no shift are
-    absent."""
-    expected = {
-        (kind, ref): (end - start).days
-        for kind, ref, start, end in db.session.execute(
-            select(windows.c.kind, windows.c.ref, windows.c.first_day, windows.c.end_day)
-            .join(Station, Station.id == windows.c.station_id)
-            .where(Station.open_24h.is_(False), Station.opening_hours != "")
+def duty_by_span(whole, part, first: date, last: date) -> dict[tuple, Duty]:
+    """Duty attendance per span of days at a station, for many spans at once: `whole` is a
+    subquery of (kind, ref, station_id), spans over all of `first` to `last`, counted per
+    station in one pass over ix_duty_shifts_station_day; `part` one of (kind, ref,
+    station_id, first_day, end_day), spans of the days first_day to the day before end_day
+    within them, each counted from the index of its own station's shifts. Expected are the
+    span's days on which its station was open and expected someone on duty (opening hours,
+    not round the clock); attended, those of them on which anyone signed on there. Hours are
+    not counted (they need every shift's row): Duty.hours is 0. Two queries however many
+    spans; spans that expected no one and kept no shift are absent."""
+    after = last + timedelta(days=1)
+    spans = union_all(
+        select(
+            whole.c.kind,
+            whole.c.ref,
+            whole.c.station_id,
+            literal(first, Date).label("first_day"),
+            literal(after, Date).label("end_day"),
+        ),
+        select(part.c.kind, part.c.ref, part.c.station_id, part.c.first_day, part.c.end_day),
+    ).subquery("spans")
+    expected = {}
+    for kind, ref, start, end, opened, closed in db.session.execute(
+        select(
+            spans.c.kind,
+            spans.c.ref,
+            spans.c.first_day,
+            spans.c.end_day,
+            Station.opened_on,
+            Station.closed_on,
         )
-    }
-    days = (
-        select(DutyShift.station_id, DutyShift.day)
-        .where(
-            DutyShift.station_id.in_(select(windows.c.station_id)),
-            DutyShift.day >= first,
-            DutyShift.day <= last,
-        )
-        .group_by(DutyShift.station_id, DutyShift.day)
-        .subquery("days")
+        .join(Station, Station.id == spans.c.station_id)
+        .where(Station.open_24h.is_(False), Station.opening_hours != "")
+    ):
+        days = _overlap_days(opened, closed, start, end - timedelta(days=1))
+        if days:
+            expected[(kind, ref)] = days
+    open_day = and_(
+        DutyShift.day >= Station.opened_on,
+        or_(Station.closed_on.is_(None), DutyShift.day < Station.closed_on),
     )
-    kept = {
-        (kind, ref): int(n)
-        for kind, ref, n in db.session.execute(
-            select(windows.c.kind, windows.c.ref, func.count())
-            .select_from(days)
-            .join(
-                windows,
-                and_(
-                    windows.c.station_id == days.c.station_id,
-                    days.c.day >= windows.c.first_day,
-                    days.c.day < windows.c.end_day,
-                ),
-            )
-            .group_by(windows.c.kind, windows.c.ref)
+    attended = func.count(distinct(DutyShift.day))
+    over_whole = (
+        select(whole.c.kind, whole.c.ref, attended)
+        .select_from(DutyShift)
+        .join(whole, whole.c.station_id == DutyShift.station_id)
+        .join(Station, Station.id == DutyShift.station_id)
+        .where(DutyShift.day >= first, DutyShift.day <= last, open_day)
+        .group_by(whole.c.kind, whole.c.ref)
+    )
+    in_span = (
+        select(attended)
+        .select_from(DutyShift)
+        .join(Station, Station.id == DutyShift.station_id)
+        .where(
+            DutyShift.station_id == part.c.station_id,
+            DutyShift.day >= part.c.first_day,
+            DutyShift.day < part.c.end_day,
+            open_day,
         )
+        .correlate(part)
+        .scalar_subquery()
+    )
+    over_part = select(part.c.kind, part.c.ref, in_span)
+    kept = {
+        (kind, ref): int(n) for kind, ref, n in db.session.execute(union_all(over_whole, over_part))
     }
     return {
         key: Duty(expected.get(key, 0), min(kept.get(key, 0), expected.get(key, 0)))
