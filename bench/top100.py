@@ -17,9 +17,10 @@ inspections per station.
 
 Then the median of --rounds after one warm-up, each in a fresh session, of building both lists
 (reports.top100.build_board: candidates, every criterion's grouped query, scoring), with the
-number of SQL statements (the same for a city: a constant number) and the slowest statements
-of one build. Prints one JSON line. Goal (PostgreSQL): at most 2 s, a constant number of
-statements.
+number of SQL statements (the same for a city: a constant number), the slowest statements of
+one build, and the CPU one build costs on one connection with parallel query off (server and
+app seconds: what the build needs whatever else the machine is doing). Prints one JSON line.
+Goal (PostgreSQL): at most 2 s, a constant number of statements.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from _shared import (
     arguments,
@@ -40,7 +42,7 @@ from _shared import (
     migrated_app,
     province_to_reuse,
 )
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, or_, select, text
 
 from inclusive_day import create_app
 from inclusive_day.attendance.models import BeneficiaryGroup, Feedback, StationVisit
@@ -49,6 +51,7 @@ from inclusive_day.demo.bulk import BulkWriter, analyse
 from inclusive_day.demo.province import build_province, find_province
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, local_today
+from inclusive_day.reports import top100
 from inclusive_day.reports.top100 import build_board
 from inclusive_day.staffing.models import DutyShift, StationAdmin, Training
 from inclusive_day.stations.models import Inspection, Station
@@ -291,6 +294,43 @@ class Statements:
         self.times = []
 
 
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds a local PostgreSQL backend has used (None when /proc cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of_one_build(root_id: int, year: int) -> dict:
+    """The CPU one build costs, whatever else the machine is doing: built in one session with
+    parallel query off, the server backend's CPU seconds (from /proc, when PostgreSQL runs
+    here) and this process's. On an idle machine with n cores the build takes about
+    (server + app) / n, the big aggregates running alongside each other."""
+    db.session.remove()
+    if db.session.get_bind().dialect.name != "postgresql":
+        return {}
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+    db.session.execute(text("SET max_parallel_workers_per_gather = 0"))
+    was = top100.LARGE_SUBTREE
+    top100.LARGE_SUBTREE = 10**9  # every statement in this session
+    try:
+        server, app = _backend_cpu(pid), time.process_time()
+        build_board(db.session.get(Unit, root_id), year)
+        app = time.process_time() - app
+        after = _backend_cpu(pid)
+    finally:
+        top100.LARGE_SUBTREE = was
+        db.session.execute(text("RESET max_parallel_workers_per_gather"))
+        db.session.remove()
+    return {
+        "server_s": round(after - server, 2) if server is not None and after else None,
+        "app_s": round(app, 2),
+        "cores": os.cpu_count(),
+    }
+
+
 def measure(url: str, rounds: int, visits: int) -> dict:
     """Add the running if missing, then time both lists for the province; count statements."""
     app = create_app(TestConfig(url))
@@ -338,6 +378,7 @@ def measure(url: str, rounds: int, visits: int) -> dict:
             if turn:
                 seconds.append(elapsed)
             slowest = sorted(counter.times, reverse=True)[:5]
+        cpu = cpu_of_one_build(root_id, year)
         db.engine.dispose()
     return {
         "year": year,
@@ -352,6 +393,7 @@ def measure(url: str, rounds: int, visits: int) -> dict:
         "build_rounds": [round(s, 3) for s in seconds],
         "statements": statements,
         "slowest_statements_ms": [[round(s * 1000), text] for s, text in slowest],
+        "cpu_one_connection": cpu,
     }
 
 

@@ -130,25 +130,27 @@ def served_parts(scope: Scope) -> CompoundSelect:
     return union_all(heads, checks)
 
 
-def served_by_activity(scope: Scope) -> Select:
-    """SELECT (activity_id, served) for the activities of the scope that served anyone: the
-    same rule as `served_parts` (staff headcounts plus standing check-ins), summed per activity
-    only, so that the check-ins are counted straight off ix_checkins_standing in its order."""
+def served_by(key, scope: Scope) -> Select:
+    """SELECT (key, served) per value of `key` (a column of Activity, such as its id or its
+    station) over the scope's activities that served anyone: the same rule as `served_parts`
+    (staff headcounts plus standing check-ins), summed in the database, the check-ins counted
+    straight off ix_checkins_standing."""
     heads = (
-        select(Headcount.activity_id.label("activity_id"), Headcount.count.label("n"))
+        select(key.label("key"), func.sum(Headcount.count).label("n"))
+        .select_from(Headcount)
         .join(Activity, Activity.id == Headcount.activity_id)
         .where(*scope)
+        .group_by(key)
     )
     checks = (
-        select(CheckIn.activity_id, func.count())
+        select(key, func.count())
+        .select_from(CheckIn)
         .join(Activity, Activity.id == CheckIn.activity_id)
         .where(*scope, standing())
-        .group_by(CheckIn.activity_id)
+        .group_by(key)
     )
     parts = union_all(heads, checks).subquery("served_parts")
-    return select(parts.c.activity_id, func.sum(parts.c.n).label("served")).group_by(
-        parts.c.activity_id
-    )
+    return select(parts.c.key, func.sum(parts.c.n).label("served")).group_by(parts.c.key)
 
 
 def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
