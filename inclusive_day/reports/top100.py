@@ -6,9 +6,10 @@ Candidates
 - sites: the subtree's stations open on at least one day of the year (opened before it ended,
   not closed before it began), each measured over the year, as every report counts a
   station's year;
-- station masters: whoever was the master of one of those stations during the year, measured
-  on the station's figures over their tenure within the year (from `since` to `until`, both
-  included; a tenure over the whole year has the site's figures), and on their own training.
+- station masters: whoever was the master of one of those stations on one of its open days in
+  the year, measured on the station's figures over their tenure within those days (from
+  `since` to `until`, both included; a tenure over all of them has the site's figures), and
+  on their own training.
 
 Criteria (each one's raw figure is shown beside the score)
 - visits: door visits at the station (attendance.traffic's rule);
@@ -19,7 +20,7 @@ Criteria (each one's raw figure is shown beside the score)
   someone signed on (a master's: over their tenure, whether they or their assistants were on
   duty: a master answers for the station being staffed in its hours); no figure at a station
   that expects no one (open 24 h, or no hours). Counted per station and day from the index
-  alone: who signed on would mean reading every one of a province's millions of shifts;
+  alone, where telling who signed on would read each of a province's millions of shifts;
 - training: hours of training taken in the year, by the station's administrators (a site) or
   by the master themself;
 - rating: workers' average rating, once at least MIN_RATINGS were given.
@@ -327,9 +328,9 @@ class Windows:
       site's.
 
     `every` (a CTE, with `whole`) holds them all; `sites` the site spans (kind, ref,
-    station_id); `tenures` the masters' spans that are not the whole year; `measured` both,
-    with their days. The big tables are read once per station's year, and day by day only for
-    the stations whose master changed during it."""
+    station_id); `tenures` the masters' spans that are not whole; `measured` both, with their
+    days. The big tables are read once per station's year, and day by day only for the
+    stations whose master changed during it."""
 
     every: object
     sites: object
