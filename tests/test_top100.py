@@ -504,6 +504,7 @@ def test_the_spreadsheet_holds_the_criteria_and_both_lists(client, world, organi
 def test_the_pdf_is_a_notice_marked_as_a_draft(client, world, organiser, tmp_path):
     response = client.get(f"/reports/top100.pdf?unit={world.province.id}&year={YEAR}&lang=en")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]  # a Chinese name
     path = tmp_path / "top100.pdf"
     path.write_bytes(response.data)
     words = subprocess.run(

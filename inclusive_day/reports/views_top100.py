@@ -8,7 +8,9 @@ are shown to everyone who may see the unit exactly as they were confirmed.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import io
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -34,9 +36,15 @@ from inclusive_day.reports.top100 import (
     weights_of,
 )
 from inclusive_day.reports.top100_sheets import top100_export
-from inclusive_day.reports.views import _file_name, _language, _ranking_unit_choices, _report_unit
+from inclusive_day.reports.views import (
+    PDF,
+    _file_name,
+    _language,
+    _ranking_unit_choices,
+    _report_unit,
+)
 from inclusive_day.units.models import Unit
-from inclusive_day.web import pdf_response, send_export, show_error
+from inclusive_day.web import send_export, show_error
 
 
 class Top100Request:
@@ -172,7 +180,11 @@ def top100_pdf():
     req, board = _board_or_404()
     lang = _language()
     word = "双百优" if lang == "zh" else "top100"
-    return pdf_response(render_top100(board, lang), _file_name(req.unit.name, word, str(req.year)))
+    name = _file_name(req.unit.name, word, str(req.year))
+    # send_file spells a Chinese file name as RFC 6266 wants (pdf_response's is ASCII only).
+    return send_file(
+        io.BytesIO(render_top100(board, lang)), mimetype=PDF, download_name=name, max_age=0
+    )
 
 
 @bp.get("/top100.xlsx")
