@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, case, literal
+from sqlalchemy import ColumnElement, Date, case, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # China Standard Time, where every unit is by default
 
@@ -115,3 +117,59 @@ def month_index(column: ColumnElement, months: Sequence[Month], zone: ZoneInfo =
     whens = [(column < first, -1)]
     whens += [(column < bound, index) for index, bound in enumerate(bounds)]
     return case(*whens, else_=len(months))
+
+
+class _LocalDay(FunctionElement):
+    """SQL: the local calendar day of a UTC instant (see `local_day`)."""
+
+    type = Date()
+    name = "local_day"
+    inherit_cache = True
+
+
+@compiles(_LocalDay)
+def _local_day_postgresql(element, compiler, **kw) -> str:
+    column, zone, _offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(timezone({zone}, {column}) AS DATE)"
+
+
+@compiles(_LocalDay, "sqlite")
+def _local_day_sqlite(element, compiler, **kw) -> str:
+    column, _zone, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({column}, {offset})"
+
+
+def local_day(column: ColumnElement, zone: ZoneInfo = DEFAULT_ZONE) -> ColumnElement:
+    """SQL: the calendar day in `zone` of the UTC instant `column`, as a DATE, for comparing
+    stored instants with days that vary row by row (a tenure's first day). PostgreSQL applies
+    the zone's rules; SQLite its offset on 1 January, which is right for zones without summer
+    time, such as China's."""
+    offset = zone.utcoffset(datetime(2000, 1, 1)) or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    return _LocalDay(column, literal(zone.key), literal(f"{minutes:+d} minutes"))
+
+
+class _DayAfter(FunctionElement):
+    """SQL: the day after a DATE (see `day_after`)."""
+
+    type = Date()
+    name = "day_after"
+    inherit_cache = True
+
+
+@compiles(_DayAfter)
+def _day_after_postgresql(element, compiler, **kw) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} + 1)"
+
+
+@compiles(_DayAfter, "sqlite")
+def _day_after_sqlite(element, compiler, **kw) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({column}, '+1 day')"
+
+
+def day_after(column: ColumnElement) -> ColumnElement:
+    """SQL: the day after the DATE `column`, on SQLite and PostgreSQL alike (an inclusive last
+    day made the first day excluded)."""
+    return _DayAfter(column)

@@ -396,6 +396,21 @@ CASES: tuple[Case, ...] = (
         only(*EDIT_A, answer=ALLOWED),
         method="POST",
     ),
+    # Workers' ratings and comments: whoever sees the station; hiding one, its editors (a
+    # comment the station does not have is said to be missing, and nothing changes).
+    Case("stations.feedback", {"station_id": W.A.station}, only(*STATION_A)),
+    Case(
+        "stations.hide_feedback",
+        {"station_id": W.A.station, "feedback_id": 0},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
+    Case(
+        "stations.show_feedback",
+        {"station_id": W.A.station, "feedback_id": 0},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
     # ---- co-building partners: kept by a unit, seen by its subtree and the station it co-builds
     # Every signed-in user gets the list of what they may see (maybe empty).
     Case("stations.partners", {}, signed_in()),
@@ -535,6 +550,16 @@ CASES: tuple[Case, ...] = (
     Case("attendance.activity_checkin_done", {"token": W.A.checkin_token}, public(REDIRECT)),
     *with_post(Case("attendance.station_checkin", {"code": W.A.station_code}, public())),
     Case("attendance.station_checkin_done", {"code": W.A.station_code}, public(REDIRECT)),
+    # Feedback belongs to a scan made in this browser; with none, back to the form.
+    Case(
+        "attendance.activity_feedback",
+        {"token": W.A.checkin_token},
+        public(REDIRECT),
+        method="POST",
+    ),
+    Case(
+        "attendance.station_feedback", {"code": W.A.station_code}, public(REDIRECT), method="POST"
+    ),
     # ---- API (/api/v1, bearer tokens) ----------------------------------------------------
     Case("api-docs.openapi_json", {}, public()),
     # The public check-in takes no token; not a JSON object: the API's own 400, for anyone.
@@ -851,6 +876,19 @@ CASES: tuple[Case, ...] = (
     Case("reports.notices", {}, signed_in()),
     Case("reports.notices", {"unit": W.A.unit}, only(*UNIT_A), label="unit"),
     Case("reports.notice_pdf", {"notice_id": W.A.notice}, only(*UNIT_A)),
+    # The Double Top 100: its page for whoever sees the unit (a draft's lists for its editors
+    # only); the draft's downloads, the weights and the confirmation for its editors. Empty
+    # forms: weights that are not numbers (400), no digest to confirm (back to the page).
+    Case("reports.top100", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("reports.top100", {}, only(*UNIT_A, ORGANISER_B), label="top"),
+    Case("reports.top100_pdf", {"unit": W.A.unit}, only(*EDIT_A)),
+    Case("reports.top100_spreadsheet", {"unit": W.A.unit}, only(*EDIT_A)),
+    Case(
+        "reports.top100_weights", {"unit": W.A.unit}, only(*EDIT_A, answer=ALLOWED), method="POST"
+    ),
+    Case(
+        "reports.top100_confirm", {"unit": W.A.unit}, only(*EDIT_A, answer=ALLOWED), method="POST"
+    ),
 )
 
 # Rules no case needs to cover (Flask's own static files).

@@ -285,6 +285,7 @@ PDF_RENDERERS = (
     "inclusive_day.reports.jobs.render_league",
     "inclusive_day.reports.views.render_traffic",
     "inclusive_day.reports.notices.render_traffic",
+    "inclusive_day.reports.views_top100.render_top100",
 )
 
 

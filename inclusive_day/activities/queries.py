@@ -1,14 +1,15 @@
 """Reading activities: counts and upcoming lists for any scope."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.activities.models import Activity, ActivityStatus
-from inclusive_day.attendance.queries import Scope
+from inclusive_day.attendance.queries import Scope, served_by
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
+from inclusive_day.periods import days_utc_range, local_day
 
 
 def not_cancelled():
@@ -51,3 +52,60 @@ def upcoming(scope: Scope, now: datetime, limit: int = 10) -> list[Activity]:
             .limit(limit)
         )
     )
+
+
+def held_and_served_by_span(
+    whole, part, first: date, last: date, now: datetime
+) -> dict[tuple, tuple[int, int]]:
+    """(activities held, served) per span of days at a station, for many spans in one
+    statement: `whole` is a subquery of (kind, ref, station_id), spans over all of the local
+    days `first` to `last`, summed per station; `part` one of (kind, ref, station_id,
+    first_day, end_day), spans of the days first_day to the day before end_day within them,
+    where an activity counts when it starts on one of those days (only their stations'
+    activities are counted one by one). Held as the recap counts it (not cancelled, started by
+    `now`), served by attendance.queries' rule. Spans with no activity are absent."""
+    period = in_period(*days_utc_range(first, last))
+    held = case((and_(not_cancelled(), Activity.starts_at <= now), 1), else_=0)
+    at_whole = [Activity.station_id.in_(select(whole.c.station_id)), *period]
+    held_there = (
+        select(Activity.station_id, func.sum(held).label("held"))
+        .where(*at_whole)
+        .group_by(Activity.station_id)
+        .subquery("held_there")
+    )
+    served_there = served_by(Activity.station_id, at_whole).subquery("served_there")
+    over_whole = (
+        select(
+            whole.c.kind,
+            whole.c.ref,
+            held_there.c.held,
+            func.coalesce(served_there.c.served, 0),
+        )
+        .join(held_there, held_there.c.station_id == whole.c.station_id)
+        .outerjoin(served_there, served_there.c.key == whole.c.station_id)
+    )
+    at_part = [Activity.station_id.in_(select(part.c.station_id)), *period]
+    served_each = served_by(Activity.id, at_part).subquery("served_each")
+    day = local_day(Activity.starts_at)
+    over_part = (
+        select(
+            part.c.kind,
+            part.c.ref,
+            func.sum(held),
+            func.sum(func.coalesce(served_each.c.served, 0)),
+        )
+        .select_from(Activity)
+        .join(
+            part,
+            and_(
+                part.c.station_id == Activity.station_id,
+                day >= part.c.first_day,
+                day < part.c.end_day,
+            ),
+        )
+        .outerjoin(served_each, served_each.c.key == Activity.id)
+        .where(*at_part)
+        .group_by(part.c.kind, part.c.ref)
+    )
+    rows = db.session.execute(union_all(over_whole, over_part))
+    return {(kind, ref): (int(h or 0), int(n or 0)) for kind, ref, h, n in rows}

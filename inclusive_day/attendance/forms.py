@@ -9,16 +9,19 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     StringField,
     SubmitField,
     TelField,
+    TextAreaField,
     ValidationError,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
 from inclusive_day.attendance import paper
-from inclusive_day.attendance.models import BeneficiaryGroup
+from inclusive_day.attendance.feedback import parse_comment, parse_rating
+from inclusive_day.attendance.models import FEEDBACK_COMMENT_MAX, BeneficiaryGroup
 from inclusive_day.attendance.services import (
     AttendanceError,
     check_count,
@@ -26,6 +29,7 @@ from inclusive_day.attendance.services import (
     parse_group,
     parse_person,
 )
+from inclusive_day.refusals import Refused
 from inclusive_day.uploads import CSV, SniffedFile
 
 
@@ -42,7 +46,7 @@ def _rule(check):
     def validate(form, field):
         try:
             field.parsed = check(field.data)
-        except AttendanceError as error:
+        except Refused as error:
             raise ValidationError(str(error.message)) from None
 
     return validate
@@ -70,6 +74,33 @@ class CheckInForm(FlaskForm):
     )
     nonce = HiddenField(validators=[_rule(check_nonce)])
     submit = SubmitField(_l("Check in"))
+
+
+# What each rating says, for the star buttons' accessible names.
+RATING_WORDS = [
+    SelectChoice("1", _l("1 star: very poor")),
+    SelectChoice("2", _l("2 stars: poor")),
+    SelectChoice("3", _l("3 stars: fair")),
+    SelectChoice("4", _l("4 stars: good")),
+    SelectChoice("5", _l("5 stars: very good")),
+]
+
+
+class FeedbackForm(FlaskForm):
+    """A worker's word on the station after a scan: a rating, a comment, or both."""
+
+    rating = RadioField(
+        _l("How was this station?"),
+        choices=RATING_WORDS,
+        validate_choice=False,  # parse_rating says what is wrong
+        validators=[_rule(parse_rating)],
+    )
+    comment = TextAreaField(
+        _l("A short comment (optional)"),
+        validators=[_rule(parse_comment)],
+        render_kw={"maxlength": FEEDBACK_COMMENT_MAX, "rows": 3},
+    )
+    submit = SubmitField(_l("Send"))
 
 
 def _count_rule(group: BeneficiaryGroup):

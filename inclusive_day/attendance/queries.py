@@ -152,6 +152,29 @@ def served_parts(scope: Scope) -> CompoundSelect:
     return union_all(heads, checks)
 
 
+def served_by(key, scope: Scope) -> Select:
+    """SELECT (key, served) per value of `key` (a column of Activity, such as its id or its
+    station) over the scope's activities that served anyone: the same rule as `served_parts`
+    (staff headcounts plus standing check-ins), summed in the database, the check-ins counted
+    straight off ix_checkins_standing."""
+    heads = (
+        select(key.label("key"), func.sum(Headcount.count).label("n"))
+        .select_from(Headcount)
+        .join(Activity, Activity.id == Headcount.activity_id)
+        .where(*scope)
+        .group_by(key)
+    )
+    checks = (
+        select(key, func.count())
+        .select_from(CheckIn)
+        .join(Activity, Activity.id == CheckIn.activity_id)
+        .where(*scope, standing())
+        .group_by(key)
+    )
+    parts = union_all(heads, checks).subquery("served_parts")
+    return select(parts.c.key, func.sum(parts.c.n).label("served")).group_by(parts.c.key)
+
+
 def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
     """Person-times per beneficiary group, headcounts and check-ins together."""
     result = dict.fromkeys(BeneficiaryGroup, 0)

@@ -7,7 +7,7 @@ The confirmation is found again through the session, which holds record ids, nev
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -24,7 +24,8 @@ from inclusive_day.api.checkins import (
     refusal_status,
 )
 from inclusive_day.attendance import bp
-from inclusive_day.attendance.forms import CheckInForm, new_nonce
+from inclusive_day.attendance.feedback import FeedbackError, feedback_of, leave_feedback
+from inclusive_day.attendance.forms import CheckInForm, FeedbackForm, new_nonce
 from inclusive_day.attendance.models import CheckIn, CheckInSource, LimitKind, StationVisit
 from inclusive_day.attendance.services import (
     AttendanceError,
@@ -41,6 +42,7 @@ from inclusive_day.extensions import db, limiter
 from inclusive_day.i18n import period_text
 from inclusive_day.periods import zone_of
 from inclusive_day.stations.models import Station, StationStatus
+from inclusive_day.web import show_error
 
 # Session keys: the last confirmation to show, and the group chosen last (to preselect it).
 DONE_KEY = "checkin_done"
@@ -223,23 +225,61 @@ def _closed(activity: Activity, now: datetime) -> AttendanceError | None:
 
 @bp.get("/c/<token>/done")
 def activity_checkin_done(token: str):
-    """The confirmation after an activity check-in: checked in, or already checked in."""
+    """The confirmation after an activity check-in: checked in, or already checked in; then
+    the optional rating of the station."""
+    checkin = _recalled_checkin(token)
+    if checkin is None:
+        return redirect(url_for("attendance.activity_checkin", token=token))
+    return _activity_done(token, checkin, FeedbackForm(formdata=None))
+
+
+@bp.post("/c/<token>/feedback")
+@limiter.limit(checkin_rate_limit)
+def activity_feedback(token: str):
+    """The rating and comment left on the confirmation after an activity check-in."""
+    checkin = _recalled_checkin(token)
+    if checkin is None:
+        return redirect(url_for("attendance.activity_checkin", token=token))
+    station = checkin.activity.station
+    day = checkin.checked_in_at.astimezone(zone_of(station.unit.timezone)).date()
+    form = FeedbackForm()
+    if _leave_feedback(form, station.id, checkin.identity, day):
+        return redirect(url_for("attendance.activity_checkin_done", token=token) + "#feedback")
+    return _activity_done(token, checkin, form, 400)
+
+
+def _recalled_checkin(token: str) -> CheckIn | None:
+    """The check-in the confirmation of this activity is about, if this browser made it."""
     done = _recalled("activity", token)
     checkin = db.session.get(CheckIn, done["id"]) if done else None
     if checkin is None or checkin_token(checkin.activity) != token:
-        return redirect(url_for("attendance.activity_checkin", token=token))
+        return None
+    return checkin
+
+
+def _activity_done(token: str, checkin: CheckIn, form: FeedbackForm, status: int = 200):
     activity = checkin.activity
+    station = activity.station
+    day = checkin.checked_in_at.astimezone(zone_of(station.unit.timezone)).date()
     return _page(
         "attendance/checkin_done.html",
+        status,
         kind="activity",
         heading=activity.title,
-        created=done["created"],
+        created=session[DONE_KEY]["created"],
         at=checkin.checked_in_at,
         group=checkin.group.label,
-        station=activity.station,
+        station=station,
         counted=[],
         again_url=url_for("attendance.activity_checkin", token=token),
-        station_url=station_page_url(activity.station),
+        station_url=station_page_url(station),
+        **_feedback_context(
+            station.id,
+            checkin.identity,
+            day,
+            form,
+            url_for("attendance.activity_feedback", token=token),
+        ),
     )
 
 
@@ -330,12 +370,40 @@ def _station_not_open(_station: Station | None):
 
 @bp.get("/d/<code>/done")
 def station_checkin_done(code: str):
-    """The confirmation after a door check-in: the visit, and the activities it counted for."""
+    """The confirmation after a door check-in: the visit, and the activities it counted for;
+    then the optional rating of the station."""
+    visit = _recalled_visit(code)
+    if visit is None:
+        return redirect(url_for("attendance.station_checkin", code=code))
+    return _station_done(code, visit, FeedbackForm(formdata=None))
+
+
+@bp.post("/d/<code>/feedback")
+@limiter.limit(checkin_rate_limit)
+def station_feedback(code: str):
+    """The rating and comment left on the confirmation after a door check-in."""
+    visit = _recalled_visit(code)
+    if visit is None:
+        return redirect(url_for("attendance.station_checkin", code=code))
+    form = FeedbackForm()
+    if _leave_feedback(form, visit.station_id, visit.identity, visit.visit_day):
+        return redirect(url_for("attendance.station_checkin_done", code=code) + "#feedback")
+    return _station_done(code, visit, form, 400)
+
+
+def _recalled_visit(code: str) -> StationVisit | None:
+    """The door visit the confirmation at this station is about, if this browser made it."""
     done = _recalled("station", code)
     visit = db.session.get(StationVisit, done["id"]) if done else None
     station = db.session.get(Station, visit.station_id) if visit else None
     if station is None or station.code != code:
-        return redirect(url_for("attendance.station_checkin", code=code))
+        return None
+    return visit
+
+
+def _station_done(code: str, visit: StationVisit, form: FeedbackForm, status: int = 200):
+    done = session[DONE_KEY]
+    station = db.session.get(Station, visit.station_id)
     ids = dict(done.get("checkins", []))
     public_activities = select(Activity.id).where(in_public_campaign())
     checkins = (
@@ -350,6 +418,7 @@ def station_checkin_done(code: str):
     )
     return _page(
         "attendance/checkin_done.html",
+        status,
         kind="station",
         heading=station.name,
         created=done["created"],
@@ -359,7 +428,44 @@ def station_checkin_done(code: str):
         counted=[{"title": c.activity.title, "created": ids[c.id]} for c in checkins],
         again_url=url_for("attendance.station_checkin", code=code),
         station_url=station_page_url(station),
+        **_feedback_context(
+            station.id,
+            visit.identity,
+            visit.visit_day,
+            form,
+            url_for("attendance.station_feedback", code=code),
+        ),
     )
+
+
+# --- Feedback on the confirmation --------------------------------------------------------------
+
+
+def _feedback_context(
+    station_id: int, identity: str, day: date, form: FeedbackForm, action: str
+) -> dict:
+    """The feedback part of a confirmation: the form, or the word already left today. The
+    identity stays on the server: the form is found again through the session."""
+    given = feedback_of(station_id, identity, day)
+    return {
+        "feedback_form": form if given is None else None,
+        "feedback_given": given,
+        "feedback_action": action,
+    }
+
+
+def _leave_feedback(form: FeedbackForm, station_id: int, identity: str, day: date) -> bool:
+    """Store the form's rating and comment; False (with the reason on the form) if refused."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        leave_feedback(station_id, identity, day, form.rating.data, form.comment.data)
+    except FeedbackError as error:
+        db.session.rollback()
+        show_error(form, error.message, error.field)
+        return False
+    db.session.commit()
+    return True
 
 
 # --- The session's memory --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from inclusive_day.assets import keep_for_a_year
+from inclusive_day.attendance.feedback import public_feedback
 from inclusive_day.database import utcnow
 from inclusive_day.directory import bp
 from inclusive_day.directory.forms import DirectorySearchForm
@@ -370,6 +371,10 @@ def station_page(code: str):
     return render_template("directory/station.html", **page)
 
 
+# How many of the workers' latest comments a station's public page shows.
+PUBLIC_COMMENTS = 3
+
+
 def station_page_data(station: Station, now: datetime) -> dict:
     """The finished values of a station page."""
     page = load_station_page(station, now)
@@ -390,6 +395,8 @@ def station_page_data(station: Station, now: datetime) -> dict:
         ],
         "held": page.held,
         "figures": page.figures,
+        # Workers' word: the average rating, and the latest comments nobody hid.
+        "feedback": public_feedback(station.id, PUBLIC_COMMENTS),
         "phone_href": "tel:" + "".join(ch for ch in station.phone if ch.isdigit() or ch == "+"),
         "map_data": None,
         "amap_url": None,

@@ -15,6 +15,7 @@ from inclusive_day.reports.league import build_league
 from inclusive_day.reports.pdf import file_name, page_margins, render_pdf
 from inclusive_day.reports.present import recap_context
 from inclusive_day.reports.recap import RecapScope, build_recap
+from inclusive_day.reports.top100 import CRITERIA, MIN_RATINGS, Board
 from inclusive_day.reports.traffic import TrafficNotice, build_traffic_notice
 from inclusive_day.units.models import Unit
 
@@ -101,3 +102,24 @@ def render_traffic(
 def traffic_file_name(unit_name: str, month: Month, lang: str) -> str:
     """The file name of a unit's traffic notice for a month in `lang`."""
     return file_name(unit_name, "月度流量通报" if lang == "zh" else "traffic-notice", str(month))
+
+
+def render_top100(board: Board, lang: str) -> bytes:
+    """The Double Top 100 of `board` (confirmed, or marked as a draft) as an A4 landscape PDF
+    in `lang`."""
+    with force_locale(lang):
+        generated = format_date(board.generated_on, "long")
+        title = _("Double Top 100 · %(year)s", year=board.year)
+        if not board.is_confirmed:
+            title = _("%(title)s · draft", title=title)
+        page = page_margins(board.unit_name, title, _("Generated on %(date)s", date=generated))
+        return render_pdf(
+            "pdf/top100.html",
+            lang=lang,
+            page=page,
+            board=board,
+            criteria=CRITERIA,
+            min_ratings=MIN_RATINGS,
+            generated=generated,
+            confirmed=format_date(board.confirmed_at, "long") if board.confirmed_at else "",
+        )

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from inclusive_day.periods import Month
 from inclusive_day.reports.construction import check_day, check_days
 from inclusive_day.reports.recap import ReportError, check_period
+from inclusive_day.reports.top100 import CRITERIA, FIRST_YEAR, LAST_YEAR, Criterion
 
 
 def check_month(text: str) -> None:
@@ -108,3 +116,53 @@ class IssueForm(FlaskForm):
     def validate_month(self, field) -> None:
         """A month written YYYY-MM."""
         check_month(field.data)
+
+
+class Top100Form(FlaskForm):
+    """Whose Double Top 100, for which year."""
+
+    class Meta:
+        csrf = False
+
+    unit = SelectField(_l("Union unit"), choices=[], coerce=int, validate_choice=False)
+    year = IntegerField(
+        _l("Year"),
+        validators=[Optional(), NumberRange(FIRST_YEAR, LAST_YEAR)],
+        render_kw={"inputmode": "numeric", "min": FIRST_YEAR, "max": LAST_YEAR},
+    )
+
+
+class Top100WeightsForm(FlaskForm):
+    """The weight of each published criterion (0 leaves one out). The rules are the
+    service's (reports.top100.check_weights), which says what is wrong with a weight."""
+
+    submit = SubmitField(_l("Save the weights"))
+
+    def fields(self) -> list[tuple[Criterion, StringField]]:
+        """(criterion, its weight field), in the criteria's order."""
+        return [(c, self[f"weight_{c.code}"]) for c in CRITERIA]
+
+    def fill(self, weights: dict[str, float]) -> None:
+        """Show the weights set."""
+        for criterion, weight in self.fields():
+            weight.data = f"{weights.get(criterion.code, 0):g}"
+
+    def raw(self) -> dict[str, str]:
+        """The weights as typed, by criterion code."""
+        return {criterion.code: weight.data for criterion, weight in self.fields()}
+
+
+for _criterion in CRITERIA:
+    setattr(
+        Top100WeightsForm,
+        f"weight_{_criterion.code}",
+        StringField(_criterion.label, render_kw={"inputmode": "decimal", "size": 5}),
+    )
+del _criterion
+
+
+class Top100ConfirmForm(FlaskForm):
+    """Confirm and publish the lists shown: the digest of what the page showed."""
+
+    shown = HiddenField()
+    submit = SubmitField(_l("Confirm and publish"))

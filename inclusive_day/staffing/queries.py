@@ -17,7 +17,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.database import UTCDateTime
@@ -368,3 +380,107 @@ def station_roster(station_id: int) -> list[StationAdmin]:
             )
         )
     )
+
+
+def duty_by_span(whole, part, first: date, last: date) -> dict[tuple, Duty]:
+    """Duty attendance per span of days at a station, for many spans at once: `whole` is a
+    subquery of (kind, ref, station_id), spans over all of `first` to `last`, counted per
+    station in one pass over ix_duty_shifts_station_day; `part` one of (kind, ref,
+    station_id, first_day, end_day), spans of the days first_day to the day before end_day
+    within them, each counted from the index of its own station's shifts. Expected are the
+    span's days on which its station was open and expected someone on duty (opening hours,
+    not round the clock); attended, those of them on which anyone signed on there. Hours are
+    not counted (they need every shift's row): Duty.hours is 0. Two queries however many
+    spans; spans that expected no one and kept no shift are absent."""
+    after = last + timedelta(days=1)
+    spans = union_all(
+        select(
+            whole.c.kind,
+            whole.c.ref,
+            whole.c.station_id,
+            literal(first, Date).label("first_day"),
+            literal(after, Date).label("end_day"),
+        ),
+        select(part.c.kind, part.c.ref, part.c.station_id, part.c.first_day, part.c.end_day),
+    ).subquery("spans")
+    expected = {}
+    for kind, ref, start, end, opened, closed in db.session.execute(
+        select(
+            spans.c.kind,
+            spans.c.ref,
+            spans.c.first_day,
+            spans.c.end_day,
+            Station.opened_on,
+            Station.closed_on,
+        )
+        .join(Station, Station.id == spans.c.station_id)
+        .where(Station.open_24h.is_(False), Station.opening_hours != "")
+    ):
+        days = _overlap_days(opened, closed, start, end - timedelta(days=1))
+        if days:
+            expected[(kind, ref)] = days
+    open_day = and_(
+        DutyShift.day >= Station.opened_on,
+        or_(Station.closed_on.is_(None), DutyShift.day < Station.closed_on),
+    )
+    attended = func.count(distinct(DutyShift.day))
+    over_whole = (
+        select(whole.c.kind, whole.c.ref, attended)
+        .select_from(DutyShift)
+        .join(whole, whole.c.station_id == DutyShift.station_id)
+        .join(Station, Station.id == DutyShift.station_id)
+        .where(DutyShift.day >= first, DutyShift.day <= last, open_day)
+        .group_by(whole.c.kind, whole.c.ref)
+    )
+    in_span = (
+        select(attended)
+        .select_from(DutyShift)
+        .join(Station, Station.id == DutyShift.station_id)
+        .where(
+            DutyShift.station_id == part.c.station_id,
+            DutyShift.day >= part.c.first_day,
+            DutyShift.day < part.c.end_day,
+            open_day,
+        )
+        .correlate(part)
+        .scalar_subquery()
+    )
+    over_part = select(part.c.kind, part.c.ref, in_span)
+    kept = {
+        (kind, ref): int(n) for kind, ref, n in db.session.execute(union_all(over_whole, over_part))
+    }
+    return {
+        key: Duty(expected.get(key, 0), min(kept.get(key, 0), expected.get(key, 0)))
+        for key in expected.keys() | kept.keys()
+    }
+
+
+def training_hours_by_station(station_ids, first: date, last: date) -> dict[int, float]:
+    """The hours of training taken from `first` to `last` by the administrators (masters and
+    assistants, past or present) of each station `station_ids` holds; one grouped query."""
+    rows = db.session.execute(
+        select(StationAdmin.station_id, func.sum(Training.hours))
+        .join(StationAdmin, StationAdmin.id == Training.admin_id)
+        .where(
+            StationAdmin.station_id.in_(station_ids),
+            Training.taken_on >= first,
+            Training.taken_on <= last,
+        )
+        .group_by(StationAdmin.station_id)
+    )
+    return {station_id: float(hours or 0) for station_id, hours in rows}
+
+
+def training_hours_by_admin(admin_ids, first: date, last: date) -> dict[int, float]:
+    """The hours of training each administrator `admin_ids` holds took from `first` to `last`;
+    one grouped query."""
+    rows = db.session.execute(
+        select(Training.admin_id, func.sum(Training.hours))
+        .where(
+            Training.admin_id.in_(admin_ids),
+            Training.taken_on >= first,
+            Training.taken_on <= last,
+        )
+        .group_by(Training.admin_id)
+    )
+    return {admin_id: float(hours or 0) for admin_id, hours in rows}

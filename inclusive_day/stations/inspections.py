@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from inclusive_day.extensions import db
@@ -174,3 +174,25 @@ def station_schedule(station: Station, today: date) -> list[dict]:
             {"level": level, "months": months, "last": last, "due": due, "overdue": due <= today}
         )
     return out
+
+
+def passed_by_window(windows) -> dict[tuple, int]:
+    """Inspections passed per window: `windows` is a subquery of (kind, ref, station_id,
+    first_day, end_day), a station's days from first_day to the day before end_day. "Passed"
+    is the result PASSED only (not "passed after rectification"). One grouped query; windows
+    with none are absent."""
+    rows = db.session.execute(
+        select(windows.c.kind, windows.c.ref, func.count())
+        .select_from(Inspection)
+        .join(
+            windows,
+            and_(
+                windows.c.station_id == Inspection.station_id,
+                Inspection.inspected_on >= windows.c.first_day,
+                Inspection.inspected_on < windows.c.end_day,
+            ),
+        )
+        .where(Inspection.result == InspectionResult.PASSED)
+        .group_by(windows.c.kind, windows.c.ref)
+    )
+    return {(kind, ref): int(n) for kind, ref, n in rows}

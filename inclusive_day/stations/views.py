@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import count_activities, upcoming
+from inclusive_day.attendance.feedback import ratings_of
 from inclusive_day.attendance.queries import totals
 from inclusive_day.attendance.services import AttendanceError, set_checkin_capacity
 from inclusive_day.attendance.traffic import (
@@ -199,6 +200,7 @@ def show(station_id: int):
         activities=count_activities(scope),
         figures=totals(scope),
         traffic=traffic_by_station([station.id]).get(station.id, NO_TRAFFIC),
+        ratings=ratings_of(station.id),
         coming=upcoming(scope, utcnow(), limit=10),
         managers=station_managers(station),
         master=masters_by_station([station.id]).get(station.id),
