@@ -35,10 +35,10 @@ from inclusive_day.reports.top100 import (
     save_weights,
     weights_of,
 )
+from inclusive_day.reports.pdf import file_name
 from inclusive_day.reports.top100_sheets import top100_export
 from inclusive_day.reports.views import (
     PDF,
-    _file_name,
     _language,
     _ranking_unit_choices,
     _report_unit,
@@ -180,7 +180,7 @@ def top100_pdf():
     req, board = _board_or_404()
     lang = _language()
     word = "双百优" if lang == "zh" else "top100"
-    name = _file_name(req.unit.name, word, str(req.year))
+    name = file_name(req.unit.name, word, str(req.year))
     # send_file spells a Chinese file name as RFC 6266 wants (pdf_response's is ASCII only).
     return send_file(
         io.BytesIO(render_top100(board, lang)), mimetype=PDF, download_name=name, max_age=0
