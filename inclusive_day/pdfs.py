@@ -50,9 +50,8 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from flask import current_app
-from fontTools.pens.boundsPen import BoundsPen  # fontTools comes with WeasyPrint
-from fontTools.pens.svgPathPen import SVGPathPen
-from fontTools.ttLib import TTFont
+from fontTools.pens.svgPathPen import SVGPathPen  # fontTools comes with WeasyPrint
+from fontTools.ttLib import TTFont, TTLibError
 from weasyprint import HTML, Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -159,12 +158,11 @@ FC_MATCH_PATTERN, FC_RESULT_MATCH = 0, 0
 
 @dataclass(frozen=True)
 class Outline:
-    """A glyph's shape in font units (y up): SVG path data, advance and ink box, the em and
-    the height of the central baseline (the middle of the em box, where CJK text centres)."""
+    """A glyph's shape in font units (y up): SVG path data, its advance, the em and the height
+    of the central baseline (the middle of the em box, where CJK text centres)."""
 
     path: str
     advance: float
-    bounds: tuple[float, float, float, float] | None
     units_per_em: int
     central: float
 
@@ -176,19 +174,14 @@ def _fontconfig():
         lib = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
     except OSError:
         return None
-    pointer, text = ctypes.c_void_p, ctypes.c_char_p
+    pointer, text, number = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
     lib.FcNameParse.restype, lib.FcNameParse.argtypes = pointer, [text]
-    lib.FcConfigSubstitute.argtypes = [pointer, pointer, ctypes.c_int]
+    lib.FcConfigSubstitute.argtypes = [pointer, pointer, number]
     lib.FcDefaultSubstitute.argtypes = [pointer]
     lib.FcFontMatch.restype = pointer
-    lib.FcFontMatch.argtypes = [pointer, pointer, ctypes.POINTER(ctypes.c_int)]
-    lib.FcPatternGetString.argtypes = [pointer, text, ctypes.c_int, ctypes.POINTER(text)]
-    lib.FcPatternGetInteger.argtypes = [
-        pointer,
-        text,
-        ctypes.c_int,
-        ctypes.POINTER(ctypes.c_int),
-    ]
+    lib.FcFontMatch.argtypes = [pointer, pointer, ctypes.POINTER(number)]
+    lib.FcPatternGetString.argtypes = [pointer, text, number, ctypes.POINTER(text)]
+    lib.FcPatternGetInteger.argtypes = [pointer, text, number, ctypes.POINTER(number)]
     lib.FcPatternDestroy.argtypes = [pointer]
     return lib
 
@@ -226,28 +219,25 @@ def glyph_outlines(pattern: str, letters: str) -> dict[str, Outline] | None:
         return None
     path, index = found
     try:
-        font = TTFont(path, fontNumber=index, lazy=True)
-    except Exception:  # noqa: BLE001 - an unreadable or unknown font file: draw text instead
-        log.info("PDF decoration: cannot read the font %s", path)
+        with TTFont(path, fontNumber=index, lazy=True) as font:
+            return _outlines(font, letters)
+    except (OSError, TTLibError, KeyError) as error:  # unreadable, or a table missing
+        log.info("PDF decoration: cannot read the outlines of %s: %s", path, error)
         return None
-    with font:
-        glyphs, cmap = font.getGlyphSet(), font.getBestCmap()
-        units_per_em, advances = font["head"].unitsPerEm, font["hmtx"]
-        metrics = font["OS/2"]
-        central = (metrics.sTypoAscender + metrics.sTypoDescender) / 2
-        outlines = {}
-        for letter in set(letters):
-            name = cmap.get(ord(letter))
-            if name is None:
-                return None
-            path_pen, bounds_pen = SVGPathPen(glyphs), BoundsPen(glyphs)
-            glyphs[name].draw(path_pen)
-            glyphs[name].draw(bounds_pen)
-            outlines[letter] = Outline(
-                path_pen.getCommands(),
-                advances[name][0],
-                bounds_pen.bounds,
-                units_per_em,
-                central,
-            )
+
+
+def _outlines(font: TTFont, letters: str) -> dict[str, Outline] | None:
+    """The outlines of `letters` in an open font, or None if it lacks one."""
+    glyphs, cmap = font.getGlyphSet(), font.getBestCmap()
+    units_per_em, advances = font["head"].unitsPerEm, font["hmtx"]
+    metrics = font["OS/2"]
+    central = (metrics.sTypoAscender + metrics.sTypoDescender) / 2
+    outlines = {}
+    for letter in set(letters):
+        name = cmap.get(ord(letter))
+        if name is None:
+            return None
+        pen = SVGPathPen(glyphs)
+        glyphs[name].draw(pen)
+        outlines[letter] = Outline(pen.getCommands(), advances[name][0], units_per_em, central)
     return outlines
