@@ -14,7 +14,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from weasyprint.text.fonts import FontConfiguration
 
-from inclusive_day.pdfs import html_document, release_render_memory
+from inclusive_day.pdfs import html_document, release_render_memory, write_pdf
 
 LANGUAGES = ("zh", "en")
 
@@ -47,8 +47,8 @@ def render_pdf(template: str, **context) -> bytes:
     with _render_lock:
         if _fonts is None:
             _fonts = FontConfiguration()
-        document = html_document(html)
-        data = document.write_pdf(font_config=_fonts)
+        document = html_document(html).render(font_config=_fonts)
+        data = write_pdf(document)
         del document
         release_render_memory()
         _freeze_long_lived()

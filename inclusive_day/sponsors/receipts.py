@@ -15,6 +15,7 @@ language), and only the error a user may see (a pledge has no receipt yet) is tr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -29,7 +30,7 @@ from weasyprint.text.fonts import FontConfiguration
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import db
 from inclusive_day.i18n import money
-from inclusive_day.pdfs import html_document, release_render_memory
+from inclusive_day.pdfs import glyph_outlines, html_document, release_render_memory, write_pdf
 from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import Donation, DonationKind, DonationStatus, SponsorKind
 from inclusive_day.sponsors.words import gift_in_words, quantity_text
@@ -57,8 +58,10 @@ UNIT_NAME_LONG, UNIT_NAME_VERY_LONG = 10, 40
 # a star. It is deliberately not a seal: no unit name, no official wording, and it is set
 # beside the name rather than stamped over it.
 MARK_TOP, MARK_BOTTOM = "衷心感谢 · THANK YOU", "INCLUSIVE DAY"
+MARK_WORDS = f"{MARK_TOP} · {MARK_BOTTOM}"  # the mark's title, as its letters are shapes
 MARK_CENTRE, MARK_RADIUS = 60.0, 44.0  # in the units of the mark's 120 x 120 SVG viewBox
-MARK_EM = 8.2 * 1.12  # the letters' size in those units, with a little tracking
+MARK_FONT, MARK_FONT_SIZE = "Noto Sans CJK SC:bold", 8.2  # the letters' size in those units
+MARK_EM = MARK_FONT_SIZE * 1.12  # the letters' size with a little tracking
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 PLACES = ("", "拾", "佰", "仟")
@@ -159,13 +162,41 @@ def _arc(words: str, top: bool) -> list[tuple[str, float, float, float]]:
     return letters
 
 
-@cache
-def mark_letters() -> tuple[tuple[str, float, float, float], ...]:
-    """(letter, x, y, degrees) of each letter of the mark's ring.
+@dataclass(frozen=True)
+class MarkLetter:
+    """A letter of the mark's ring: its centre and turn and, when the font could be read, its
+    shape (SVG path data in font units) with the transform that sets it there."""
 
-    Placed one by one because WeasyPrint does not lay text along an SVG textPath.
-    """
-    return tuple(_arc(MARK_TOP, top=True) + _arc(MARK_BOTTOM, top=False))
+    letter: str
+    x: float
+    y: float
+    degrees: float
+    path: str = ""
+    transform: str = ""
+
+
+@cache
+def mark_letters() -> tuple[MarkLetter, ...]:
+    """The letters of the mark's ring, placed one by one (WeasyPrint lays no text along an
+    SVG textPath) and drawn as shapes: the mark is a decoration, and letters set as text
+    would be read out, or extracted, in among the table's words. Set as text (as before)
+    only where the font's outlines cannot be read."""
+    placed = _arc(MARK_TOP, top=True) + _arc(MARK_BOTTOM, top=False)
+    outlines = glyph_outlines(MARK_FONT, MARK_TOP + MARK_BOTTOM)
+    if outlines is None:
+        return tuple(MarkLetter(*letter) for letter in placed)
+    letters = []
+    for letter, x, y, degrees in placed:
+        shape = outlines[letter]
+        scale = MARK_FONT_SIZE / shape.units_per_em
+        # Centred on its place like text-anchor="middle" dominant-baseline="central"; font
+        # units run up, the SVG's down.
+        transform = (
+            f"translate({x} {y}) rotate({degrees}) scale({scale:.6f} {-scale:.6f}) "
+            f"translate({-shape.advance / 2:g} {-shape.central:g})"
+        )
+        letters.append(MarkLetter(letter, x, y, degrees, shape.path, transform))
+    return tuple(letters)
 
 
 def _size(text: str, long: int, very_long: int) -> str:
@@ -262,7 +293,9 @@ def layout_receipt(data: dict) -> tuple[Document, float | None]:
     """
     fonts = FontConfiguration()
     for font_pt in FONT_SIZES:
-        html = render_template(TEMPLATE, r=data, mark=mark_letters(), font_pt=font_pt)
+        html = render_template(
+            TEMPLATE, r=data, mark=mark_letters(), mark_words=MARK_WORDS, font_pt=font_pt
+        )
         document = html_document(html).render(font_config=fonts)
         if len(document.pages) == 1:
             return document, font_pt
@@ -272,7 +305,7 @@ def layout_receipt(data: dict) -> tuple[Document, float | None]:
 def receipt_pdf(donation: Donation, issued_on: date | None = None) -> bytes:
     """The numbered bilingual receipt and certificate of thanks for a received donation."""
     document, _font_pt = layout_receipt(receipt_data(donation, issued_on))
-    data = document.write_pdf()
+    data = write_pdf(document)
     del document
     release_render_memory()
     return data

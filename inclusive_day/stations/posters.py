@@ -26,7 +26,7 @@ from weasyprint import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from inclusive_day.extensions import db
-from inclusive_day.pdfs import html_document, release_render_memory
+from inclusive_day.pdfs import html_document, release_render_memory, write_pdf
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit, under
@@ -256,6 +256,6 @@ def render_document(stations: Sequence[Station], printed_on: date | None = None)
 
 def render_posters(stations: Sequence[Station], printed_on: date | None = None) -> bytes:
     """One PDF with an A4 poster page for each station, fonts embedded."""
-    data = render_document(stations, printed_on).write_pdf()
+    data = write_pdf(render_document(stations, printed_on))
     release_render_memory()
     return data
