@@ -11,7 +11,7 @@ TEST_WORKERS ?= auto
 # Chinese glyphs in PDFs (fonts-noto-cjk), fast font subsetting (libharfbuzz-subset0), the
 # browser that the browser tests in tests/e2e drive (chromium; Playwright never downloads one)
 # and pdftotext, with which the tests read the PDFs' text (poppler-utils).
-DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils
+DEB_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils qpdf
 CATALOGUES := $(wildcard inclusive_day/translations/*/LC_MESSAGES/messages.po)
 # Exact versions with hashes: the app's for `make run`, the app's plus the tools' for `make test`.
 # `make lock` writes both from pyproject.toml's ranges (keeping today's pins where they still
