@@ -152,7 +152,7 @@ def test_feedback_after_an_activity_check_in_rates_its_station(client, db, make_
     activity = make_activity(
         station, starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=1)
     )
-    token = activity.uid.removesuffix("@inclusive-day")
+    token = activity.checkin_token
     nonce = NONCE.search(text(client.get(f"/c/{token}"))).group(1)
     client.post(f"/c/{token}", data={"phone": PHONE, "group": "rider", "nonce": nonce})
     assert 'action="/c/' in text(client.get(f"/c/{token}/done"))
