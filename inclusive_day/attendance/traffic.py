@@ -74,6 +74,16 @@ def traffic(path: str, first: date | None = None, last: date | None = None) -> T
     return Traffic(int(visits), int(visitors))
 
 
+def traffic_of(station_ids, first: date | None = None, last: date | None = None) -> Traffic:
+    """The door traffic of the stations `station_ids` holds (a list or a SELECT of ids) over
+    the local days first to last, visitors distinct across them: any scope, not only a
+    subtree."""
+    visits, visitors = db.session.execute(
+        select(*_figures()).where(StationVisit.station_id.in_(station_ids), *on_days(first, last))
+    ).one()
+    return Traffic(int(visits), int(visitors))
+
+
 def traffic_by_station(
     station_ids, first: date | None = None, last: date | None = None
 ) -> dict[int, Traffic]:
@@ -146,11 +156,13 @@ def traffic_by_month(path: str, months: Sequence[Month]) -> dict[Month, Traffic]
     return {month: found.get(i, NO_TRAFFIC) for i, month in enumerate(months)}
 
 
-def last_visit_by_station(station_ids) -> dict[int, datetime]:
-    """The time of each station's latest door visit, for the stations `station_ids` holds."""
+def last_visit_by_station(station_ids, since: date | None = None) -> dict[int, datetime]:
+    """The time of each station's latest door visit, for the stations `station_ids` holds;
+    with `since`, among the visits of that local day or later only (a bounded read, however
+    long the history), and a station with none then is absent."""
     rows = db.session.execute(
         select(StationVisit.station_id, func.max(StationVisit.visited_at))
-        .where(StationVisit.station_id.in_(station_ids))
+        .where(StationVisit.station_id.in_(station_ids), *on_days(since, None))
         .group_by(StationVisit.station_id)
     )
     return {station_id: at for station_id, at in rows if at is not None}
@@ -169,9 +181,21 @@ def visited_since(station_ids, first: date) -> Select:
 def silent_station_ids(path: str, today: date, days: int) -> Select:
     """SELECT the ids of the subtree's stations open today (and for at least `days` days) with
     no door visit in the last `days` days, today included: the "silent stations"."""
-    since = date.fromordinal(today.toordinal() - days + 1)
+    return silent_among(select(Station.id).where(Station.under(path)), today, days)
+
+
+def silence_start(today: date, days: int) -> date:
+    """The first local day of the `days` days, today included, that a silent station spent
+    without a door visit."""
+    return date.fromordinal(today.toordinal() - days + 1)
+
+
+def silent_among(station_ids, today: date, days: int) -> Select:
+    """SELECT the ids of the silent stations (as silent_station_ids says) among those that
+    `station_ids` holds (a list or a SELECT of ids): any scope, not only a subtree."""
+    since = silence_start(today, days)
     open_ids = select(Station.id).where(
-        Station.under(path), Station.open_on(today), Station.opened_on <= since
+        Station.id.in_(station_ids), Station.open_on(today), Station.opened_on <= since
     )
     return open_ids.where(Station.id.not_in(visited_since(open_ids, since)))
 

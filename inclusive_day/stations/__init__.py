@@ -10,4 +10,5 @@ VIEWS = (
     "views_transfer",  # the spreadsheet import and export pages
     "views_partners",  # co-building partners: list, page, create and edit
     "views_catalogues",  # the host-type and label sets
+    "views_live",  # the live board of a subtree and its JSON
 )
