@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
+from inclusive_day.attendance.traffic import silent_station_ids
 from inclusive_day.auth.models import Role
 from inclusive_day.extensions import db as _db
 from inclusive_day.staffing.models import DutyShift
 from inclusive_day.stations import views_live
-from inclusive_day.stations.live import LiveState, Show, live_board
+from inclusive_day.stations.live import LiveState, Show, live_board, station_details
 from inclusive_day.stations.models import Station, StationStatus
 from tests.conftest import count_queries
 
@@ -102,6 +103,12 @@ def by_name(board):
     return {station.name: station for station in board.stations}
 
 
+def details(board):
+    """Each station's details (on duty, visitors today, last scan), by name."""
+    found = station_details(board, [station.id for station in board.stations])
+    return {station.name: found[station.id] for station in board.stations}
+
+
 # ---- The board's rules ---------------------------------------------------------------------
 
 
@@ -113,9 +120,9 @@ def test_only_stations_open_today_by_their_lifecycle_are_on_the_board(world):
 def test_states_in_the_morning(world):
     board = by_name(board_of(world["a"]))
     assert board["有人值守站"].state is LiveState.DUTY
-    assert board["有人值守站"].on_duty == ("王芳", "李强")
+    assert board["有人值守站"].staffed
     assert board["无人在岗站"].state is LiveState.ABSENT
-    assert board["无人在岗站"].on_duty == ()
+    assert not board["无人在岗站"].staffed
     assert board["24小时站"].state is LiveState.OPEN
     assert board["夜间站"].state is LiveState.CLOSED
     assert board["暂停站"].state is LiveState.SUSPENDED
@@ -123,10 +130,11 @@ def test_states_in_the_morning(world):
 
 
 def test_states_at_night(world):
-    board = by_name(board_of(world["a"], now=NIGHT))
+    night = board_of(world["a"], now=NIGHT)
+    board = by_name(night)
     # Still signed on after closing time: closed all the same, the names still shown.
     assert board["有人值守站"].state is LiveState.CLOSED
-    assert board["有人值守站"].on_duty == ("王芳", "李强")
+    assert details(night)["有人值守站"].on_duty == ("王芳", "李强")
     assert board["无人在岗站"].state is LiveState.CLOSED
     assert board["夜间站"].state is LiveState.ABSENT
     assert board["24小时站"].state is LiveState.OPEN
@@ -145,9 +153,16 @@ def test_hours_are_read_in_the_station_units_zone(make_unit, make_station):
     assert station.state is LiveState.ABSENT
 
 
+def test_who_is_on_duty(world):
+    rows = details(board_of(world["a"]))
+    assert rows["有人值守站"].on_duty == ("王芳", "李强")
+    # 赵敏 signed off at nine.
+    assert rows["无人在岗站"].on_duty == ()
+
+
 def test_visitors_today_and_the_last_scan(world):
     board = board_of(world["a"])
-    rows = by_name(board)
+    rows = details(board)
     assert rows["有人值守站"].visitors == 2
     assert rows["有人值守站"].last_scan == at(TODAY, 10, 12)
     assert rows["24小时站"].visitors == 1
@@ -158,13 +173,13 @@ def test_visitors_today_and_the_last_scan(world):
 
 
 def test_silent_stations_follow_the_window(world):
-    week = by_name(board_of(world["a"], days=7))
-    assert {name for name, s in week.items() if s.silent} == {"无人在岗站", "暂停站", "未填时间站"}
+    week = board_of(world["a"], days=7)
+    assert {s.name for s in week.stations if s.silent} == {"无人在岗站", "暂停站", "未填时间站"}
     # The last scan is looked for inside the window only.
-    assert week["无人在岗站"].last_scan is None
-    fortnight = by_name(board_of(world["a"], days=14))
-    assert {name for name, s in fortnight.items() if s.silent} == {"暂停站", "未填时间站"}
-    assert fortnight["无人在岗站"].last_scan == at(TODAY - timedelta(days=10), 18, 20)
+    assert details(week)["无人在岗站"].last_scan is None
+    fortnight = board_of(world["a"], days=14)
+    assert {s.name for s in fortnight.stations if s.silent} == {"暂停站", "未填时间站"}
+    assert details(fortnight)["无人在岗站"].last_scan == at(TODAY - timedelta(days=10), 18, 20)
     two_days = by_name(board_of(world["a"], days=2))
     assert {name for name, s in two_days.items() if s.silent} == {
         "无人在岗站",
@@ -172,6 +187,13 @@ def test_silent_stations_follow_the_window(world):
         "暂停站",
         "未填时间站",
     }
+
+
+def test_the_notice_and_the_board_agree_on_silent_stations(world):
+    for days in (2, 7, 14):
+        board = board_of(world["city"], days=days)
+        silent = set(_db.session.scalars(silent_station_ids(world["city"].path, TODAY, days)))
+        assert silent == {station.id for station in board.stations if station.silent}
 
 
 def test_counts(world):
@@ -214,12 +236,24 @@ def test_the_number_of_queries_does_not_grow_with_the_stations(
     for unit in (small, large):
         with count_queries(db.engine) as n:
             board = board_of(unit)
+            station_details(board, [station.id for station in board.stations])
         with count_queries(db.engine) as page:
             assert client.get(f"/stations/live?unit={unit.id}").status_code == 200
         with count_queries(db.engine) as data:
             assert client.get(f"/stations/live.json?unit={unit.id}").status_code == 200
         counted[board.counts.stations] = (n["n"], page["n"], data["n"])
     assert counted[3] == counted[30]
+
+
+def test_rows_come_a_page_at_a_time(world):
+    stations = board_of(world["a"]).stations
+    first = views_live.rows_page(stations, 1, per_page=4)
+    assert (first.page, first.pages, first.total, len(first.items)) == (1, 2, 6, 4)
+    assert first.has_next and not first.has_prev
+    # Past the last page: the last one.
+    last = views_live.rows_page(stations, 9, per_page=4)
+    assert (last.page, [s.id for s in last.items]) == (2, [s.id for s in stations[4:]])
+    assert views_live.rows_page([], 1).pages == 1
 
 
 # ---- The page and its JSON ------------------------------------------------------------------

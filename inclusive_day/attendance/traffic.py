@@ -181,23 +181,25 @@ def visited_since(station_ids, first: date) -> Select:
 def silent_station_ids(path: str, today: date, days: int) -> Select:
     """SELECT the ids of the subtree's stations open today (and for at least `days` days) with
     no door visit in the last `days` days, today included: the "silent stations"."""
-    return silent_among(select(Station.id).where(Station.under(path)), today, days)
+    return select(Station.id).where(Station.under(path), is_silent(today, days))
 
 
 def silence_start(today: date, days: int) -> date:
-    """The first local day of the `days` days, today included, that a silent station spent
+    """The first local day of the `days` days, today included, that a silent station has spent
     without a door visit."""
     return date.fromordinal(today.toordinal() - days + 1)
 
 
-def silent_among(station_ids, today: date, days: int) -> Select:
-    """SELECT the ids of the silent stations (as silent_station_ids says) among those that
-    `station_ids` holds (a list or a SELECT of ids): any scope, not only a subtree."""
+def is_silent(today: date, days: int) -> ColumnElement[bool]:
+    """The condition on Station for the silent stations (as silent_station_ids says), to filter
+    any scope or to select as a column beside each station: one read of the window's door
+    visits from the day index, however many stations."""
     since = silence_start(today, days)
-    open_ids = select(Station.id).where(
-        Station.id.in_(station_ids), Station.open_on(today), Station.opened_on <= since
+    return and_(
+        Station.open_on(today),
+        Station.opened_on <= since,
+        Station.id.not_in(select(StationVisit.station_id).where(StationVisit.visit_day >= since)),
     )
-    return open_ids.where(Station.id.not_in(visited_since(open_ids, since)))
 
 
 def visits_on_day(station_ids, day: date) -> ColumnElement[bool]:

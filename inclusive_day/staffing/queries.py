@@ -64,6 +64,12 @@ def has_master() -> ColumnElement[bool]:
     return Station.id.in_(select(StationAdmin.station_id).where(current_masters()))
 
 
+def on_duty_now() -> ColumnElement[bool]:
+    """The condition on Station for stations where someone is on duty now (a shift signed on
+    and not yet off)."""
+    return Station.id.in_(select(DutyShift.station_id).where(DutyShift.ended_at.is_(None)))
+
+
 def masters_by_station(station_ids) -> dict[int, StationAdmin]:
     """Each station's current master, for the stations `station_ids` holds (a list or SELECT)."""
     rows = db.session.scalars(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from flask import Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,7 +29,9 @@ from inclusive_day.stations.live import (
     LiveState,
     LiveStation,
     Show,
+    StationNow,
     live_board,
+    station_details,
 )
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
@@ -147,18 +149,20 @@ def _zone(unit: Unit | None):
 
 
 def _board(unit: Unit | None, days: int) -> LiveBoard:
-    """The board of the stations the user may see, under `unit` when one is given."""
-    scope = [visible(current_user, Action.VIEW, Station)]
+    """The board of the stations the user may see: under `unit` when one is given (which the
+    user may see, so every station under it too: a unit's grant covers its subtree)."""
     if unit is not None:
-        scope.append(Station.under(unit.path))
+        scope = [Station.under(unit.path)]
+    else:
+        scope = [visible(current_user, Action.VIEW, Station)]
     return live_board(scope, utcnow(), days, _zone(unit))
 
 
-def scan_text(station: LiveStation, today: date) -> str:
+def scan_text(at: datetime | None, station: LiveStation, today: date) -> str:
     """When the station's last door scan was: the time today, else the day and time."""
-    if station.last_scan is None:
+    if at is None:
         return ""
-    local = station.last_scan.astimezone(station.zone)
+    local = at.astimezone(station.zone)
     return f"{local:%H:%M}" if local.date() == today else f"{local:%m-%d %H:%M}"
 
 
@@ -170,8 +174,16 @@ def texts() -> dict:
     }
 
 
-def row(station: LiveStation, today: date, words: dict) -> dict:
-    """A station's row of the table, as the template and live.json give it."""
+def rows(board: LiveBoard, stations: list[LiveStation]) -> list[dict]:
+    """The table's rows for `stations` (a page of the board), as the template and live.json
+    give them, with their details (three statements whatever the rows)."""
+    words = texts()
+    details = station_details(board, [station.id for station in stations])
+    return [row(station, details[station.id], board.today, words) for station in stations]
+
+
+def row(station: LiveStation, now: StationNow, today: date, words: dict) -> dict:
+    """A station's row of the table."""
     return {
         "id": station.id,
         "code": station.code,
@@ -180,9 +192,9 @@ def row(station: LiveStation, today: date, words: dict) -> dict:
         "state": station.state.value,
         "state_label": words["states"][station.state],
         "hours": words["all_day"] if station.open_24h else station.hours,
-        "on_duty": list(station.on_duty),
-        "visitors": station.visitors,
-        "last_scan": scan_text(station, today),
+        "on_duty": list(now.on_duty),
+        "visitors": now.visitors,
+        "last_scan": scan_text(now.last_scan, station, today),
         "silent": station.silent,
     }
 
@@ -199,7 +211,8 @@ def markers(board: LiveBoard, system: CoordSystem) -> list[list]:
         else:
             shown = from_wgs84(Point(station.latitude, station.longitude), system)
             at = (round(shown.latitude, 6), round(shown.longitude, 6))
-        found.append([station.id, *at, station.state.value, int(station.silent), station.name])
+        # The state is a str enum: JSON writes its value, without the enum's slower lookup.
+        found.append([station.id, *at, station.state, int(station.silent), station.name])
     return found
 
 
@@ -229,7 +242,6 @@ def live():
     board = _board(unit, asked.days)
     page = rows_page(board.shown(asked.show), asked.page)
     asked = replace(asked, page=page.page)
-    words = texts()
     tiles = tile_settings()
     tiles.pop("system")
     config = {
@@ -244,7 +256,7 @@ def live():
         board=board,
         asked=asked,
         page=page,
-        rows=[row(station, board.today, words) for station in page.items],
+        rows=rows(board, page.items),
         counts=counts(board),
         filters=[(show, board.counts.of(show)) for show in Show],
         states=list(LiveState),
@@ -276,7 +288,6 @@ def live_json():
         return error_response(400, message, field=field)
     board = _board(unit, asked.days)
     page = rows_page(board.shown(asked.show), asked.page)
-    words = texts()
     updated = board.now.astimezone(_zone(unit))
     body = {
         "unit": {"id": unit.id, "name": unit.name} if unit else None,
@@ -289,7 +300,7 @@ def live_json():
         "page": page.page,
         "pages": page.pages,
         "matching": page.total,
-        "rows": [row(station, board.today, words) for station in page.items],
+        "rows": rows(board, page.items),
         "markers": markers(board, tile_settings()["system"]),
     }
     # ensure_ascii off: a province's Chinese names would otherwise take six bytes a character.
