@@ -53,6 +53,10 @@ from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit
 
 MIN_SILENT_DAYS, MAX_SILENT_DAYS = 1, 365
+# Rows read at a time: few enough that the garbage collector seldom finds a batch alive and
+# carries it into its oldest generation, which would bring on full collections (each a tenth
+# of a second in a worker) every few renders of a province.
+BATCH = 200
 
 
 class LiveState(LabelledEnum):
@@ -107,8 +111,13 @@ class Show(LabelledEnum):
 
 
 class LiveStation(NamedTuple):
-    """One station on the board, as it is now (a named tuple: a province makes 11,000 of
-    them per render, and a tuple is made several times faster than a frozen dataclass)."""
+    """One station on the board, as it is now (the state as its LiveState's value).
+
+    The board keeps its stations as plain tuples of these fields, and pages make LiveStations
+    of the rows they show: a province has 11,000 stations, and the garbage collector drops
+    plain tuples of plain values from its bookkeeping at once, where it would carry 11,000
+    objects per render into its oldest generation (a named tuple, a dataclass) and make the
+    next full collection take a tenth of a second."""
 
     id: int
     code: str
@@ -118,22 +127,37 @@ class LiveStation(NamedTuple):
     longitude: float | None
     open_24h: bool
     hours: str
-    state: LiveState
+    state: str
     staffed: bool
     silent: bool
-    zone: ZoneInfo
+    timezone: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """True when the station is open now."""
+        return self.state in OPEN_STATES
 
     def shown_by(self, show: Show) -> bool:
         """True when the filter `show` keeps this station."""
-        if show is Show.OPEN:
-            return self.state.is_open
-        if show is Show.DUTY:
-            return self.staffed
-        if show is Show.ABSENT:
-            return self.state is LiveState.ABSENT
-        if show is Show.SILENT:
-            return self.silent
-        return True
+        return keeps(show, self)
+
+
+# Where the fields the filters and counts read sit in a board's plain rows.
+STATE, STAFFED, SILENT = (LiveStation._fields.index(f) for f in ("state", "staffed", "silent"))
+
+
+def keeps(show: Show, row: tuple) -> bool:
+    """True when the filter `show` keeps the station of `row` (a LiveStation, or the board's
+    plain tuple of its fields)."""
+    if show is Show.OPEN:
+        return row[STATE] in OPEN_STATES
+    if show is Show.DUTY:
+        return row[STAFFED]
+    if show is Show.ABSENT:
+        return row[STATE] == LiveState.ABSENT
+    if show is Show.SILENT:
+        return row[SILENT]
+    return True
 
 
 @dataclass(frozen=True)
@@ -170,20 +194,26 @@ class LiveCounts:
 
 @dataclass(frozen=True)
 class LiveBoard:
-    """The board: its moment, day and silence window, the stations (by code), their counts."""
+    """The board: its moment, day and silence window, its stations (by code) as plain tuples
+    of LiveStation's fields, and their counts."""
 
     now: datetime
     today: date
     days: int
     silent_since: date
-    stations: list[LiveStation]
+    rows: list[tuple]
     counts: LiveCounts
 
-    def shown(self, show: Show) -> list[LiveStation]:
-        """The stations that the filter `show` keeps, in the board's order."""
+    @property
+    def stations(self) -> list[LiveStation]:
+        """Every station as a LiveStation: for a small board; a page makes its own rows'."""
+        return [LiveStation._make(row) for row in self.rows]
+
+    def shown(self, show: Show) -> list[tuple]:
+        """The rows that the filter `show` keeps, in the board's order."""
         if show is Show.ALL:
-            return self.stations
-        return [station for station in self.stations if station.shown_by(show)]
+            return self.rows
+        return [row for row in self.rows if keeps(show, row)]
 
 
 def expects_duty(open_24h: bool, opening_hours: str) -> bool:
@@ -232,29 +262,25 @@ def live_board(
     ids = select(Station.id).where(*on_board)
     # Core rows, the status as its stored text: a province's 11,000 rows skip the ORM's row
     # handling and the enum's conversion; their units are read apart, not joined to each row.
-    rows = (
-        db.session.connection()
-        .execute(
-            select(
-                Station.id,
-                Station.code,
-                Station.name,
-                Station.unit_id,
-                Station.latitude,
-                Station.longitude,
-                Station.open_24h,
-                Station.opening_hours,
-                type_coerce(Station.status, String),
-                on_duty_now(),
-                is_silent(today, days),
-            )
-            .where(*on_board)
-            .order_by(Station.code)
+    result = db.session.connection().execute(
+        select(
+            Station.id,
+            Station.code,
+            Station.name,
+            Station.unit_id,
+            Station.latitude,
+            Station.longitude,
+            Station.open_24h,
+            Station.opening_hours,
+            type_coerce(Station.status, String),
+            on_duty_now(),
+            is_silent(today, days),
         )
-        .all()
+        .where(*on_board)
+        .order_by(Station.code)
     )
     units = {
-        unit_id: (name, zone_of(tz))
+        unit_id: (name, tz, zone_of(tz))
         for unit_id, name, tz in db.session.execute(
             select(Unit.id, Unit.name, Unit.timezone).where(
                 Unit.id.in_(select(Station.unit_id).where(*on_board))
@@ -262,47 +288,43 @@ def live_board(
         )
     }
     readings: dict[tuple, tuple] = {}
-    stations = []
-    for sid, code, name, unit_id, lat, lon, open_24h, text, status, staffed, silent in rows:
-        unit_name, local = units[unit_id]
-        key = (open_24h, text, local)
-        reading = readings.get(key)
-        if reading is None:
-            reading = readings[key] = _reading(open_24h, text, now, local)
-        hours, open_now, expects = reading
-        staffed, silent = bool(staffed), bool(silent)
-        stations.append(
-            LiveStation(
-                sid,
-                code,
-                name,
-                unit_name,
-                lat,
-                lon,
-                open_24h,
-                hours,
-                state_now(status, open_now, expects, staffed),
-                staffed,
-                silent,
-                local,
+    states: dict[tuple, str] = {}
+    rows: list[tuple] = []
+    # Core rows a batch at a time (see BATCH), the status as its stored text: a province's
+    # rows skip the ORM's row handling and the enum's conversion.
+    for batch in result.partitions(BATCH):
+        for sid, code, name, unit_id, lat, lon, open_24h, text, status, staffed, silent in batch:
+            unit_name, tz, local = units[unit_id]
+            key = (open_24h, text, tz)
+            reading = readings.get(key)
+            if reading is None:
+                reading = readings[key] = _reading(open_24h, text, now, local)
+            hours, open_now, expects = reading
+            staffed, silent = bool(staffed), bool(silent)
+            inputs = (status, open_now, expects, staffed)
+            state = states.get(inputs)
+            if state is None:
+                state = states[inputs] = state_now(*inputs).value
+            # LiveStation's fields, as a plain tuple.
+            rows.append(
+                (sid, code, name, unit_name, lat, lon, open_24h, hours, state, staffed, silent, tz)
             )
-        )
-    counts = _counts(stations, traffic_of(ids, today, today))
-    return LiveBoard(now, today, days, silence_start(today, days), stations, counts)
+    counts = _counts(rows, traffic_of(ids, today, today))
+    return LiveBoard(now, today, days, silence_start(today, days), rows, counts)
 
 
-def _counts(stations: list[LiveStation], today: Traffic) -> LiveCounts:
-    """The counts over the board's stations, with today's door traffic across them (visitors
+def _counts(rows: list[tuple], today: Traffic) -> LiveCounts:
+    """The counts over the board's rows, with today's door traffic across them (visitors
     distinct across stations)."""
     open_now = on_duty = absent = silent = 0
-    for station in stations:
-        state = station.state
+    for row in rows:
+        state = row[STATE]
         open_now += state in OPEN_STATES
-        on_duty += station.staffed
-        absent += state is LiveState.ABSENT
-        silent += station.silent
+        on_duty += row[STAFFED]
+        absent += state == LiveState.ABSENT
+        silent += row[SILENT]
     return LiveCounts(
-        stations=len(stations),
+        stations=len(rows),
         open_now=open_now,
         on_duty=on_duty,
         absent=absent,

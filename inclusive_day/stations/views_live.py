@@ -8,6 +8,7 @@ import json
 import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from operator import itemgetter
 
 from flask import Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -38,6 +39,9 @@ from inclusive_day.units.models import Unit
 
 PER_PAGE = 100
 REFRESH_SECONDS = 30
+# The fields of a board's row that its marker shows.
+MARKER_FIELDS = ("id", "name", "latitude", "longitude", "state", "silent")
+marker_fields = itemgetter(*(LiveStation._fields.index(f) for f in MARKER_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,14 @@ class RowsPage:
         return self.page + 1
 
 
-def rows_page(stations: list[LiveStation], number: int, per_page: int = PER_PAGE) -> RowsPage:
-    """Page `number` of `stations` (the last page when `number` is past it)."""
-    pages = max(math.ceil(len(stations) / per_page), 1)
+def rows_page(shown: list[tuple], number: int, per_page: int = PER_PAGE) -> RowsPage:
+    """Page `number` of a board's `shown` rows (the last page when `number` is past it), its
+    items made LiveStations."""
+    pages = max(math.ceil(len(shown) / per_page), 1)
     number = min(max(number, 1), pages)
     start = (number - 1) * per_page
-    return RowsPage(stations[start : start + per_page], number, pages, len(stations))
+    items = [LiveStation._make(row) for row in shown[start : start + per_page]]
+    return RowsPage(items, number, pages, len(shown))
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ def scan_text(at: datetime | None, station: LiveStation, today: date) -> str:
     """When the station's last door scan was: the time today, else the day and time."""
     if at is None:
         return ""
-    local = at.astimezone(station.zone)
+    local = at.astimezone(zone_of(station.timezone))
     return f"{local:%H:%M}" if local.date() == today else f"{local:%m-%d %H:%M}"
 
 
@@ -189,7 +195,7 @@ def row(station: LiveStation, now: StationNow, today: date, words: dict) -> dict
         "code": station.code,
         "name": station.name,
         "unit": station.unit_name,
-        "state": station.state.value,
+        "state": station.state,
         "state_label": words["states"][station.state],
         "hours": words["all_day"] if station.open_24h else station.hours,
         "on_duty": list(now.on_duty),
@@ -199,20 +205,18 @@ def row(station: LiveStation, now: StationNow, today: date, words: dict) -> dict
     }
 
 
-def markers(board: LiveBoard, system: CoordSystem) -> list[list]:
-    """Every located station as [id, latitude, longitude, state, silent (0/1), name], the
+def markers(board: LiveBoard, system: CoordSystem) -> list[tuple]:
+    """Every located station as (id, latitude, longitude, state, silent (0/1), name), the
     point in the tile server's system: compact, for a province's thousands of markers."""
     found = []
-    for station in board.stations:
-        if station.latitude is None or station.longitude is None:
+    for row in board.rows:
+        sid, name, lat, lon, state, silent = marker_fields(row)
+        if lat is None or lon is None:
             continue
-        if system is CoordSystem.WGS84:
-            at = (station.latitude, station.longitude)
-        else:
-            shown = from_wgs84(Point(station.latitude, station.longitude), system)
-            at = (round(shown.latitude, 6), round(shown.longitude, 6))
-        # The state is a str enum: JSON writes its value, without the enum's slower lookup.
-        found.append([station.id, *at, station.state, int(station.silent), station.name])
+        if system is not CoordSystem.WGS84:
+            shown = from_wgs84(Point(lat, lon), system)
+            lat, lon = round(shown.latitude, 6), round(shown.longitude, 6)
+        found.append((sid, lat, lon, state, int(silent), name))
     return found
 
 
