@@ -260,8 +260,15 @@ def live_board(
     today = now.astimezone(zone).date()
     on_board = [*scope, Station.open_on(today)]
     ids = select(Station.id).where(*on_board)
-    # Core rows, the status as its stored text: a province's 11,000 rows skip the ORM's row
-    # handling and the enum's conversion; their units are read apart, not joined to each row.
+    # The units are read apart, not joined to each of a province's 11,000 rows.
+    units = {
+        unit_id: (name, tz, zone_of(tz))
+        for unit_id, name, tz in db.session.execute(
+            select(Unit.id, Unit.name, Unit.timezone).where(
+                Unit.id.in_(select(Station.unit_id).where(*on_board))
+            )
+        )
+    }
     result = db.session.connection().execute(
         select(
             Station.id,
@@ -279,14 +286,6 @@ def live_board(
         .where(*on_board)
         .order_by(Station.code)
     )
-    units = {
-        unit_id: (name, tz, zone_of(tz))
-        for unit_id, name, tz in db.session.execute(
-            select(Unit.id, Unit.name, Unit.timezone).where(
-                Unit.id.in_(select(Station.unit_id).where(*on_board))
-            )
-        )
-    }
     readings: dict[tuple, tuple] = {}
     states: dict[tuple, str] = {}
     rows: list[tuple] = []
@@ -294,7 +293,8 @@ def live_board(
     # rows skip the ORM's row handling and the enum's conversion.
     for batch in result.partitions(BATCH):
         for sid, code, name, unit_id, lat, lon, open_24h, text, status, staffed, silent in batch:
-            unit_name, tz, local = units[unit_id]
+            # A unit made between the two reads (never on SQLite's one snapshot) has no name yet.
+            unit_name, tz, local = units.get(unit_id) or ("", None, DEFAULT_ZONE)
             key = (open_24h, text, tz)
             reading = readings.get(key)
             if reading is None:
