@@ -293,7 +293,7 @@ def live_board(
     # rows skip the ORM's row handling and the enum's conversion.
     for batch in result.partitions(BATCH):
         for sid, code, name, unit_id, lat, lon, open_24h, text, status, staffed, silent in batch:
-            # A unit made between the two reads (never on SQLite's one snapshot) has no name yet.
+            # A unit made between the two reads is not in `units`: its station shows no unit name.
             unit_name, tz, local = units.get(unit_id) or ("", None, DEFAULT_ZONE)
             key = (open_24h, text, tz)
             reading = readings.get(key)
