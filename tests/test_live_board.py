@@ -15,6 +15,7 @@ from inclusive_day.auth.models import Role
 from inclusive_day.extensions import db as _db
 from inclusive_day.staffing.models import DutyShift
 from inclusive_day.stations import views_live
+from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.live import (
     LiveState,
     LiveStation,
@@ -358,14 +359,24 @@ def test_the_json_shape(world, organiser, client):
     }
     markers = {m[0]: m for m in data["markers"]}
     assert len(markers) == 6
+    assert data["coord_scale"] == 100_000
     assert markers[world["absent"].id] == [
         world["absent"].id,
-        25.04,
-        102.71,
+        2_504_000,
+        10_271_000,
         "absent",
         0,
         "无人在岗站",
     ]
+
+
+def test_markers_sit_on_gcj02_tiles_when_the_map_uses_them(world, organiser, client, app):
+    app.config["MAP_TILE_COORD_SYSTEM"] = "gcj02"
+    data = client.get(f"/stations/live.json?unit={world['a'].id}").get_json()
+    shown = from_wgs84(Point(25.04, 102.71), CoordSystem.GCJ02)
+    (marker, *_) = data["markers"]
+    assert marker[1:3] == [round(shown.latitude * 100_000), round(shown.longitude * 100_000)]
+    assert marker[1:3] != [2_504_000, 10_271_000]
 
 
 def test_the_json_refuses_a_bad_window(world, organiser, client):

@@ -39,6 +39,7 @@ from inclusive_day.units.models import Unit
 
 PER_PAGE = 100
 REFRESH_SECONDS = 30
+COORD_SCALE = 100_000  # markers' coordinates in 1/100,000 degree
 # The fields of a board's row that its marker shows.
 MARKER_FIELDS = ("id", "name", "latitude", "longitude", "state", "silent")
 marker_fields = itemgetter(*(LiveStation._fields.index(f) for f in MARKER_FIELDS))
@@ -207,7 +208,8 @@ def row(station: LiveStation, now: StationNow, today: date, words: dict) -> dict
 
 def markers(board: LiveBoard, system: CoordSystem) -> list[tuple]:
     """Every located station as (id, latitude, longitude, state, silent (0/1), name), the
-    point in the tile server's system: compact, for a province's thousands of markers."""
+    point in the tile server's system and in units of 1/COORD_SCALE degree (about a metre):
+    whole numbers are written several times faster than floats, for a province's 11,000."""
     found = []
     for row in board.rows:
         sid, name, lat, lon, state, silent = marker_fields(row)
@@ -215,8 +217,10 @@ def markers(board: LiveBoard, system: CoordSystem) -> list[tuple]:
             continue
         if system is not CoordSystem.WGS84:
             shown = from_wgs84(Point(lat, lon), system)
-            lat, lon = round(shown.latitude, 6), round(shown.longitude, 6)
-        found.append((sid, lat, lon, state, int(silent), name))
+            lat, lon = shown.latitude, shown.longitude
+        found.append(
+            (sid, round(lat * COORD_SCALE), round(lon * COORD_SCALE), state, int(silent), name)
+        )
     return found
 
 
@@ -305,6 +309,7 @@ def live_json():
         "pages": page.pages,
         "matching": page.total,
         "rows": rows(board, page.items),
+        "coord_scale": COORD_SCALE,
         "markers": markers(board, tile_settings()["system"]),
     }
     # ensure_ascii off: a province's Chinese names would otherwise take six bytes a character.

@@ -5,7 +5,8 @@
  * The configuration travels in <script type="application/json" id="live-board-config"> (no
  * inline code, for the Content-Security-Policy). A state's colour and name are read from the
  * legend, so the stylesheet and the template say them once. Markers arrive as
- * [id, latitude, longitude, state, silent, name], already in the tile server's system.
+ * [id, latitude, longitude, state, silent, name], already in the tile server's system, the
+ * coordinates as whole numbers of 1/coord_scale degree.
  */
 (function () {
   "use strict";
@@ -111,20 +112,22 @@
     var first = Object.keys(layers).length === 0;
     var seen = {};
     var bounds = [];
+    var scale = data.coord_scale || 1;
     data.markers.forEach(function (m) {
       var id = m[0];
+      var at = [m[1] / scale, m[2] / scale];
       seen[id] = true;
       var layer = layers[id];
       if (layer) {
-        layer.setLatLng([m[1], m[2]]);
+        layer.setLatLng(at);
         layer.setStyle(style(m[3], m[4]));
         layer.setPopupContent(popup(m));
       } else {
-        layer = L.circleMarker([m[1], m[2]], style(m[3], m[4])).bindPopup(popup(m));
+        layer = L.circleMarker(at, style(m[3], m[4])).bindPopup(popup(m));
         layer.addTo(map);
         layers[id] = layer;
       }
-      bounds.push([m[1], m[2]]);
+      bounds.push(at);
     });
     Object.keys(layers).forEach(function (id) {
       if (!seen[id]) {
