@@ -128,6 +128,9 @@ class Config:
     REPORT_CACHE_DIR = os.environ.get("REPORT_CACHE_DIR") or None
     # With REDIS_URL set, recaps of more activities than this render in the report worker.
     REPORT_QUEUE_THRESHOLD = _int_env("REPORT_QUEUE_THRESHOLD", 5_000)
+    # The live board flags a station as silent after this many days without a door visit
+    # (a page may ask for another window with ?days=, 1 to 365).
+    SILENT_STATION_DAYS = _int_env("SILENT_STATION_DAYS", 7)
     # The public map's tiles. In mainland China use a GCJ-02 tile server (Gaode/AMap) and
     # set MAP_TILE_COORD_SYSTEM=gcj02 so that markers are shifted to sit on its streets.
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

@@ -369,6 +369,17 @@ CASES: tuple[Case, ...] = (
     ),
     *with_post(Case("stations.inspect", {"station_id": W.A.station}, only(*EDIT_A))),
     Case("stations.overdue_list", {"unit": W.A.unit}, only(*UNIT_A)),
+    # The live board: everything in one's reach, or a subtree one may see.
+    Case("stations.live", {}, signed_in()),
+    Case("stations.live", {"unit": W.A.unit}, only(*UNIT_A), label="unit"),
+    # Its refreshing script reads JSON, so a lapsed session gets a 401, not the sign-in page.
+    Case("stations.live_json", {}, signed_in(logged_out=UNAUTHORISED_JSON)),
+    Case(
+        "stations.live_json",
+        {"unit": W.A.unit},
+        only(*UNIT_A, denied=NOT_FOUND_JSON, logged_out=UNAUTHORISED_JSON),
+        label="unit",
+    ),
     # The inspection cadence is province-wide: administrators only.
     *with_post(Case("stations.cadence", {}, only(ADMIN))),
     Case("stations.poster", {"station_id": W.A.station}, only(*STATION_A)),

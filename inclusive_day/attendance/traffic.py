@@ -100,8 +100,9 @@ def traffic(path: str, first: date | None = None, last: date | None = None) -> T
 
 
 def traffic_of(station_ids, first: date | None = None, last: date | None = None) -> Traffic:
-    """The door traffic of the stations `station_ids` holds (a list or a SELECT of ids, such as
-    the stations a user may see), visitors distinct across them all."""
+    """The door traffic of the stations `station_ids` holds (a list or a SELECT of ids) over
+    the local days first to last, visitors distinct across them: any scope, not only a
+    subtree."""
     visits, visitors = db.session.execute(
         select(*_figures()).where(StationVisit.station_id.in_(station_ids), *on_days(first, last))
     ).one()
@@ -317,11 +318,13 @@ def visits_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, di
     return {month: found.get(i, {}) for i, month in enumerate(months)}
 
 
-def last_visit_by_station(station_ids) -> dict[int, datetime]:
-    """The time of each station's latest door visit, for the stations `station_ids` holds."""
+def last_visit_by_station(station_ids, since: date | None = None) -> dict[int, datetime]:
+    """The time of each station's latest door visit, for the stations `station_ids` holds;
+    with `since`, among the visits of that local day or later only (a bounded read, however
+    long the history), and a station with none then is absent."""
     rows = db.session.execute(
         select(StationVisit.station_id, func.max(StationVisit.visited_at))
-        .where(StationVisit.station_id.in_(station_ids))
+        .where(StationVisit.station_id.in_(station_ids), *on_days(since, None))
         .group_by(StationVisit.station_id)
     )
     return {station_id: at for station_id, at in rows if at is not None}
@@ -340,22 +343,21 @@ def visited_since(station_ids, first: date) -> Select:
 def silent_station_ids(path: str, today: date, days: int) -> Select:
     """SELECT the ids of the subtree's stations open today (and for at least `days` days) with
     no door visit in the last `days` days, today included: the "silent stations"."""
-    return silent_in(path, date.fromordinal(today.toordinal() - days + 1), today)
+    return select(Station.id).where(Station.under(path), is_silent(today, days))
 
 
 def silent_in(path: str, first: date, last: date) -> Select:
-    """SELECT the ids of the subtree's stations open on every day from first to last (opened
+    """SELECT the ids of the subtree's stations silent from first to last (silent_between)."""
+    return select(Station.id).where(Station.under(path), silent_between(first, last))
+
+
+def silent_between(first: date, last: date) -> ColumnElement[bool]:
+    """The condition on Station for the stations open on every day from first to last (opened
     by `first`, not closed by `last`) with no door visit on those days: the period's silent
-    stations. A station opened during the period is not silent in it."""
-    open_ids = select(Station.id).where(
-        Station.under(path), Station.opened_on <= first, Station.open_on(last)
-    )
-    visited = (
-        select(StationVisit.station_id)
-        .where(StationVisit.station_id.in_(open_ids), *on_days(first, last))
-        .distinct()
-    )
-    return open_ids.where(Station.id.not_in(visited))
+    stations; a station opened during the period is not silent in it. The one rule of
+    silence: the live board's, the notice's and silent_station_ids all read it."""
+    visited = select(StationVisit.station_id).where(*on_days(first, last))
+    return and_(Station.opened_on <= first, Station.open_on(last), Station.id.not_in(visited))
 
 
 def silent_by_child(unit: Unit, first: date, last: date) -> dict[int, int]:
@@ -369,6 +371,19 @@ def silent_by_child(unit: Unit, first: date, last: date) -> dict[int, int]:
         .group_by(pairs.c.child_id)
     )
     return {child_id: int(n) for child_id, n in rows}
+
+
+def silence_start(today: date, days: int) -> date:
+    """The first local day of the `days` days, today included, that a silent station has spent
+    without a door visit."""
+    return date.fromordinal(today.toordinal() - days + 1)
+
+
+def is_silent(today: date, days: int) -> ColumnElement[bool]:
+    """The condition on Station for the stations silent for the `days` days up to `today`
+    (silent_between), to filter any scope or to select as a column beside each station: one
+    read of the window's door visits from the day index, however many stations."""
+    return silent_between(silence_start(today, days), today)
 
 
 def visits_on_day(station_ids, day: date) -> ColumnElement[bool]:

@@ -21,6 +21,7 @@ from inclusive_day.periods import local_today
 from inclusive_day.reports import bp
 from inclusive_day.reports.documents import render_top100
 from inclusive_day.reports.forms import Top100ConfirmForm, Top100Form, Top100WeightsForm
+from inclusive_day.reports.pdf import file_name
 from inclusive_day.reports.top100 import (
     CRITERIA,
     FIRST_YEAR,
@@ -35,7 +36,6 @@ from inclusive_day.reports.top100 import (
     save_weights,
     weights_of,
 )
-from inclusive_day.reports.pdf import file_name
 from inclusive_day.reports.top100_sheets import top100_export
 from inclusive_day.reports.views import (
     PDF,

@@ -101,6 +101,12 @@ def without_master_ids(station_ids, today: date) -> set[int]:
     )
 
 
+def on_duty_now() -> ColumnElement[bool]:
+    """The condition on Station for stations where someone is on duty now (a shift signed on
+    and not yet off)."""
+    return Station.id.in_(select(DutyShift.station_id).where(DutyShift.ended_at.is_(None)))
+
+
 def masters_by_station(station_ids) -> dict[int, StationAdmin]:
     """Each station's current master, for the stations `station_ids` holds (a list or SELECT)."""
     rows = db.session.scalars(

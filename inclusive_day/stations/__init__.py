@@ -11,4 +11,5 @@ VIEWS = (
     "views_partners",  # co-building partners: list, page, create and edit
     "views_catalogues",  # the host-type and label sets
     "views_feedback",  # workers' ratings and comments, and hiding a comment
+    "views_live",  # the live board of a subtree and its JSON
 )
