@@ -333,7 +333,9 @@ def generate_duty(
     """Write duty shifts at the stations of `unit`'s subtree with opening hours over the
     local days first_day to last_day, by their administrators (read from the database), in
     the session's transaction (the caller commits). When the span ends today, shifts under
-    way now stay open, and at least `handful` administrators are on duty now."""
+    way now stay open, and at least `handful` administrators are on duty now. A big load
+    (demo.bulk.SUSPEND_FROM station-days) rebuilds the table's indexes and keys on
+    PostgreSQL, which locks it until the commit."""
     now = now or datetime.now(UTC)
     zone = zone_of(unit.timezone)
     today = now.astimezone(zone).date()

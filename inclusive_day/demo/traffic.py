@@ -10,8 +10,9 @@ database, shaped as door traffic is:
 - through the week and the year: a little quieter at weekends, busier in the summer heat and
   the winter cold, and far quieter around the Spring Festival, when many go home;
 - unevenly over stations: a few busy ones (riders' homes, stations high in the tree, open
-  round the clock), many quiet ones, and about one in twenty silent for weeks (for some,
-  these very weeks), as the live board's "silent stations" flag;
+  round the clock), many quiet ones that still see someone every few days, and about one in
+  twenty silent for weeks (for most of those, these very weeks), as the live board's "silent
+  stations" flag;
 - by the groups a station serves (riders at riders' homes, drivers at petrol stations...);
 - by regulars: each station has its own people who come back on many days, and the
   district's others drop in now and then, so distinct visitors are far fewer than visits;
@@ -84,7 +85,10 @@ PROFILE_TRAFFIC = {
 LEVEL_TRAFFIC = {"province": 1.5, "city": 1.8, "district": 1.5, "street": 1.0, "community": 0.75}
 HOST_TRAFFIC = {"bank": 0.6, "telecom_hall": 0.7, "shop": 0.8, "enterprise": 0.8}
 OPEN_24H_TRAFFIC = 1.3
-POPULARITY_SIGMA = 1.0
+POPULARITY_SIGMA = 0.9
+# Every station draws at least this share of the average station's pull (passers-by): quiet
+# ones see someone every few days, so that the silent ones are those given a silent spell.
+POPULARITY_FLOOR = 0.25
 CITY_SIGMA = 0.35
 
 # The year's shape: by month (the summer heat and the winter cold bring people in), by
@@ -113,7 +117,7 @@ MIN_POOL = 8
 # Stations silent for weeks: the share, how long, and how many of them are silent now.
 SILENT_SHARE = 0.05
 SILENT_DAYS = (21, 70)
-SILENT_NOW = 0.4
+SILENT_NOW = 0.6
 # Visits on the days a station holds an activity, over and above its usual traffic.
 ACTIVITY_SHARE = 0.06
 
@@ -417,7 +421,8 @@ def generate_door_traffic(
     """Write exactly `visits` door visits (and some feedback) at the stations of
     `province_unit`'s subtree over the local days first_day to last_day, none after `now`,
     in the session's transaction (the caller commits). ValueError if there are visits to
-    write and no station was open then."""
+    write and no station was open then. A big load (demo.bulk.SUSPEND_FROM rows) rebuilds
+    the table's indexes and keys on PostgreSQL, which locks it until the commit."""
     if visits < 0:
         raise ValueError("visits must not be negative")
     now = now or datetime.now(UTC)
@@ -521,6 +526,10 @@ def _plans(
         )
         shares = [PROFILES[profile].get(g, 0) for g in GROUPS]
         plans.append(_Plan(site, clock, spans, weight, popularity, shares, rng.gauss(0, 1), silent))
+    if plans:
+        floor = POPULARITY_FLOOR * sum(p.popularity for p in plans) / len(plans)
+        for plan in plans:
+            plan.popularity += floor
     return plans
 
 
