@@ -223,42 +223,19 @@ def running_stations(session: Session, unit: Unit, first: date, last: date) -> l
         .order_by(Station.id)
     )
     sites = []
-    for (
-        sid,
-        unit_id,
-        path,
-        level,
-        name,
-        host,
-        open_24h,
-        hours,
-        opened,
-        closed,
-        status,
-        changed,
-    ) in rows:
-        ends = closed
-        if status is StationStatus.SUSPENDED and changed is not None:
-            ends = max(opened, changed.astimezone(zone).date())
-        ids = [int(part) for part in path.strip("/").split("/")]
+    for row in rows:
+        ends = row.closed_on
+        if row.status is StationStatus.SUSPENDED and row.updated_at is not None:
+            ends = max(row.opened_on, row.updated_at.astimezone(zone).date())
+        ids = [int(part) for part in row.path.strip("/").split("/")]
         city = next((i for i in ids if levels.get(i) is Level.CITY), unit.id)
-        area = next((i for i in ids if levels.get(i) is Level.DISTRICT), unit_id)
+        area = next((i for i in ids if levels.get(i) is Level.DISTRICT), row.unit_id)
         sites.append(
             SiteRow(
-                sid,
-                unit_id,
-                level.value,
-                name,
-                host,
-                open_24h,
-                hours,
-                opened,
-                closed,
-                ends,
-                city,
-                area,
-            )  # fmt: skip
-        )
+                row.id, row.unit_id, row.level.value, row.name, row.code, row.open_24h,
+                row.opening_hours, row.opened_on, row.closed_on, ends, city, area,
+            )
+        )  # fmt: skip
     return sites
 
 
@@ -661,20 +638,19 @@ class _Run:
                 picks = []
                 for _ in range(count):
                     group, pool, offset, regulars = table[int(random() * width)]
-                    person = None
                     for _attempt in range(6):
                         u = random()
-                        if u < share and regulars:
+                        if u >= share:
+                            person = pool[int(len(pool) * (u - share) * to_other)]
+                        elif regulars:
                             person = pool[offset + int(regulars * (u * to_regular) ** skew)]
                         else:
-                            person = pool[int(len(pool) * (u - share) * to_other) if u >= share
-                                          else int(len(pool) * u * to_regular)]  # fmt: skip
-                        if person not in chosen:
+                            person = pool[int(len(pool) * u * to_regular)]
+                        if count == 1 or person not in chosen:
                             break
                     else:
                         person = newcomer(pool)
-                    if count > 1:
-                        chosen.add(person)
+                    chosen.add(person)
                     r = random() * limit
                     whole = int(r)
                     picks.append((midnight + seconds[whole] + int((r - whole) * 60), person, group))
@@ -692,11 +668,11 @@ class _Run:
                             stamp(at),
                         )
                     )
-                    seen.add(person)
                     if visit_id == next_feedback:
                         self._feedback.append((station_id, person, day_value, at, plan.quality))
                         next_feedback = visit_id + 1 + self._gap()
                     visit_id += 1
+                seen.update(chosen)
         self.written = visit_id - first_id
 
     def _days(self, plan: _Plan, activity_days: set[int] | None, today_limit: int):
