@@ -293,7 +293,7 @@ def _train(
         by_city.setdefault(admin.city_id, []).append(admin)
     for city_id, staff in sorted(by_city.items()):
         course, hours = rng.choice(CITY_COURSES)
-        day = _weekday(first + timedelta(days=rng.randint(0, span)), first, last)
+        day = _weekday(first + timedelta(days=rng.randint(min(14, span), span)), first, last)
         eligible = [a for a in staff if a.serves_on(day)]
         share = rng.uniform(*CITY_COURSE_SHARE)
         for admin in rng.sample(eligible, round(len(eligible) * share)):
