@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.activities.queries import count_activities
@@ -30,6 +31,7 @@ from inclusive_day.attendance.traffic import traffic, traffic_by_station
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.campaigns.targets import TargetValues, hand_down, progress
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
+from inclusive_day.demo.bulk import SUSPEND_FROM, BulkWriter
 from inclusive_day.demo.network import (
     OPERATING_RULE,
     construction_figures,
@@ -44,7 +46,7 @@ from inclusive_day.demo.province import (
     identity_hasher,
 )
 from inclusive_day.demo.roster import HANDFUL, generate_duty
-from inclusive_day.demo.traffic import generate_door_traffic
+from inclusive_day.demo.traffic import VISIT_COLUMNS, generate_door_traffic
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.funds.queries import subtree_totals
 from inclusive_day.periods import DEFAULT_ZONE, local_today
@@ -707,3 +709,33 @@ def test_duty_now_leaves_a_handful_on_duty(db, make_unit, make_station, make_adm
     assert all(s.day == now.date() and s.started_at <= now for s in open_shifts)
     assert max(s.day for s in db.session.scalars(select(DutyShift))) == now.date()
     assert _count(db, DutyShift) == summary.shifts > 8 * 20
+
+
+def test_a_big_load_builds_the_indexes_again_as_they_were(db, make_unit, make_station):
+    # The province's big tables lose their indexes (and on PostgreSQL their keys and unique
+    # constraints) for the load; they come back exactly, and hold again.
+    station = make_station(make_unit("测试省总工会"), opened_on=date(2025, 1, 1))
+    writer = BulkWriter(db.session)
+    day = writer.day(date(2025, 3, 1))
+    at = writer.stamp(int(datetime(2025, 3, 1, 10, tzinfo=DEFAULT_ZONE).timestamp()))
+    rows = [(n, station.id, f"{n:064x}", "rider", f"n{n}", day, at) for n in range(1, 4)]
+    with writer.suspended((StationVisit.__table__,), SUSPEND_FROM):
+        writer.write(StationVisit.__table__, VISIT_COLUMNS, rows)
+    writer.fix_sequences((StationVisit.__table__,))
+    db.session.commit()
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+    db.session.add(
+        StationVisit(
+            station_id=station.id,
+            identity=f"{1:064x}",
+            group=BeneficiaryGroup.RIDER,
+            nonce="another",
+            visit_day=date(2025, 3, 1),
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert _count(db, StationVisit) == 3
