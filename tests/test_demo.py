@@ -1,9 +1,12 @@
 """The Kunming demo: the report's figures, counted from the records; idempotent."""
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select
 
-from inclusive_day.activities.models import Activity, Series
-from inclusive_day.attendance.models import CheckIn, Headcount
+from inclusive_day.activities.models import Activity, ActivityStatus, Series
+from inclusive_day.attendance.models import CheckIn, Feedback, Headcount, StationVisit
+from inclusive_day.attendance.traffic import traffic, traffic_by_station
 from inclusive_day.auth.models import User
 from inclusive_day.demo.kunming import (
     DEMO_PASSWORD,
@@ -12,11 +15,32 @@ from inclusive_day.demo.kunming import (
     find_campaign,
     load_kunming,
 )
+from inclusive_day.demo.kunming_running import (
+    CAMPAIGN,
+    CAMPAIGN_VISITS,
+    RECENT_DAYS,
+    RECENT_VISITS,
+)
 from inclusive_day.periods import DEFAULT_ZONE as ZONE
+from inclusive_day.periods import local_today
+from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
+from inclusive_day.staffing.queries import duty_in, masters_by_station, on_duty_by_station
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
 
-COUNTED = (Unit, Station, Activity, CheckIn, Headcount, User)
+COUNTED = (
+    Unit,
+    Station,
+    Activity,
+    CheckIn,
+    Headcount,
+    User,
+    StationVisit,
+    Feedback,
+    StationAdmin,
+    Training,
+    DutyShift,
+)
 
 
 def _row_counts(db) -> dict[str, int]:
@@ -78,6 +102,75 @@ def test_demo_users_reach_what_their_roles_say(client, db):
     client.post("/auth/login", data={"username": "guandu", "password": DEMO_PASSWORD})
     page = client.get("/campaigns/").get_data(as_text=True)
     assert "工会驿站普惠日" in page
+
+
+def _city(db) -> Unit:
+    return db.session.scalar(select(Unit).where(Unit.code == "530100"))
+
+
+def test_the_demo_loads_door_traffic_at_every_station(db):
+    load_kunming(echo=lambda _: None)
+    db.session.commit()
+    city = _city(db)
+    stations = db.session.scalars(select(Station.id).where(Station.under(city.path))).all()
+    per_station = traffic_by_station(stations)
+    assert set(per_station) == set(stations)
+    total = traffic(city.path)
+    assert total.visits == CAMPAIGN_VISITS + RECENT_VISITS
+    assert total.visitors < total.visits / 2
+    assert traffic(city.path, *CAMPAIGN).visits == CAMPAIGN_VISITS
+    today = local_today()
+    recent = traffic(city.path, today - timedelta(days=RECENT_DAYS - 1), today)
+    assert recent.visits == RECENT_VISITS
+    # The busiest station sees many times the quietest's traffic.
+    counts = sorted(t.visits for t in per_station.values())
+    assert counts[-1] > 5 * counts[0]
+    # One visit per person, station and day; some on the days a station held an activity.
+    visits = db.session.execute(
+        select(StationVisit.station_id, StationVisit.identity, StationVisit.visit_day)
+    ).all()
+    assert len(set(visits)) == len(visits)
+    held = {
+        (station_id, starts.astimezone(ZONE).date())
+        for station_id, starts in db.session.execute(
+            select(Activity.station_id, Activity.starts_at).where(
+                Activity.status == ActivityStatus.SCHEDULED
+            )
+        )
+    }
+    assert sum((station_id, day) in held for station_id, _i, day in visits) > 100
+    feedback = db.session.scalars(select(Feedback)).all()
+    assert feedback and all(f.rating is None or 1 <= f.rating <= 5 for f in feedback)
+    assert any(f.comment for f in feedback)
+
+
+def test_the_demo_has_masters_an_assistant_training_and_duty(db):
+    load_kunming(echo=lambda _: None)
+    db.session.commit()
+    city = _city(db)
+    stations = select(Station.id).where(Station.under(city.path))
+    masters = masters_by_station(stations)
+    assert len(masters) >= 10
+    # The demo's station account is the master of its station, on duty now.
+    account = db.session.scalar(select(User).where(User.username == "station"))
+    mine = db.session.scalar(select(StationAdmin).where(StationAdmin.user_id == account.id))
+    assert mine.role is AdminRole.MASTER and mine.station_id == account.grants[0].station_id
+    assert masters[mine.station_id].id == mine.id
+    assert on_duty_by_station(stations) == {mine.station_id: [mine.name]}
+    assistants = db.session.scalars(
+        select(StationAdmin).where(StationAdmin.role == AdminRole.ASSISTANT)
+    ).all()
+    assert len(assistants) == 1 and assistants[0].station_id in masters
+    trainings = db.session.scalars(select(Training)).all()
+    assert len({t.admin_id for t in trainings}) >= 8
+    assert all(t.admin.since <= t.taken_on <= local_today() for t in trainings)
+    shifts = db.session.scalars(select(DutyShift)).all()
+    assert {s.station_id for s in shifts} <= set(masters)
+    assert all(s.ended_at is None or s.started_at <= s.ended_at for s in shifts)
+    today = local_today()
+    assert sum(s.day == today for s in shifts) == 3
+    duty = duty_in(city.path, *CAMPAIGN, now=datetime.now(UTC))
+    assert duty.attended > 0 and duty.expected > duty.attended
 
 
 def test_apportion_keeps_the_total_exact():

@@ -12,17 +12,26 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.activities.queries import count_activities
 from inclusive_day.activities.services import schedule_activity
 from inclusive_day.attendance.identity import app_identity_key, identity_for
-from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
+from inclusive_day.attendance.models import (
+    BeneficiaryGroup,
+    CheckIn,
+    Feedback,
+    Headcount,
+    StationVisit,
+)
 from inclusive_day.attendance.queries import totals
 from inclusive_day.attendance.services import check_in
+from inclusive_day.attendance.traffic import traffic, traffic_by_station
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.campaigns.targets import TargetValues, hand_down, progress
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
+from inclusive_day.demo.bulk import SUSPEND_FROM, BulkWriter
 from inclusive_day.demo.network import (
     OPERATING_RULE,
     construction_figures,
@@ -36,6 +45,8 @@ from inclusive_day.demo.province import (
     find_province,
     identity_hasher,
 )
+from inclusive_day.demo.roster import HANDFUL, generate_duty
+from inclusive_day.demo.traffic import VISIT_COLUMNS, generate_door_traffic
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.funds.queries import subtree_totals
 from inclusive_day.periods import DEFAULT_ZONE, local_today
@@ -46,6 +57,8 @@ from inclusive_day.sponsors.models import (
     ReceiptCounter,
     Sponsor,
 )
+from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
+from inclusive_day.staffing.queries import duty_by_child, duty_in, masters_by_station
 from inclusive_day.stations.models import (
     HostType,
     Label,
@@ -59,7 +72,7 @@ from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level, Unit, under
 from inclusive_day.units.services import create_unit
 
-SMALL = {"stations": 60, "activities": 300, "checkins": 3_000}
+SMALL = {"stations": 60, "activities": 300, "checkins": 3_000, "visits": 4_000}
 # A campaign year in the past (July 2025 to June 2026): everything held, the same data each run.
 TODAY = date(2026, 6, 30)
 
@@ -262,15 +275,17 @@ def test_ordinary_inserts_carry_on_after_the_load(db, make_unit, make_station, m
 
 def test_the_command_builds_once_and_then_refuses_cleanly(runner, db):
     args = ["demo", "province", "--stations", "30", "--activities", "100", "--checkins", "500"]
+    args += ["--visits", "800"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\n") == 2 and "Built the synthetic province" in result.output
+    assert result.output.count("\n") == 3 and "Built the synthetic province" in result.output
+    assert "800 door visits" in result.output and "station masters" in result.output
     plan = construction_plan(30, local_today())
     report = plan.report_day
     assert f"Construction year {plan.year}: target 30 stations by {plan.due_on}" in result.output
     assert f"{plan.open_on_report_day} open on {report}" in result.output
     assert f"{plan.allocated:,}.00 yuan allocated, {plan.driven:,}.00 driven" in result.output
-    counts = {m: _count(db, m) for m in (Unit, Station, Activity, CheckIn, Sponsor)}
+    counts = {m: _count(db, m) for m in (Unit, Station, Activity, CheckIn, Sponsor, StationVisit)}
     again = runner.invoke(args=[*args, "--seed", "2"])
     assert again.exit_code != 0
     assert "already in this database" in again.output and "nothing was written" in again.output
@@ -489,3 +504,238 @@ def test_the_funds_ledger_adds_up_line_by_line(db, province):
         (line.amount, line.rule, line.source_unit_id) == (Decimal(3000), OPERATING_RULE, root.id)
         for line in operating
     )
+
+
+# --- Running the stations: door traffic, administrators, training, duty ---------------------
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(DEFAULT_ZONE)
+
+
+def test_door_traffic_is_exact_within_lifecycles_and_opening_hours(db, province):
+    campaign = db.session.get(Campaign, province.campaign_id)
+    root = db.session.get(Unit, province.unit_id)
+    rows = db.session.execute(
+        select(StationVisit, Station).join(Station, Station.id == StationVisit.station_id)
+    ).all()
+    assert len(rows) == SMALL["visits"] == province.traffic.visits
+    now = datetime.now(UTC)
+    for visit, station in rows:
+        day = visit.visit_day
+        assert campaign.starts_on <= day <= min(campaign.ends_on, TODAY)
+        assert station.opened_on is not None and station.opened_on <= day
+        assert station.closed_on is None or day < station.closed_on
+        if station.status is StationStatus.SUSPENDED:
+            assert day <= _local(station.updated_at).date()
+        local = _local(visit.visited_at)
+        assert local.date() == day and visit.visited_at <= now
+        assert station.hours.is_open_at(local.time())
+    # One visit per person, station and day; people come back; the counting rule agrees.
+    keys = Counter((v.station_id, v.identity, v.visit_day) for v, _s in rows)
+    assert max(keys.values()) == 1
+    counted = traffic(root.path)
+    assert (counted.visits, counted.visitors) == (
+        province.traffic.visits,
+        province.traffic.visitors,
+    )
+    assert counted.visitors < counted.visits / 2
+    # A person keeps one group.
+    groups: dict[str, set] = {}
+    for visit, _station in rows:
+        groups.setdefault(visit.identity, set()).add(visit.group)
+    assert all(len(g) == 1 for g in groups.values())
+    assert len({v.group for v, _s in rows}) >= 5
+
+
+def test_door_traffic_is_uneven_over_stations_and_the_year(db, province):
+    root = db.session.get(Unit, province.unit_id)
+    per_station = sorted(
+        (t.visits for t in traffic_by_station(select(Station.id)).values()), reverse=True
+    )
+    busiest = per_station[: max(1, len(per_station) // 10)]
+    assert sum(busiest) > 0.3 * SMALL["visits"]
+    # Quiet at the Spring Festival (17 February 2026), busy in the summer heat.
+    festival = traffic(root.path, date(2026, 2, 17), date(2026, 2, 23)).visits / 7
+    july = traffic(root.path, date(2025, 7, 1), date(2025, 7, 31)).visits / 31
+    year = SMALL["visits"] / 365
+    assert festival < 0.6 * year < july
+
+
+def test_feedback_follows_visits(db, province):
+    feedback = db.session.scalars(select(Feedback)).all()
+    assert len(feedback) == province.traffic.feedback
+    for row in feedback:
+        assert row.rating is None or 1 <= row.rating <= 5
+        assert row.rating is not None or row.comment
+        visit = db.session.scalar(
+            select(StationVisit).where(
+                StationVisit.station_id == row.station_id,
+                StationVisit.identity == row.identity,
+                StationVisit.visit_day == row.visit_day,
+            )
+        )
+        assert visit is not None and visit.visited_at <= row.created_at
+
+
+def test_most_open_stations_have_a_master_and_some_assistants(db, province):
+    root = db.session.get(Unit, province.unit_id)
+    open_ids = select(Station.id).where(Station.under(root.path), Station.open_on(TODAY))
+    open_count = _count(db, Station, Station.id.in_(open_ids))
+    masters = masters_by_station(open_ids)
+    roster = province.roster
+    assert 0.8 * open_count <= len(masters) < open_count
+    assert roster.without_master == open_count - len(masters) >= 1
+    admins = db.session.scalars(select(StationAdmin)).all()
+    assert len(admins) == roster.admins
+    assert roster.assistants == sum(
+        a.role is AdminRole.ASSISTANT and a.until is None for a in admins
+    )
+    assert roster.former == sum(a.until is not None for a in admins) >= 1
+    current = Counter(a.station_id for a in admins if a.role is AdminRole.MASTER and a.is_current)
+    assert max(current.values()) == 1
+    for admin in admins:
+        assert len(admin.name) in (2, 3) and admin.phone.isdigit() and len(admin.phone) == 11
+        assert admin.since <= TODAY and (admin.until is None or admin.since <= admin.until)
+    trainings = db.session.scalars(select(Training)).all()
+    assert len(trainings) == roster.trainings and roster.trained >= 2
+    for training in trainings:
+        assert training.taken_on <= TODAY and training.hours > 0
+        assert training.admin.since <= training.taken_on
+    assert any("培训班" in t.course and t.certificate for t in trainings)
+
+
+def test_duty_shifts_at_stations_with_hours_on_most_open_days(db, province):
+    shifts = db.session.execute(
+        select(DutyShift, StationAdmin, Station)
+        .join(StationAdmin, StationAdmin.id == DutyShift.admin_id)
+        .join(Station, Station.id == DutyShift.station_id)
+    ).all()
+    assert len(shifts) == province.roster.shifts > 0
+    for shift, admin, station in shifts:
+        assert admin.station_id == station.id and not station.open_24h and station.opening_hours
+        assert admin.since <= shift.day and (admin.until is None or shift.day <= admin.until)
+        assert station.opened_on <= shift.day and (
+            station.closed_on is None or shift.day < station.closed_on
+        )
+        assert shift.ended_at is not None and shift.started_at <= shift.ended_at
+        assert _local(shift.started_at).date() == shift.day
+    # The campaign ended before today: no one is on duty now.
+    assert province.roster.on_duty == 0
+    # Attendance differs from city to city, and is high on the whole.
+    root = db.session.get(Unit, province.unit_id)
+    campaign = db.session.get(Campaign, province.campaign_id)
+    now = datetime.now(UTC)
+    by_city = duty_by_child(root, campaign.starts_on, TODAY, now)
+    rates = {round(d.rate, 2) for d in by_city.values() if d.rate is not None}
+    assert len(rates) > 3
+    whole = duty_in(root.path, campaign.starts_on, TODAY, now)
+    assert 0.5 < whole.rate < 0.98
+
+
+def test_the_generator_keeps_to_lifecycles_hours_and_now(db, make_unit, make_station):
+    province = make_unit("测试省总工会")
+    city = make_unit("测试市总工会", province)
+    first, last = date(2025, 3, 1), date(2025, 3, 31)
+    now = datetime(2025, 3, 20, 11, 0, tzinfo=DEFAULT_ZONE)
+    stations = {
+        "hours": make_station(city, opening_hours="09:00-12:00, 14:00-17:00", opened_on=first),
+        "late": make_station(city, opening_hours="08:00-20:00", opened_on=date(2025, 3, 10)),
+        "closed": make_station(
+            city,
+            opening_hours="08:00-20:00",
+            opened_on=date(2024, 1, 1),
+            status=StationStatus.CLOSED,
+            closed_on=date(2025, 3, 8),
+            closure_reason="测试",
+        ),
+        "night": make_station(city, open_24h=True, opened_on=date(2024, 1, 1)),
+        "planned": make_station(city, status=StationStatus.PLANNED, opened_on=None),
+    }
+    summary = generate_door_traffic(
+        db.session, province, visits=500, first_day=first, last_day=last, seed=3, now=now
+    )
+    db.session.commit()
+    assert summary.visits == 500 == _count(db, StationVisit)
+    assert summary.last_day == now.date() and summary.stations == 4
+    by_station = Counter(db.session.scalars(select(StationVisit.station_id)))
+    assert stations["planned"].id not in by_station
+    assert all(by_station[stations[k].id] > 0 for k in ("hours", "late", "closed", "night"))
+    for visit in db.session.scalars(select(StationVisit)):
+        station = db.session.get(Station, visit.station_id)
+        local = _local(visit.visited_at)
+        assert visit.visited_at <= now and local.date() == visit.visit_day
+        assert station.opened_on <= visit.visit_day
+        assert station.closed_on is None or visit.visit_day < station.closed_on
+        assert station.hours.is_open_at(local.time())
+    keys = db.session.execute(
+        select(StationVisit.station_id, StationVisit.identity, StationVisit.visit_day)
+    ).all()
+    assert len(set(keys)) == len(keys)
+    # A second span over the same days adds to the first without a clash.
+    again = generate_door_traffic(
+        db.session, province, visits=200, first_day=first, last_day=last, seed=4, now=now
+    )
+    db.session.commit()
+    assert _count(db, StationVisit) == 700 == summary.visits + again.visits
+
+
+def test_the_generator_refuses_visits_where_no_station_is_open(db, make_unit, make_station):
+    province = make_unit("测试省总工会")
+    make_station(province, status=StationStatus.PLANNED, opened_on=None)
+    with pytest.raises(ValueError, match="open"):
+        generate_door_traffic(
+            db.session, province, visits=10, first_day=date(2025, 1, 1),
+            last_day=date(2025, 1, 31), seed=1,
+        )  # fmt: skip
+    db.session.rollback()
+    assert _count(db, StationVisit) == 0
+
+
+def test_duty_now_leaves_a_handful_on_duty(db, make_unit, make_station, make_admin):
+    province = make_unit("测试省总工会")
+    now = datetime(2025, 5, 6, 22, 30, tzinfo=DEFAULT_ZONE)  # after every station has closed
+    for _ in range(8):
+        station = make_station(province, opening_hours="08:00-18:00", opened_on=date(2025, 1, 1))
+        make_admin(station, since=date(2025, 1, 1))
+    summary = generate_duty(
+        db.session, province, first_day=date(2025, 4, 1), last_day=date(2025, 5, 31), seed=2,
+        now=now,
+    )  # fmt: skip
+    db.session.commit()
+    open_shifts = db.session.scalars(select(DutyShift).where(DutyShift.ended_at.is_(None))).all()
+    assert summary.on_duty == len(open_shifts) == HANDFUL
+    assert len({s.admin_id for s in open_shifts}) == HANDFUL
+    assert all(s.day == now.date() and s.started_at <= now for s in open_shifts)
+    assert max(s.day for s in db.session.scalars(select(DutyShift))) == now.date()
+    assert _count(db, DutyShift) == summary.shifts > 8 * 20
+
+
+def test_a_big_load_builds_the_indexes_again_as_they_were(db, make_unit, make_station):
+    # The province's big tables lose their indexes (and on PostgreSQL their keys and unique
+    # constraints) for the load; they come back exactly, and hold again.
+    station = make_station(make_unit("测试省总工会"), opened_on=date(2025, 1, 1))
+    writer = BulkWriter(db.session)
+    day = writer.day(date(2025, 3, 1))
+    at = writer.stamp(int(datetime(2025, 3, 1, 10, tzinfo=DEFAULT_ZONE).timestamp()))
+    rows = [(n, station.id, f"{n:064x}", "rider", f"n{n}", day, at) for n in range(1, 4)]
+    with writer.suspended((StationVisit.__table__,), SUSPEND_FROM):
+        writer.write(StationVisit.__table__, VISIT_COLUMNS, rows)
+    writer.fix_sequences((StationVisit.__table__,))
+    db.session.commit()
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+    db.session.add(
+        StationVisit(
+            station_id=station.id,
+            identity=f"{1:064x}",
+            group=BeneficiaryGroup.RIDER,
+            nonce="another",
+            visit_day=date(2025, 3, 1),
+        )
+    )
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert _count(db, StationVisit) == 3

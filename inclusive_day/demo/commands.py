@@ -50,12 +50,21 @@ def load(if_empty: bool) -> None:
 @click.option("--stations", default=11_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--activities", default=100_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--checkins", default=2_230_000, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--visits",
+    default=2_230_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Door visits over the campaign year, up to today.",
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same province.")
-def province(stations: int, activities: int, checkins: int, seed: int) -> None:
+def province(stations: int, activities: int, checkins: int, visits: int, seed: int) -> None:
     """Build a synthetic province in bulk: union tree, stations, a year's campaign with targets,
-    activities, headcounts, check-ins and sponsors (the data reports are measured on), and a
+    activities, headcounts, check-ins and sponsors (the data reports are measured on), a
     construction year: station lifecycles, host types, partners, labels, a construction target
-    handed down to the cities and a funds ledger (Anhui's figures at 11,000 stations).
+    handed down to the cities and a funds ledger (Anhui's figures at 11,000 stations), and the
+    stations' running: a year of door traffic (Shanxi's 2.23 million person-times) with some
+    workers' feedback, station masters and assistants, their training and duty shifts.
 
     The province's root unit has the code 990000; a database holds one such province, and the
     command refuses, writing nothing, when it is already there. The construction year's
@@ -63,7 +72,12 @@ def province(stations: int, activities: int, checkins: int, seed: int) -> None:
     """
     try:
         build_province(
-            stations=stations, activities=activities, checkins=checkins, seed=seed, echo=click.echo
+            stations=stations,
+            activities=activities,
+            checkins=checkins,
+            visits=visits,
+            seed=seed,
+            echo=click.echo,
         )
     except ProvinceExists as error:
         raise click.ClickException(str(error)) from None

@@ -2,7 +2,8 @@
 
 The figures follow the report of 2024-02-26: 256 activities at trade union post stations
 serving 76,800 person-times. Everything is drawn from one seeded random generator, so every
-load gives the same data.
+load gives the same data; the stations' running (door traffic, masters, training and duty,
+demo.kunming_running) adds the last four weeks up to the moment of the load.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
+from inclusive_day.demo.kunming_running import run_stations
+from inclusive_day.demo.shares import apportion
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import DEFAULT_ZONE
@@ -645,6 +648,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     laba_station = next(p.station for p in plans if p.series == "laba")
     _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
     _hand_out(sponsors, activities, plans)
+    running = run_stations(units[CITY[1]], stations, laba_station)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"
         f" {len(activities)} activities and {len(sponsors)} sponsors."
@@ -653,6 +657,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
         f"Gave them {len(partners)} co-building partners, {network.labels} labels and"
         f" {network.fund_lines} fund lines ({network.money:,} yuan)."
     )
+    echo(running.line())
     return LoadResult(campaign.id, created=True)
 
 
@@ -688,17 +693,6 @@ def demo_logins() -> list[DemoLogin]:
         password = DEMO_PASSWORD if user.check_password(DEMO_PASSWORD) else "(changed)"
         logins.append(DemoLogin(name, role, scope, password))
     return logins
-
-
-def apportion(total: int, weights: Sequence[float]) -> list[int]:
-    """Split `total` in proportion to `weights` by largest remainder, so the parts add up."""
-    whole = sum(weights)
-    quotas = [total * w / whole for w in weights]
-    parts = [int(q) for q in quotas]
-    by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - quotas[i], i))
-    for i in by_remainder[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
 
 
 def _describe_grant(user: User) -> tuple[str, str]:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
-from inclusive_day.demo.kunming import apportion
+from inclusive_day.demo.shares import apportion
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.funds.queries import FundTotals, subtree_totals

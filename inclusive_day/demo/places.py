@@ -1,4 +1,4 @@
-"""Synthetic Chinese place names for the synthetic province, built from syllables.
+"""Synthetic Chinese place and personal names for the synthetic province, built from syllables.
 
 A name is two characters that read like a real place (东阳, 石门, 金桥); each character comes
 with its pinyin initial so that codes can be made from names the way real registries make
@@ -34,6 +34,16 @@ SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
     "肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 )
+# Given names as the people who run stations carry them: one character or two.
+GIVEN_ONE = tuple(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚辉玲华飞鑫波斌宇浩凯健俊帆旭宁龙林欢阳亮成佳琳雪颖倩婷红燕梅莉萍兰英"
+)
+_GIVEN_TWO = (
+    "秀英桂英秀兰玉兰桂兰秀珍凤英玉梅建华建国建军志强志明国强国华海燕海涛红梅丽华丽娟"
+    "春梅春华晓东晓燕晓明文华文斌永刚永明德明立新卫东小平金凤淑珍子涵浩然雨轩欣怡思远"
+    "家豪俊杰婉婷晓丽红霞建平志刚桂芳美玲翠兰振华云峰丽萍国平建新长林"
+)
+GIVEN_TWO = tuple(_GIVEN_TWO[i : i + 2] for i in range(0, len(_GIVEN_TWO), 2))
 
 
 class Names:
@@ -71,6 +81,11 @@ class Names:
         """A road name such as 金桥东路 or 石门大道."""
         (a, _), (b, _) = self.rng.choice(FIRST), self.rng.choice(SECOND)
         return a + b + self.rng.choice(ROAD_KINDS)
+
+    def full_name(self) -> str:
+        """A person's full name such as 王秀英 or 李强: a surname and one or two characters."""
+        given = GIVEN_TWO if self.rng.random() < 0.6 else GIVEN_ONE
+        return self.rng.choice(SURNAMES) + self.rng.choice(given)
 
     def person(self, title: str = "") -> str:
         """A contact as people are named on forms: 王经理, 陈女士."""

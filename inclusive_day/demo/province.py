@@ -5,9 +5,12 @@ communities and villages; stations spread unevenly over them (most at streets an
 communities); one province-wide Inclusive Day campaign over twelve months with targets handed
 down to the cities and districts; activities at the stations through the year; headcounts
 and QR check-ins by people who come back again and again; sponsors with their donations,
-receipts and hand-outs at activities; and a construction year (demo.network): the stations'
+receipts and hand-outs at activities; a construction year (demo.network): the stations'
 lifecycle days, host types, partners and labels, a construction target handed down to the
-cities, coverage goals and a funds ledger, with Anhui's figures at the full size.
+cities, coverage goals and a funds ledger, with Anhui's figures at the full size; and the
+stations' running (demo.traffic, demo.roster): a year of door traffic (Shanxi's 2.23 million
+person-times at the full size) with some workers' feedback, station masters and assistants,
+their training (Shanxi's "more than 200 administrators trained") and their duty shifts.
 
 Decisions:
 - The province's code is 990000: no real province uses 99, so it never clashes with real
@@ -19,8 +22,9 @@ Decisions:
 - The same seed (and the same `today`) gives the same data; identities are the app's keyed
   hashes of synthetic phone numbers, so they depend on the app's secret too.
 - Rows go in with explicit ids in bulk (see demo.bulk): binary COPY on PostgreSQL, with the
-  big tables' foreign keys dropped during the load and added back (checked) at the end;
-  batched executemany on SQLite. Sequences are moved on, then the tables are vacuumed and
+  big tables' foreign keys dropped during the load and added back (checked) at the end, and
+  the indexes of the millions of check-ins, door visits and duty shifts built once they are
+  in; batched executemany on SQLite. Sequences are moved on, then the tables are vacuumed and
   analysed. On PostgreSQL the load locks the tables it fills, and those their keys point to
   (users, themes, series), until it commits: run it when nobody is using the app.
 """
@@ -28,7 +32,6 @@ Decisions:
 from __future__ import annotations
 
 import gc
-import hashlib
 import math
 import random
 import time as clock
@@ -47,11 +50,17 @@ from sqlalchemy import select
 from inclusive_day.activities.festivals import FestivalError, festival_date
 from inclusive_day.activities.models import Activity, new_checkin_token
 from inclusive_day.attendance.identity import app_identity_key, person_key
-from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
+from inclusive_day.attendance.models import (
+    BeneficiaryGroup,
+    CheckIn,
+    Feedback,
+    Headcount,
+    StationVisit,
+)
 from inclusive_day.campaigns.models import Campaign, CampaignTarget, Theme
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.demo.bulk import BulkWriter, analyse
-from inclusive_day.demo.kunming import AMENITY_ZH, PROFILES, THEME_SIZE, apportion
+from inclusive_day.demo.kunming import AMENITY_ZH, PROFILES, THEME_SIZE
 from inclusive_day.demo.network import (
     KIND_HOSTS,
     ConstructionFigures,
@@ -62,11 +71,16 @@ from inclusive_day.demo.network import (
     own_host,
     round_target,
 )
+from inclusive_day.demo.people import MOBILE_PREFIXES, identity_hasher, mobile
 from inclusive_day.demo.places import Names
+from inclusive_day.demo.roster import RosterSummary, generate_roster
+from inclusive_day.demo.shares import apportion
+from inclusive_day.demo.traffic import TrafficSummary, generate_door_traffic
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundLine
 from inclusive_day.periods import DEFAULT_ZONE, add_months, local_today
 from inclusive_day.sponsors.models import Distribution, Donation, ReceiptCounter, Sponsor
+from inclusive_day.staffing.models import DutyShift, StationAdmin, Training
 from inclusive_day.stations.models import (
     Amenity,
     HostType,
@@ -120,11 +134,6 @@ CANCEL_REASONS = (
     "场地临时调整",
     "与上级检查时间冲突",
     "志愿者人手不足",
-)
-MOBILE_PREFIXES = tuple(
-    str(n)
-    for n in (130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 157, 158)
-    + (159, 166, 173, 175, 176, 177, 180, 181, 182, 183, 185, 186, 187, 188, 189, 191, 199)
 )
 
 # --- Stations ----------------------------------------------------------------------------
@@ -369,6 +378,9 @@ class ProvinceSummary:
     construction_targets: int
     coverage_goals: int
     fund_lines: int
+    # The stations' running: door traffic and feedback; administrators, training and duty.
+    traffic: TrafficSummary
+    roster: RosterSummary
     # The construction year's figures, counted back from the database after the commit.
     construction: ConstructionFigures
     seconds: float
@@ -376,7 +388,8 @@ class ProvinceSummary:
     phases: tuple[tuple[str, float], ...] = ()
 
     def line(self) -> str:
-        """The summary the command prints: what was written, then the construction year."""
+        """The summary the command prints: what was written, the stations' running, then the
+        construction year."""
         return (
             f"Built the synthetic province (unit {self.unit_id}, code {ROOT_CODE}, campaign"
             f" {self.campaign_id}): {self.units:,} units, {self.stations:,} stations,"
@@ -387,7 +400,19 @@ class ProvinceSummary:
             f" {self.distributions:,} distributions, {self.partners:,} partners,"
             f" {self.label_awards:,} label awards, {self.construction_targets:,} construction"
             f" targets, {self.coverage_goals:,} coverage goals, {self.fund_lines:,} fund lines"
-            f" in {self.seconds:.1f} s.\n{self.construction.line()}"
+            f" in {self.seconds:.1f} s.\n{self.running_line()}\n{self.construction.line()}"
+        )
+
+    def running_line(self) -> str:
+        """The stations' running: door traffic, feedback, administrators, training, duty."""
+        t, r = self.traffic, self.roster
+        return (
+            f"Running the stations from {t.first_day} to {t.last_day}: {t.visits:,} door visits"
+            f" by {t.visitors:,} visitors ({t.silent:,} stations silent for weeks),"
+            f" {t.feedback:,} ratings and comments; {r.masters:,} station masters"
+            f" ({r.without_master:,} open stations without one), {r.assistants:,} assistants,"
+            f" {r.former:,} who left; {r.trainings:,} training records ({r.trained:,}"
+            f" administrators trained); {r.shifts:,} duty shifts, {r.on_duty:,} on duty now."
         )
 
 
@@ -401,13 +426,16 @@ def build_province(
     stations: int = 11_000,
     activities: int = 100_000,
     checkins: int = 2_230_000,
+    visits: int = 2_230_000,
     seed: int = 1,
     echo: Callable[[str], object] = print,
     today: date | None = None,
 ) -> ProvinceSummary:
     """Build the synthetic province in bulk and commit; refuse if it is already there."""
-    if stations < 1 or activities < 0 or checkins < 0:
-        raise ValueError("stations must be at least 1; activities and check-ins not negative")
+    if stations < 1 or activities < 0 or checkins < 0 or visits < 0:
+        raise ValueError(
+            "stations must be at least 1; activities, check-ins and visits not negative"
+        )
     started = clock.perf_counter()
     writer = BulkWriter(db.session)
     writer.lock(LOADED_TABLES)
@@ -429,7 +457,7 @@ def build_province(
             writer.big_cache(),
             writer.foreign_keys_suspended(SUSPENDED_TABLES) as restore,
         ):
-            figures = build.run(stations, activities, checkins)
+            figures = build.run(stations, activities, checkins, visits)
             with phases.timed("foreign keys"):
                 restore()
             with phases.timed("commit"):
@@ -477,6 +505,11 @@ LOADED_TABLES = tuple(
         ConstructionTarget,
         CoverageGoal,
         FundLine,
+        StationVisit,
+        Feedback,
+        StationAdmin,
+        Training,
+        DutyShift,
     )
 )
 # The big tables, whose foreign keys PostgreSQL checks in one join each after the load.
@@ -594,7 +627,7 @@ class _Build:
 
     # -- orchestration --
 
-    def run(self, stations: int, activities: int, checkins: int) -> dict:
+    def run(self, stations: int, activities: int, checkins: int, visits: int) -> dict:
         """Write everything; return the figures for the summary (all but the time and the
         construction year's figures, which are counted after the commit)."""
         w, timed = self.writer, self.phases.timed
@@ -613,6 +646,7 @@ class _Build:
             giving = self._sponsors(campaign_id, stations)
         with timed("construction year"):
             network = self.network.write(self.province_name)
+        running = self._running(visits)
         return {
             "unit_id": self.nodes[0].id,
             "campaign_id": campaign_id,
@@ -624,6 +658,7 @@ class _Build:
             "targets": targets,
             **giving,
             **network,
+            **running,
         }
 
     def _next_ids(self, table, count: int) -> int:
@@ -1094,7 +1129,8 @@ class _Build:
         timed = self.phases.timed
         pools = _People(demand, app_identity_key(), random.Random(rng.getrandbits(64)))
         served_by_plan: dict[int, int] = {}
-        with timed("check-ins"):
+        # Two million check-ins: their indexes are built once at the end, not row by row.
+        with timed("check-ins"), self.writer.suspended((CheckIn.__table__,), checkins):
             checkin_figures = self._write_checkins(splits, pools, served_by_plan)
         with timed("headcounts"):
             heads = self._write_headcounts(held, counts, served_by_plan)
@@ -1263,24 +1299,25 @@ class _Build:
         giving = _Giving(self, campaign_id)
         return giving.run(max(12, round(stations / 40)))
 
+    # -- running the stations --
 
-def identity_hasher(key: bytes) -> Callable[[bytes], str]:
-    """attendance.identity.identity_for of a normalised number (as bytes), in half the time:
-    HMAC-SHA256 (RFC 2104) with the key's inner and outer states hashed once."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    padded = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-
-    def identity(phone: bytes) -> str:
-        digest = inner.copy()
-        digest.update(phone)
-        result = outer.copy()
-        result.update(digest.digest())
-        return result.hexdigest()
-
-    return identity
+    def _running(self, visits: int) -> dict:
+        """The campaign year's door traffic at the stations, their administrators, training
+        and duty (demo.traffic, demo.roster), read from the stations already written."""
+        timed, rng = self.phases.timed, self.rng
+        root = db.session.get(Unit, self.nodes[0].id)
+        now = datetime.fromtimestamp(self.now, UTC)
+        span = {"first_day": self.starts_on, "last_day": self.ends_on, "now": now}
+        with timed("door traffic"):
+            traffic = generate_door_traffic(
+                db.session, root, visits=visits, seed=rng.getrandbits(32), writer=self.writer,
+                **span,
+            )  # fmt: skip
+        with timed("administrators and duty"):
+            roster = generate_roster(
+                db.session, root, seed=rng.getrandbits(32), writer=self.writer, **span
+            )
+        return {"traffic": traffic, "roster": roster}
 
 
 class _People:
@@ -1446,7 +1483,7 @@ class _Giving:
                     build.names.person(rng.choice(CONTACT_TITLES[kind]))
                     if kind != "individual"
                     else "",
-                    _mobile(rng) if rng.random() < 0.8 else "",
+                    mobile(rng) if rng.random() < 0.8 else "",
                     "" if anonymous else name,
                     anonymous,
                     rng.random() >= 0.05,
@@ -1874,7 +1911,3 @@ def _number_receipts(arrivals: list[tuple[date, int, _Node, list]]) -> Counter:
             f"{unit.code or f'U{unit.id}'}-{received_on.year}-{last[key]:05d}"
         )
     return last
-
-
-def _mobile(rng: random.Random) -> str:
-    return f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
