@@ -35,9 +35,17 @@ class ApiBlueprint(Blueprint):
         if not public:
             self.before_request(require_token)
 
-    def route(self, rule, *, parameters=None, tags=None, **options):
-        """Like smorest's, tagging the operation with the blueprint's tag."""
-        return super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+    def route(self, rule, *, parameters=None, tags=None, operation_id=None, **options):
+        """Like smorest's, tagging the operation with the blueprint's tag and naming it:
+        `operation_id`, else the view's name in camel case (list_units: listUnits), which
+        generated clients take for their functions' names."""
+        register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+
+        def decorate(func):
+            name = operation_id or camel_case(func.__name__)
+            return register(self.doc(operationId=name)(func))
+
+        return decorate
 
     def errors(self, *codes: int):
         """Document the error responses an operation may give, each in the Error shape."""
@@ -48,6 +56,12 @@ class ApiBlueprint(Blueprint):
             return func
 
         return decorate
+
+
+def camel_case(name: str) -> str:
+    """A Python name as an OpenAPI operationId: list_host_types gives listHostTypes."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def require_token() -> None:

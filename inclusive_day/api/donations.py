@@ -84,7 +84,7 @@ def _optional(model, ident: int | None, field: str, message: str):
     return row
 
 
-@donations.route("", methods=["POST"])
+@donations.route("", methods=["POST"], operation_id="createDonation")
 @donations.arguments(DonationIn)
 @donations.response(201, DonationSchema)
 @donations.alt_response(

@@ -65,7 +65,7 @@ def _traffic(section) -> dict:
     }
 
 
-@reports.route("/summary")
+@reports.route("/summary", operation_id="getRecapSummary")
 @reports.arguments(SummaryArgs, location="query")
 @reports.response(200, SummarySchema)
 @reports.errors(401, 404)
