@@ -552,6 +552,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("api_host-types.list_host_types", {}, api_signed_in(), client=BEARER),
     Case("api_labels.list_labels", {}, api_signed_in(), client=BEARER),
+    Case("api_themes.list_themes", {}, api_signed_in(), client=BEARER),
     Case("api_campaigns.list_campaigns", {}, api_signed_in(), client=BEARER),
     Case(
         "api_campaigns.get_campaign",

@@ -12,6 +12,7 @@ from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import HeadcountChange
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
+from inclusive_day.campaigns.models import Theme
 from inclusive_day.reports.recap import RecapScope, build_recap
 from inclusive_day.sponsors.models import Donation
 from inclusive_day.stations.models import HostType, Label, LabelAward, Partner, StationStatus
@@ -267,6 +268,26 @@ def test_the_catalogues(world, as_, client):
     ]
     assert as_(world.rep).get("/api/v1/labels").status_code == 200
     assert client.get("/api/v1/host-types").status_code == 401
+
+
+def test_themes_list_the_catalogue_and_the_users_units_own(world, as_, db, client):
+    own = Theme(code="wuhua_tea", name_zh="五华茶会", name_en="Wuhua tea", unit_id=world.d1.id)
+    other = Theme(
+        code="panlong_tea", name_zh="盘龙茶会", name_en="Panlong tea", unit_id=world.d2.id
+    )
+    db.session.add_all([own, other])
+    db.session.commit()
+    shared = db.session.scalar(select(func.count()).where(Theme.unit_id.is_(None)))
+    answer = as_(world.org1).get("/api/v1/themes?per_page=200")
+    assert answer.status_code == 200
+    listed = {item["id"]: item for item in answer.json["items"]}
+    assert answer.json["total"] == shared + 1 and own.id in listed and other.id not in listed
+    assert answer.json["items"][-1]["id"] == own.id  # the shared catalogue first
+    assert listed[own.id]["unit_id"] == world.d1.id and listed[own.id]["name"] == "Wuhua tea"
+    assert listed[world.a1.theme_id]["unit_id"] is None
+    first = as_(world.org1).get("/api/v1/themes?per_page=1").json
+    assert len(first["items"]) == 1 and first["total"] == shared + 1
+    assert client.get("/api/v1/themes").status_code == 401
 
 
 def test_campaigns_filter_by_unit_and_day(world, as_, make_campaign):

@@ -277,6 +277,24 @@ class PartnerArgs(PageArgs):
     q = Text(validate=validate.Length(max=120), metadata={"description": "In the name."})
 
 
+class ThemeSchema(Schema):
+    """An activity theme: what `theme_id` names when an activity is planned."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "In the request's language."})
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    colour = fields.String(required=True, metadata={"description": "#rrggbb, for calendars."})
+    unit_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The union unit that added it, usable at its subtree's stations; "
+            "none for the shared catalogue, usable everywhere."
+        },
+    )
+
+
 class CampaignSchema(Schema):
     id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
