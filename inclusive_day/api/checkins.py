@@ -12,6 +12,7 @@ from inclusive_day.attendance.models import CheckIn
 from inclusive_day.attendance.services import AttendanceError, Refusal, check_in
 from inclusive_day.extensions import db, limiter
 from inclusive_day.json_errors import ApiError, error_response
+from inclusive_day.periods import local_moment
 
 # The HTTP status of each refusal; its JSON code follows from the status (errors.CODES).
 REFUSAL_STATUS = {
@@ -54,7 +55,7 @@ def checkin_json(checkin: CheckIn) -> dict:
         "group": checkin.group.value,
         "nonce": checkin.nonce,
         "source": checkin.source.value,
-        "checked_in_at": checkin.checked_in_at.isoformat(),
+        "checked_in_at": local_moment(checkin.checked_in_at).isoformat(),
         "annulled": checkin.is_annulled,
     }
 

@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup
-from inclusive_day.periods import DEFAULT_ZONE
+from inclusive_day.periods import local_moment
 from inclusive_day.sponsors.models import DonationKind, DonationStatus
 from inclusive_day.sponsors.services import AMOUNT_MAX
 from inclusive_day.stations.models import Amenity, StationStatus
@@ -78,7 +78,7 @@ class LocalDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None:
-            value = value.astimezone(DEFAULT_ZONE)
+            value = local_moment(value)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -433,7 +433,10 @@ class CheckInSchema(Schema):
     group = fields.String(required=True)
     nonce = fields.String(required=True)
     source = fields.String(required=True)
-    checked_in_at = fields.String(required=True, metadata={"format": "date-time"})
+    checked_in_at = fields.String(
+        required=True,
+        metadata={"format": "date-time", "description": "With the units' offset (+08:00)."},
+    )
     annulled = fields.Boolean(required=True)
 
 
