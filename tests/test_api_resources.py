@@ -336,6 +336,18 @@ def test_lists_are_paginated_in_an_envelope(world, as_):
     assert org1.get("/api/v1/activities?per_page=201").status_code == 422
 
 
+def test_range_and_length_messages_go_through_the_translations(world, as_):
+    org1 = as_(world.org1)
+    too_many = org1.get("/api/v1/activities?per_page=201")
+    assert too_many.json["errors"]["per_page"] == ["Enter a value at least 1 and at most 200."]
+    negative = org1.post("/api/v1/activities", plan(world, capacity=-1))
+    assert negative.json["errors"]["capacity"] == ["Enter a value at least 0 and at most 100000."]
+    long = org1.post("/api/v1/activities", plan(world, title="x" * 201))
+    assert long.json["errors"]["title"] == ["Enter 1 to 200 characters or items."]
+    bad_id = org1.post("/api/v1/activities", plan(world, donation_ids=[0]))
+    assert bad_id.json["errors"]["donation_ids.0"][0].startswith("Enter a value at least 1 ")
+
+
 def plan(world, **changes) -> dict:
     body = {
         "campaign_id": world.campaign.id,

@@ -107,11 +107,27 @@ def Amount(**kwargs) -> fields.Decimal:  # noqa: N802
     return fields.Decimal(as_string=True, metadata=DECIMAL_DOC, **kwargs)
 
 
+def translate_limits(validator: validate.Validator) -> None:
+    """Put a range's or a length's messages in the request's language (marshmallow's own are
+    English only); the {min} and {max} in them are marshmallow's, filled when it refuses."""
+    if isinstance(validator, validate.Range):
+        low = _l("at least {min}") if validator.min_inclusive else _l("more than {min}")
+        high = _l("at most {max}") if validator.max_inclusive else _l("less than {max}")
+        validator.message_min = _l("Enter a value %(low)s.", low=low)
+        validator.message_max = _l("Enter a value %(high)s.", high=high)
+        validator.message_all = _l("Enter a value %(low)s and %(high)s.", low=low, high=high)
+    elif isinstance(validator, validate.Length):
+        validator.message_min = _l("Enter at least {min} characters or items.")
+        validator.message_max = _l("Enter at most {max} characters or items.")
+        validator.message_all = _l("Enter {min} to {max} characters or items.")
+        validator.message_equal = _l("Enter exactly {equal} characters or items.")
+
+
 class Schema(ma.Schema):
     """Every API schema: messages in the request's language."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        """Translate the common validation messages."""
+        """Translate the common validation messages, and those of ranges and lengths."""
         common = {
             "required": _l("This field is required."),
             "null": _l("This field may not be empty."),
@@ -120,6 +136,9 @@ class Schema(ma.Schema):
         for key, message in common.items():
             if key in field_obj.error_messages:
                 field_obj.error_messages[key] = message
+        for field in (field_obj, getattr(field_obj, "inner", None)):
+            for validator in getattr(field, "validators", ()):
+                translate_limits(validator)
 
 
 # ---- pagination ----------------------------------------------------------------------------
