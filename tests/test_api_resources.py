@@ -65,8 +65,8 @@ def as_(client, db):
         def get(self, url, **kw):
             return client.get(url, headers=self.headers, **kw)
 
-        def post(self, url, json, **kw):
-            return client.post(url, json=json, headers=self.headers, **kw)
+        def post(self, url, json, headers=None, **kw):
+            return client.post(url, json=json, headers={**self.headers, **(headers or {})}, **kw)
 
         def patch(self, url, json, **kw):
             return client.patch(url, json=json, headers=self.headers, **kw)
@@ -418,6 +418,46 @@ def test_the_same_uid_plans_once(world, as_, db):
     assert first.json["id"] == again.json["id"]
 
 
+def test_an_idempotency_key_plans_once_per_user(world, as_, db, make_user):
+    org1 = as_(world.org1)
+    key = {"Idempotency-Key": "order-42"}
+    first = org1.post("/api/v1/activities", plan(world), headers=key)
+    again = org1.post("/api/v1/activities", plan(world), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200), first.json
+    assert first.json["id"] == again.json["id"]
+    # The same key from another user is that user's own.
+    colleague = as_(make_user(Role.ORGANISER, on=world.d1))
+    theirs = colleague.post("/api/v1/activities", plan(world, day="2024-02-02"), headers=key)
+    assert theirs.status_code == 201 and theirs.json["id"] != first.json["id"]
+
+
+def test_any_uid_plans_once(world, as_, db):
+    before = count(db, Activity)
+    first = as_(world.org1).post("/api/v1/activities", plan(world, uid="my-plan-1"))
+    again = as_(world.org1).post("/api/v1/activities", plan(world, uid="my-plan-1"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["id"] == again.json["id"] and count(db, Activity) == before + 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
+def test_a_bad_idempotency_key_is_refused_and_writes_nothing(world, as_, db, key):
+    before = count(db, Activity)
+    answer = as_(world.org1).post(
+        "/api/v1/activities", plan(world), headers={"Idempotency-Key": key}
+    )
+    assert answer.status_code == 400 and answer.json["field"] == "Idempotency-Key"
+    assert count(db, Activity) == before
+
+
+def test_the_document_offers_the_idempotency_key_where_records_are_made(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/activities", "/api/v1/donations"):
+        names = [p["name"] for p in spec["paths"][path]["post"].get("parameters", [])]
+        assert "Idempotency-Key" in names, path
+    uid = spec["components"]["schemas"]["ActivityIn"]["properties"]["uid"]["description"]
+    assert "<uuid4>@inclusive-day" in uid
+
+
 def test_an_organiser_changes_an_activity(world, as_, db):
     org1 = as_(world.org1)
     answer = org1.patch(f"/api/v1/activities/{world.a1.id}", {"title": "Haircuts and tea"})
@@ -514,6 +554,19 @@ def test_a_representative_pledges_for_their_own_sponsor(world, as_, db):
     assert ids(as_(world.org1).get(f"/api/v1/donations?campaign={world.campaign.id}")) == {
         donation.id
     }
+
+
+def test_an_idempotency_key_pledges_once(world, as_, db):
+    rep = as_(world.rep)
+    before = count(db, Donation)
+    key = {"Idempotency-Key": "2f1c1a4e-pledge"}
+    first = rep.post("/api/v1/donations", pledge(world), headers=key)
+    again = rep.post("/api/v1/donations", pledge(world), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200), first.json
+    assert first.json["id"] == again.json["id"] and count(db, Donation) == before + 1
+    by_uid = [rep.post("/api/v1/donations", pledge(world, uid="tea-1")) for _ in range(2)]
+    assert [a.status_code for a in by_uid] == [201, 200]
+    assert count(db, Donation) == before + 2
 
 
 @pytest.mark.parametrize(

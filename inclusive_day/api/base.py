@@ -8,6 +8,7 @@ the user may not see answers 404, like a row that does not exist.
 
 from __future__ import annotations
 
+import uuid
 from http import HTTPStatus
 
 from flask import g, request
@@ -24,6 +25,21 @@ from inclusive_day.extensions import db
 from inclusive_day.json_errors import ApiError
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_MAX = 255
+# The namespace of the uids made from clients' keys (a fixed, random UUID: never change it,
+# or a resent request would make a second record).
+KEY_NAMESPACE = uuid.UUID("5d0c8f3e-2a61-4c7e-9b1e-6f4f1b7f0a27")
+# The header as the OpenAPI document shows it on the operations that create.
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX},
+    "description": "Any key of the client's choosing (1 to 255 printable ASCII characters, "
+    "such as a UUID). Sending the same key again, from the same user, makes nothing new and "
+    "answers 200 with what the first request made, however long after.",
+}
 
 
 class ApiBlueprint(Blueprint):
@@ -108,6 +124,27 @@ def filter_row(action: Action, model, ident: int | None, field: str):
     except ApiError as error:
         error.field = field
         raise
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header: None when absent, 400 when it is no key."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= KEY_MAX or not all(" " <= c <= "~" for c in key):
+        raise ApiError(
+            400,
+            _("Send an Idempotency-Key of 1 to 255 printable ASCII characters."),
+            field=IDEMPOTENCY_HEADER,
+        )
+    return key
+
+
+def key_uuid(key: str) -> uuid.UUID:
+    """A stable UUID for the user's resend key: the same key from the same user always gives
+    it, any other user's never. Shaped as version 4, the form the uid columns take."""
+    digest = uuid.uuid5(KEY_NAMESPACE, f"{api_user().id}\n{key}")
+    return uuid.UUID(bytes=digest.bytes, version=4)
 
 
 def paginated(stmt, args: dict) -> dict:

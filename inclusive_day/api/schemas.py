@@ -403,7 +403,12 @@ class ActivityIn(ActivityPatch):
     ends_time = LocalTime(required=True)
     uid = fields.String(
         validate=validate.Length(max=80),
-        metadata={"description": "The client's id for this plan: sending it twice makes one."},
+        metadata={
+            "description": "The client's id for this plan, any text: sending it again makes "
+            "nothing new and answers the activity the first request made. One of the form "
+            "<uuid4>@inclusive-day becomes the activity's calendar uid as it is; any other is "
+            "a resend key, like the Idempotency-Key header (which wins when both are sent)."
+        },
     )
 
 
@@ -501,7 +506,11 @@ class DonationIn(Schema):
     note = Text(validate=validate.Length(max=2000))
     uid = fields.String(
         validate=validate.Length(max=32),
-        metadata={"description": "32 hex digits of the client's choosing: a retry makes one."},
+        metadata={
+            "description": "The client's id for this pledge, any text up to 32 characters: "
+            "sending it again makes nothing new and answers the donation the first request "
+            "made. The Idempotency-Key header does the same, and wins when both are sent."
+        },
     )
 
 
