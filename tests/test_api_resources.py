@@ -619,6 +619,18 @@ def test_the_summary_gives_the_recaps_figures(world, as_, db):
     assert figures["stations"] == recap.headline.stations
     assert [line["key"] for line in figures["by_theme"]] == [line.key for line in recap.themes]
     assert {line["key"]: line["served"] for line in figures["by_group"]}.get("rider") == 5
+    # Themes count the stations that held them; groups say only what is counted per group.
+    assert (
+        [line["stations"] for line in figures["by_theme"]]
+        == [2]
+        == [line.stations for line in recap.themes]
+    )
+    assert figures["by_group"] == [{"key": "rider", "name": "delivery rider", "served": 5}]
+    assert (figures["sponsors"], figures["donations"], figures["donated_value"]) == (
+        recap.headline.sponsors,
+        recap.headline.donations,
+        str(recap.headline.value),
+    )
 
 
 def test_the_summary_refuses_what_the_user_may_not_see(world, as_):

@@ -104,7 +104,8 @@ def Money(**kwargs) -> fields.Decimal:  # noqa: N802 - a field factory reads lik
 
 def Amount(**kwargs) -> fields.Decimal:  # noqa: N802
     """A decimal shown as a string, never a float."""
-    return fields.Decimal(as_string=True, metadata=DECIMAL_DOC, **kwargs)
+    metadata = {**DECIMAL_DOC, **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
 def translate_limits(validator: validate.Validator) -> None:
@@ -527,9 +528,20 @@ class SummaryArgs(Schema):
 class SummaryLine(Schema):
     key = fields.String(required=True)
     name = fields.String(required=True)
-    activities = fields.Integer(required=True)
-    served = fields.Integer(required=True)
-    stations = fields.Integer(required=True)
+    activities = fields.Integer(required=True, metadata={"description": "Held so far."})
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
+    stations = fields.Integer(
+        required=True, metadata={"description": "Stations that held at least one of them."}
+    )
+
+
+class GroupSummaryLine(Schema):
+    """A beneficiary group's person-times: its people come to activities held for anyone, so
+    no activities or stations are counted per group."""
+
+    key = fields.String(required=True, metadata={"description": "The group's code."})
+    name = fields.String(required=True)
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
 
 
 class NetworkSummaryLine(Schema):
@@ -594,7 +606,15 @@ class SummarySchema(Schema):
         required=True, metadata={"description": "Stations of the subtree open on its last day."}
     )
     by_theme = fields.List(fields.Nested(SummaryLine), required=True)
-    by_group = fields.List(fields.Nested(SummaryLine), required=True)
+    sponsors = fields.Integer(
+        required=True,
+        metadata={"description": "Sponsors whose gifts to the campaign were received."},
+    )
+    donations = fields.Integer(required=True, metadata={"description": "Gifts received."})
+    donated_value = Amount(
+        required=True, metadata={"description": "Their worth in yuan (cash and in kind)."}
+    )
+    by_group = fields.List(fields.Nested(GroupSummaryLine), required=True)
     by_unit = fields.List(fields.Nested(SummaryLine), required=True)
     by_host_type = fields.List(fields.Nested(NetworkSummaryLine), required=True)
     by_label = fields.List(
