@@ -35,7 +35,7 @@ def test_the_dashboard_counts_only_the_users_subtree_and_month(two_districts, ma
     city, districts = two_districts
     organiser = make_user(Role.ORGANISER, districts["官渡区总工会"])
     figures = dashboard(organiser, Month(2024, 1), utcnow())
-    assert (figures.stations, figures.activities, figures.month_totals.served) == (1, 1, 120)
+    assert (figures.stations, figures.activities.held, figures.month_totals.served) == (1, 1, 120)
     assert [c.name for c in figures.campaigns] == ["官渡区总工会普惠日"]
     assert dashboard(organiser, Month(2024, 2), utcnow()).month_totals.served == 0
 
@@ -94,6 +94,39 @@ def test_the_dashboard_shows_each_campaigns_progress_against_its_target(
     page = client.get("/?month=2024-01").get_data(as_text=True)
     # One activity held of four (25%), 120 served of 600 (20%).
     assert "25%" in page and "20%" in page
+
+
+def test_planned_activities_are_not_counted_as_held(
+    db, client, login, make_user, make_station, make_campaign, make_activity, make_unit
+):
+    district = make_unit("官渡区总工会")
+    station = make_station(district)
+    campaign = make_campaign(district, name="官渡区普惠日")
+    soon = utcnow() + timedelta(days=2)
+    for day in range(3):
+        make_activity(station, campaign, starts_at=soon + timedelta(days=day))
+    organiser = make_user(Role.ORGANISER, district)
+    figures = dashboard(organiser, Month.containing(soon), utcnow())
+    assert (figures.campaigns[0].activities.held, figures.campaigns[0].activities.planned) == (0, 3)
+    login(organiser)
+    for url in ("/", "/campaigns/"):
+        row = client.get(url).get_data(as_text=True).split("官渡区普惠日", 1)[1].split("</tr>")[0]
+        cells = [c.split(">")[-1] for c in row.split("</td>") if 'class="text-end"' in c]
+        assert cells[:2] == ["0", "3"], url
+
+
+def test_the_dashboard_offers_only_the_reports_the_user_may_open(
+    client, login, make_user, make_unit, make_station
+):
+    district = make_unit("官渡区总工会", make_unit("昆明市总工会"))
+    login(make_user(Role.ORGANISER, district.parent))
+    page = client.get("/").get_data(as_text=True)
+    assert "/reports/league" in page and "/reports/construction" in page
+    client.post("/auth/logout")
+    login(make_user(Role.STATION_MANAGER, make_station(district)))
+    page = client.get("/").get_data(as_text=True)
+    assert "/reports/league" not in page and "/reports/construction" not in page
+    assert client.get("/reports/league").status_code == 404
 
 
 def test_a_malformed_month_answers_400(client, login, make_user):
