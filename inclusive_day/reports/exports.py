@@ -122,9 +122,11 @@ def _targets(recap: Recap) -> Table:
 def _honour(recap: Recap) -> Table:
     scope = recap.scope
     lines = honour_roll(GivingScope(scope.campaign_id, recap.unit_path, scope.start, scope.end))
-    headers = [_("Sponsor"), _("Kind"), _("Gave"), _("Value (yuan)"), _("Activities"), _("Served")]
+    headers = [_("Sponsor"), _("Kind"), _("Gave"), _("Value (yuan)"), _("Stations")]
+    headers += [_("Activities"), _("Served")]
     rows = [
-        [s.name, s.kind_label, "; ".join(s.gifts), s.value, s.activities, s.served] for s in lines
+        [s.name, s.kind_label, "; ".join(s.gifts), s.value, s.stations, s.activities, s.served]
+        for s in lines
     ]
     return Table(_("Honour roll"), headers, rows, widths=(30, 12, 50))
 
