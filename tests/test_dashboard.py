@@ -156,3 +156,19 @@ def test_list_pages_take_the_same_number_of_queries_whatever_their_size(
         grow()
     large = {p: queries_for(p) for p in small}
     assert large == small
+
+
+def test_the_people_figure_is_named_for_what_it_counts_everywhere(
+    client, login, make_user, two_districts, db
+):
+    city, districts = two_districts
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.unit_id == districts["官渡区总工会"].id)
+    )
+    login(make_user(Role.ORGANISER, city))
+    for url in ("/?month=2024-01", "/campaigns/", f"/campaigns/{campaign.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "People checked in by QR" in page and "unique people" not in page, url
+    spec = client.get("/api/v1/openapi.json").json
+    summary = spec["components"]["schemas"]["Summary"]["properties"]["people"]
+    assert summary["description"].startswith("People checked in by QR")

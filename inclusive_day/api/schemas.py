@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup
+from inclusive_day.i18n import PEOPLE_BY_QR_DESCRIPTION
 from inclusive_day.periods import local_moment
 from inclusive_day.sponsors.models import DonationKind, DonationStatus
 from inclusive_day.sponsors.services import AMOUNT_MAX
@@ -438,7 +439,7 @@ class AttendanceSchema(Schema):
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
     headcount = fields.Integer(required=True)
     checkins = fields.Integer(required=True)
-    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    people = fields.Integer(required=True, metadata={"description": PEOPLE_BY_QR_DESCRIPTION})
     by_group = fields.Nested(GroupCounts, required=True)
     headcounts = fields.Nested(GroupCounts, required=True)
 
@@ -597,7 +598,7 @@ class SummarySchema(Schema):
     activities = fields.Integer(required=True, metadata={"description": "Held so far."})
     planned = fields.Integer(required=True, metadata={"description": "Still to come."})
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
-    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    people = fields.Integer(required=True, metadata={"description": PEOPLE_BY_QR_DESCRIPTION})
     stations = fields.Integer(required=True, metadata={"description": "Stations involved."})
     new_stations = fields.Integer(
         required=True, metadata={"description": "Stations of the subtree opened in the period."}
