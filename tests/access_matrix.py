@@ -506,6 +506,7 @@ CASES: tuple[Case, ...] = (
     ),
     *with_post(Case("attendance.paper", A_ACTIVITY, only(*RECORD_A))),
     Case("attendance.paper_sheet", A_ACTIVITY, only(*RECORD_A)),
+    Case("attendance.checkin_sheet_pdf", A_ACTIVITY, only(*RECORD_A)),
     Case("attendance.tally", A_ACTIVITY, only(*RECORD_A)),
     Case(
         "attendance.tally_upload",
