@@ -8,10 +8,12 @@ the user may not see answers 404, like a row that does not exist.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from http import HTTPStatus
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -27,9 +29,6 @@ from inclusive_day.json_errors import ApiError
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 KEY_MAX = 255
-# The namespace of the uids made from clients' keys (a fixed, random UUID: never change it,
-# or a resent request would make a second record).
-KEY_NAMESPACE = uuid.UUID("5d0c8f3e-2a61-4c7e-9b1e-6f4f1b7f0a27")
 # The header as the OpenAPI document shows it on the operations that create.
 IDEMPOTENCY_PARAMETER = {
     "in": "header",
@@ -142,9 +141,13 @@ def idempotency_key() -> str | None:
 
 def key_uuid(key: str) -> uuid.UUID:
     """A stable UUID for the user's resend key: the same key from the same user always gives
-    it, any other user's never. Shaped as version 4, the form the uid columns take."""
-    digest = uuid.uuid5(KEY_NAMESPACE, f"{api_user().id}\n{key}")
-    return uuid.UUID(bytes=digest.bytes, version=4)
+    it, any other user's never. Shaped as version 4, the form the uid columns take.
+
+    Keyed with SECRET_KEY: an activity's uid is also its check-in token, which nobody may
+    work out from a client's (perhaps guessable) key and a user id."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"{api_user().id}\n{key}".encode(), hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 def paginated(stmt, args: dict) -> dict:
