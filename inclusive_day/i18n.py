@@ -11,6 +11,15 @@ from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 LOGIN_MESSAGE = _l("Please sign in to see this page.")
+# The one name of the distinct-people figure, on every page, PDF, sheet and in the API: it
+# counts people who checked in by QR code, never everyone served (staff headcounts carry no
+# identity), so it must not read as "people" beside the person-times.
+PEOPLE_BY_QR = _l("People checked in by QR")
+PEOPLE_BY_QR_NOTE = _l("distinct people; staff headcounts not included")
+PEOPLE_BY_QR_DESCRIPTION = (
+    "People checked in by QR: distinct people among the check-ins. Staff headcounts carry no "
+    "identity and are not in it, so it is never everyone served."
+)
 
 
 def select_locale() -> str:
@@ -69,6 +78,8 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "current_language": locale.language if locale else "zh",
             "language_names": LANGUAGE_NAMES,
+            "people_label": PEOPLE_BY_QR,
+            "people_note": PEOPLE_BY_QR_NOTE,
         }
 
 

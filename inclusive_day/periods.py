@@ -78,6 +78,11 @@ def local_today(zone: ZoneInfo = DEFAULT_ZONE) -> date:
     return datetime.now(zone).date()
 
 
+def local_moment(moment: datetime, zone: ZoneInfo = DEFAULT_ZONE) -> datetime:
+    """A stored (UTC) moment as the units' clocks show it, offset and all (+08:00)."""
+    return moment.astimezone(zone)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later (or earlier), clamped to the end of a shorter month."""
     index = day.year * 12 + day.month - 1 + months

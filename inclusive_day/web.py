@@ -28,14 +28,17 @@ def show_error(form, message, field: str | None = None) -> None:
 
 
 def send_export(result: Export):
-    """An exported file as a download that no cache keeps."""
-    return send_file(
+    """An exported file as a download that no cache keeps, with its media type said once."""
+    response = send_file(
         io.BytesIO(result.data),
         mimetype=result.mimetype,
         as_attachment=True,
         download_name=result.filename,
         max_age=0,
     )
+    # Werkzeug adds "; charset=utf-8" to any text/* type, even one that already names it.
+    response.headers["Content-Type"] = result.mimetype
+    return response
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

@@ -546,6 +546,7 @@ CASES: tuple[Case, ...] = (
     ),
     *with_post(Case("attendance.paper", A_ACTIVITY, only(*RECORD_A))),
     Case("attendance.paper_sheet", A_ACTIVITY, only(*RECORD_A)),
+    Case("attendance.checkin_sheet_pdf", A_ACTIVITY, only(*RECORD_A)),
     Case("attendance.tally", A_ACTIVITY, only(*RECORD_A)),
     Case(
         "attendance.tally_upload",
@@ -602,6 +603,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("api_host-types.list_host_types", {}, api_signed_in(), client=BEARER),
     Case("api_labels.list_labels", {}, api_signed_in(), client=BEARER),
+    Case("api_themes.list_themes", {}, api_signed_in(), client=BEARER),
     Case("api_campaigns.list_campaigns", {}, api_signed_in(), client=BEARER),
     Case(
         "api_campaigns.get_campaign",

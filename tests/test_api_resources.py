@@ -12,6 +12,7 @@ from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import HeadcountChange
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.auth.models import Role
+from inclusive_day.campaigns.models import Theme
 from inclusive_day.reports.recap import RecapScope, build_recap
 from inclusive_day.sponsors.models import Donation
 from inclusive_day.stations.models import HostType, Label, LabelAward, Partner, StationStatus
@@ -64,8 +65,8 @@ def as_(client, db):
         def get(self, url, **kw):
             return client.get(url, headers=self.headers, **kw)
 
-        def post(self, url, json, **kw):
-            return client.post(url, json=json, headers=self.headers, **kw)
+        def post(self, url, json, headers=None, **kw):
+            return client.post(url, json=json, headers={**self.headers, **(headers or {})}, **kw)
 
         def patch(self, url, json, **kw):
             return client.patch(url, json=json, headers=self.headers, **kw)
@@ -269,6 +270,26 @@ def test_the_catalogues(world, as_, client):
     assert client.get("/api/v1/host-types").status_code == 401
 
 
+def test_themes_list_the_catalogue_and_the_users_units_own(world, as_, db, client):
+    own = Theme(code="wuhua_tea", name_zh="五华茶会", name_en="Wuhua tea", unit_id=world.d1.id)
+    other = Theme(
+        code="panlong_tea", name_zh="盘龙茶会", name_en="Panlong tea", unit_id=world.d2.id
+    )
+    db.session.add_all([own, other])
+    db.session.commit()
+    shared = db.session.scalar(select(func.count()).where(Theme.unit_id.is_(None)))
+    answer = as_(world.org1).get("/api/v1/themes?per_page=200")
+    assert answer.status_code == 200
+    listed = {item["id"]: item for item in answer.json["items"]}
+    assert answer.json["total"] == shared + 1 and own.id in listed and other.id not in listed
+    assert answer.json["items"][-1]["id"] == own.id  # the shared catalogue first
+    assert listed[own.id]["unit_id"] == world.d1.id and listed[own.id]["name"] == "Wuhua tea"
+    assert listed[world.a1.theme_id]["unit_id"] is None
+    first = as_(world.org1).get("/api/v1/themes?per_page=1").json
+    assert len(first["items"]) == 1 and first["total"] == shared + 1
+    assert client.get("/api/v1/themes").status_code == 401
+
+
 def test_campaigns_filter_by_unit_and_day(world, as_, make_campaign):
     own = make_campaign(world.d1, "Wuhua summer", starts_on=date(2024, 6, 1), ends_on=None)
     org1 = as_(world.org1)
@@ -313,6 +334,18 @@ def test_lists_are_paginated_in_an_envelope(world, as_):
     assert org1.get("/api/v1/activities?page=9").json["items"] == []
     assert org1.get("/api/v1/activities").json["per_page"] == 50
     assert org1.get("/api/v1/activities?per_page=201").status_code == 422
+
+
+def test_range_and_length_messages_go_through_the_translations(world, as_):
+    org1 = as_(world.org1)
+    too_many = org1.get("/api/v1/activities?per_page=201")
+    assert too_many.json["errors"]["per_page"] == ["Enter a value at least 1 and at most 200."]
+    negative = org1.post("/api/v1/activities", plan(world, capacity=-1))
+    assert negative.json["errors"]["capacity"] == ["Enter a value at least 0 and at most 100000."]
+    long = org1.post("/api/v1/activities", plan(world, title="x" * 201))
+    assert long.json["errors"]["title"] == ["Enter 1 to 200 characters or items."]
+    bad_id = org1.post("/api/v1/activities", plan(world, donation_ids=[0]))
+    assert bad_id.json["errors"]["donation_ids.0"][0].startswith("Enter a value at least 1 ")
 
 
 def plan(world, **changes) -> dict:
@@ -383,6 +416,46 @@ def test_the_same_uid_plans_once(world, as_, db):
     again = as_(world.org1).post("/api/v1/activities", body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json["id"] == again.json["id"]
+
+
+def test_an_idempotency_key_plans_once_per_user(world, as_, db, make_user):
+    org1 = as_(world.org1)
+    key = {"Idempotency-Key": "order-42"}
+    first = org1.post("/api/v1/activities", plan(world), headers=key)
+    again = org1.post("/api/v1/activities", plan(world), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200), first.json
+    assert first.json["id"] == again.json["id"]
+    # The same key from another user is that user's own.
+    colleague = as_(make_user(Role.ORGANISER, on=world.d1))
+    theirs = colleague.post("/api/v1/activities", plan(world, day="2024-02-02"), headers=key)
+    assert theirs.status_code == 201 and theirs.json["id"] != first.json["id"]
+
+
+def test_any_uid_plans_once(world, as_, db):
+    before = count(db, Activity)
+    first = as_(world.org1).post("/api/v1/activities", plan(world, uid="my-plan-1"))
+    again = as_(world.org1).post("/api/v1/activities", plan(world, uid="my-plan-1"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["id"] == again.json["id"] and count(db, Activity) == before + 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "clé"])
+def test_a_bad_idempotency_key_is_refused_and_writes_nothing(world, as_, db, key):
+    before = count(db, Activity)
+    answer = as_(world.org1).post(
+        "/api/v1/activities", plan(world), headers={"Idempotency-Key": key}
+    )
+    assert answer.status_code == 400 and answer.json["field"] == "Idempotency-Key"
+    assert count(db, Activity) == before
+
+
+def test_the_document_offers_the_idempotency_key_where_records_are_made(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/activities", "/api/v1/donations"):
+        names = [p["name"] for p in spec["paths"][path]["post"].get("parameters", [])]
+        assert "Idempotency-Key" in names, path
+    uid = spec["components"]["schemas"]["ActivityIn"]["properties"]["uid"]["description"]
+    assert "<uuid4>@inclusive-day" in uid
 
 
 def test_an_organiser_changes_an_activity(world, as_, db):
@@ -483,6 +556,19 @@ def test_a_representative_pledges_for_their_own_sponsor(world, as_, db):
     }
 
 
+def test_an_idempotency_key_pledges_once(world, as_, db):
+    rep = as_(world.rep)
+    before = count(db, Donation)
+    key = {"Idempotency-Key": "2f1c1a4e-pledge"}
+    first = rep.post("/api/v1/donations", pledge(world), headers=key)
+    again = rep.post("/api/v1/donations", pledge(world), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200), first.json
+    assert first.json["id"] == again.json["id"] and count(db, Donation) == before + 1
+    by_uid = [rep.post("/api/v1/donations", pledge(world, uid="tea-1")) for _ in range(2)]
+    assert [a.status_code for a in by_uid] == [201, 200]
+    assert count(db, Donation) == before + 2
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -533,6 +619,18 @@ def test_the_summary_gives_the_recaps_figures(world, as_, db):
     assert figures["stations"] == recap.headline.stations
     assert [line["key"] for line in figures["by_theme"]] == [line.key for line in recap.themes]
     assert {line["key"]: line["served"] for line in figures["by_group"]}.get("rider") == 5
+    # Themes count the stations that held them; groups say only what is counted per group.
+    assert (
+        [line["stations"] for line in figures["by_theme"]]
+        == [2]
+        == [line.stations for line in recap.themes]
+    )
+    assert figures["by_group"] == [{"key": "rider", "name": "delivery rider", "served": 5}]
+    assert (figures["sponsors"], figures["donations"], figures["donated_value"]) == (
+        recap.headline.sponsors,
+        recap.headline.donations,
+        str(recap.headline.value),
+    )
 
 
 def test_the_summary_refuses_what_the_user_may_not_see(world, as_):

@@ -146,3 +146,17 @@ def test_the_document_describes_bearer_tokens_and_one_error_shape(client):
                     ref = response["$ref"].rsplit("/", 1)[1]
                     body = spec["components"]["responses"][ref]["content"]["application/json"]
                     assert body["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_every_operation_has_a_unique_readable_operation_id(client):
+    spec = client.get("/api/v1/openapi.json").json
+    ids = [
+        operation.get("operationId")
+        for operations in spec["paths"].values()
+        for method, operation in operations.items()
+        if method != "parameters"
+    ]
+    assert None not in ids
+    assert len(ids) == len(set(ids))
+    assert all(ident.isalnum() and ident[0].islower() for ident in ids)
+    assert {"listUnits", "createActivity", "getRecapSummary", "createDonation"} <= set(ids)

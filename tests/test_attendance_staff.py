@@ -85,6 +85,16 @@ def test_the_form_shows_a_field_per_group_with_the_stored_counts(client, db, act
     )
 
 
+def test_counts_without_history_are_not_called_none(client, db, activity, organiser):
+    empty = client.get(page_url(activity)).get_data(as_text=True)
+    assert "No headcount entered yet." in empty
+    db.session.add(Headcount(activity=activity, group=BeneficiaryGroup.COURIER, count=472))
+    db.session.commit()
+    html = client.get(page_url(activity)).get_data(as_text=True)
+    assert "No headcount entered yet." not in html
+    assert "The 472 counted by staff came in without a history of changes" in html
+
+
 def test_saving_counts_and_correcting_them_keeps_the_history(client, db, activity, organiser):
     answer = client.post(page_url(activity), data=form_data(count_courier=5, count_elderly=3))
     assert answer.status_code == 302

@@ -19,6 +19,7 @@ from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSo
 from inclusive_day.attendance.services import annul_checkin, apply_tally, record_checkin
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.audit.specs import common_path
+from inclusive_day.audit.views import rows_of
 from inclusive_day.auth.models import Role, RoleGrant
 from inclusive_day.auth.services import grant
 from inclusive_day.config import TestConfig
@@ -436,6 +437,21 @@ def test_an_administrator_reads_everything(client, db, tree, make_user, make_act
     assert "Theirs in Xishan" in html
     # Events above every unit (user accounts) are the administrators' alone.
     assert "quiet_one" in client.get("/audit/?type=user").get_data(as_text=True)
+
+
+def test_the_log_names_referenced_records_and_says_who_in_the_readers_language(
+    app, db, tree, make_activity
+):
+    activity = make_activity(tree["station_b"], tree["campaign"], title="Theirs in Xishan")
+    (created,) = events(db, object_type="activity", action="create")
+    assert created.actor == "system" and created.user_id is None
+    with app.test_request_context("/audit/", headers={"Accept-Language": "en"}):
+        (row,) = rows_of([created])
+    changes = {label: after for label, _before, after in row.changes}
+    assert changes["Station"] == tree["station_b"].name
+    assert changes["Campaign"] == tree["campaign"].name
+    assert changes["Theme"] == activity.theme.name_en
+    assert row.actor == "the system"
 
 
 def test_the_list_pages_by_fifty(client, db, tree, make_user, login):

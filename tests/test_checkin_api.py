@@ -54,6 +54,13 @@ def test_a_new_checkin_answers_201_and_a_repeat_200_with_the_same_record(client,
     assert rows(db) == 1
 
 
+def test_checked_in_at_carries_the_units_offset_like_every_other_time(client, db, live):
+    answer = post(client, **payload(live))
+    moment = datetime.fromisoformat(answer.json["checked_in_at"])
+    assert moment.utcoffset() == timedelta(hours=8)
+    assert abs(moment - datetime.now(UTC)) < HOUR
+
+
 def test_no_phone_number_is_stored_or_returned(client, db, live):
     answer = post(client, **payload(live))
     assert "13800138000" not in answer.get_data(as_text=True)

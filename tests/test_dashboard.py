@@ -35,7 +35,7 @@ def test_the_dashboard_counts_only_the_users_subtree_and_month(two_districts, ma
     city, districts = two_districts
     organiser = make_user(Role.ORGANISER, districts["官渡区总工会"])
     figures = dashboard(organiser, Month(2024, 1), utcnow())
-    assert (figures.stations, figures.activities, figures.month_totals.served) == (1, 1, 120)
+    assert (figures.stations, figures.activities.held, figures.month_totals.served) == (1, 1, 120)
     assert [c.name for c in figures.campaigns] == ["官渡区总工会普惠日"]
     assert dashboard(organiser, Month(2024, 2), utcnow()).month_totals.served == 0
 
@@ -96,6 +96,39 @@ def test_the_dashboard_shows_each_campaigns_progress_against_its_target(
     assert "25%" in page and "20%" in page
 
 
+def test_planned_activities_are_not_counted_as_held(
+    db, client, login, make_user, make_station, make_campaign, make_activity, make_unit
+):
+    district = make_unit("官渡区总工会")
+    station = make_station(district)
+    campaign = make_campaign(district, name="官渡区普惠日")
+    soon = utcnow() + timedelta(days=2)
+    for day in range(3):
+        make_activity(station, campaign, starts_at=soon + timedelta(days=day))
+    organiser = make_user(Role.ORGANISER, district)
+    figures = dashboard(organiser, Month.containing(soon), utcnow())
+    assert (figures.campaigns[0].activities.held, figures.campaigns[0].activities.planned) == (0, 3)
+    login(organiser)
+    for url in ("/", "/campaigns/"):
+        row = client.get(url).get_data(as_text=True).split("官渡区普惠日", 1)[1].split("</tr>")[0]
+        cells = [c.split(">")[-1] for c in row.split("</td>") if 'class="text-end"' in c]
+        assert cells[:2] == ["0", "3"], url
+
+
+def test_the_dashboard_offers_only_the_reports_the_user_may_open(
+    client, login, make_user, make_unit, make_station
+):
+    district = make_unit("官渡区总工会", make_unit("昆明市总工会"))
+    login(make_user(Role.ORGANISER, district.parent))
+    page = client.get("/").get_data(as_text=True)
+    assert "/reports/league" in page and "/reports/construction" in page
+    client.post("/auth/logout")
+    login(make_user(Role.STATION_MANAGER, make_station(district)))
+    page = client.get("/").get_data(as_text=True)
+    assert "/reports/league" not in page and "/reports/construction" not in page
+    assert client.get("/reports/league").status_code == 404
+
+
 def test_a_malformed_month_answers_400(client, login, make_user):
     login(make_user(Role.ADMIN))
     assert client.get("/?month=2024-13").status_code == 400
@@ -123,3 +156,19 @@ def test_list_pages_take_the_same_number_of_queries_whatever_their_size(
         grow()
     large = {p: queries_for(p) for p in small}
     assert large == small
+
+
+def test_the_people_figure_is_named_for_what_it_counts_everywhere(
+    client, login, make_user, two_districts, db
+):
+    city, districts = two_districts
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.unit_id == districts["官渡区总工会"].id)
+    )
+    login(make_user(Role.ORGANISER, city))
+    for url in ("/?month=2024-01", "/campaigns/", f"/campaigns/{campaign.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "People checked in by QR" in page and "unique people" not in page, url
+    spec = client.get("/api/v1/openapi.json").json
+    summary = spec["components"]["schemas"]["Summary"]["properties"]["people"]
+    assert summary["description"].startswith("People checked in by QR")

@@ -127,6 +127,24 @@ def test_a_district_is_thanked_for_what_it_received_of_a_citys_gift(
     assert local.receipt_number.startswith("530111-")
 
 
+def test_cash_handed_to_stations_counts_the_stations_it_reached(
+    db, give, city, district, campaign, organiser, activity, make_station
+):
+    cash = give(city, "石林天外天", kind=DonationKind.CASH, value=3000)
+    for station in (make_station(district), make_station(district)):
+        distribute(organiser, cash, quantity=Decimal(1000), on=ON, station=station)
+    distribute(organiser, cash, quantity=Decimal(1000), on=ON, activity=activity)
+    db.session.commit()
+    (line,) = honour_roll(GivingScope(campaign_id=campaign.id, unit_path=district.path))
+    assert (line.stations, line.activities, line.served) == (3, 1, 120)
+    other = give(city, "只送站点", kind=DonationKind.CASH, value=500)
+    distribute(organiser, other, quantity=Decimal(500), on=ON, station=make_station(district))
+    db.session.commit()
+    lines = honour_roll(GivingScope(campaign_id=campaign.id, unit_path=district.path))
+    station_only = next(line for line in lines if line.sponsor_id == other.sponsor_id)
+    assert (station_only.stations, station_only.activities) == (1, 0)
+
+
 def test_a_period_counts_gifts_received_in_it(db, give, city, campaign):
     give(city, "美团", quantity=20, value=1200)
     assert giving(GivingScope(campaign_id=campaign.id, start=date(2024, 1, 11))).value == 0

@@ -9,6 +9,7 @@ import pytest
 from flask import url_for
 from flask_babel import force_locale, gettext
 
+from inclusive_day.auth.models import Role
 from inclusive_day.stations.models import Amenity, StationStatus
 from inclusive_day.stations.posters import (
     PosterError,
@@ -246,3 +247,19 @@ def test_the_printed_link_is_the_directory_s_short_link_route(app):
         assert station_link("KM-GD-001") == url_for(
             "directory.station_link", code="KM-GD-001", _external=True
         )
+
+
+def test_an_activity_page_shows_its_check_in_qr_link_and_a_printable_sheet(
+    client, db, login, make_activity, make_user
+):
+    activity = make_activity(title="腊八粥暖心送")
+    token = activity.uid.removesuffix("@inclusive-day")
+    login(make_user(Role.ORGANISER, on=activity.station.unit))
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert f"/c/{token}" in page and "data:image/svg+xml" in page
+    assert f"/activities/{activity.id}/checkin-sheet.pdf" in page
+    sheet = client.get(f"/activities/{activity.id}/checkin-sheet.pdf")
+    assert sheet.status_code == 200 and sheet.mimetype == "application/pdf"
+    content = _expand(sheet.data)
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", content)) == 1
+    assert re.search(rb"/FontName\s*/[A-Z]{6}\+Noto-Sans-CJK-SC", content)

@@ -350,6 +350,11 @@ def test_one_table_as_csv_with_formulas_made_inert(db, client, admin, district, 
     assert client.get(f"/reports/recap.csv?{district['query']}&table=nope").status_code == 404
 
 
+def test_a_csv_download_names_its_charset_once(client, admin, district):
+    response = client.get(f"/reports/recap.csv?{district['query']}&table=stations")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
 def test_a_failed_render_says_so_and_stops_refreshing(
     app, client, admin, district, redis_queue, monkeypatch
 ):

@@ -10,7 +10,7 @@ from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.auth.models import Role
 from inclusive_day.stations.models import StationStatus
 from inclusive_day.units.models import Level, TreeError, Unit, under
-from inclusive_day.units.queries import flatten, subtree
+from inclusive_day.units.queries import INDENT, flatten, subtree, unit_choices
 from inclusive_day.units.services import create_unit, move_unit
 from tests.conftest import count_queries
 
@@ -208,3 +208,17 @@ def test_moving_to_a_unit_outside_reach_is_refused(db, client, login, make_user,
     assert response.status_code == 200 and "Not a valid choice" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Unit, street.id).path.startswith(kunming["guandu"].path)
+
+
+def test_unit_choices_follow_the_tree_indented(make_unit):
+    province = make_unit("Yunnan")
+    kunming = make_unit("Kunming", province)
+    dali = make_unit("Dali", province)
+    wuhua = make_unit("Wuhua", kunming)  # made after Dali, listed under Kunming
+    choices = unit_choices([wuhua, dali, province, kunming])
+    assert [ident for ident, _label in choices] == [province.id, kunming.id, wuhua.id, dali.id]
+    labels = [label for _ident, label in choices]
+    assert labels[0].startswith("Yunnan · ")
+    assert labels[2].startswith(INDENT * 2 + "Wuhua · ")
+    assert labels[3].startswith(INDENT + "Dali · ")
+    assert unit_choices([wuhua])[0][1].startswith("Wuhua")

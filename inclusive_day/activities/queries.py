@@ -1,5 +1,6 @@
 """Reading activities: counts and upcoming lists for any scope."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, select, union_all
@@ -34,6 +35,39 @@ def count_activities_by(key, scope: Scope) -> dict:
         select(key, func.count(Activity.id)).where(*scope, not_cancelled()).group_by(key)
     )
     return {k: int(n) for k, n in rows}
+
+
+@dataclass(frozen=True)
+class HeldPlanned:
+    """Activities held (started by now) and still planned, never added into one figure."""
+
+    held: int = 0
+    planned: int = 0
+
+
+def _held_planned_columns(now: datetime):
+    started = Activity.starts_at <= now
+    return (
+        func.count(Activity.id).filter(started),
+        func.count(Activity.id).filter(Activity.starts_at > now),
+    )
+
+
+def held_and_planned(scope: Scope, now: datetime) -> HeldPlanned:
+    """How many activities in the scope were held by `now` and how many are still planned
+    (the recap's rule: not cancelled, started by now or not)."""
+    held, planned = db.session.execute(
+        select(*_held_planned_columns(now)).where(*scope, not_cancelled())
+    ).one()
+    return HeldPlanned(int(held or 0), int(planned or 0))
+
+
+def held_and_planned_by(key, scope: Scope, now: datetime) -> dict:
+    """Activities held and still planned, per value of `key`."""
+    rows = db.session.execute(
+        select(key, *_held_planned_columns(now)).where(*scope, not_cancelled()).group_by(key)
+    )
+    return {k: HeldPlanned(int(held), int(planned)) for k, held, planned in rows}
 
 
 def in_period(start: datetime, end: datetime) -> list:

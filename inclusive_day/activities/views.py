@@ -44,12 +44,14 @@ from inclusive_day.activities.services import (
 )
 from inclusive_day.attendance.models import Headcount
 from inclusive_day.attendance.queries import served_by_group, totals
+from inclusive_day.attendance.views import checkin_link
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.services import usable_themes
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, local_today
 from inclusive_day.sponsors.queries import gifts_at
 from inclusive_day.stations.models import Amenity, Station
+from inclusive_day.stations.posters import PosterError, qr_image
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
 from inclusive_day.web import show_error
@@ -76,8 +78,16 @@ def show(activity_id: int):
     headcounts = db.session.scalars(
         select(Headcount).where(Headcount.activity_id == activity.id).order_by(Headcount.group)
     ).all()
+    checkin = None
+    if can(current_user, Action.RECORD, activity) and not activity.is_cancelled:
+        try:
+            link = checkin_link(activity)
+            checkin = {"link": link, "qr": qr_image(link)}
+        except PosterError:  # no site address outside a request: cannot happen on a page
+            checkin = None
     return render_template(
         "activities/show.html",
+        checkin=checkin,
         activity=activity,
         groups_meant=split_groups(activity.target_groups),
         figures=totals(scope),

@@ -10,13 +10,23 @@ from sqlalchemy.orm import selectinload
 from inclusive_day.access.rule import Action, reach, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.services import (
+    UID_PATTERN,
     ActivityFields,
     ScheduleError,
     find_by_uid,
     local_day,
     save_activity,
 )
-from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
+from inclusive_day.api.base import (
+    IDEMPOTENCY_PARAMETER,
+    ApiBlueprint,
+    api_user,
+    filter_row,
+    idempotency_key,
+    key_uuid,
+    one,
+    paginated,
+)
 from inclusive_day.api.checkins import refusal_status
 from inclusive_day.api.schemas import (
     ActivityArgs,
@@ -164,25 +174,38 @@ def _schedule_error(error: ScheduleError) -> ApiError:
     return ApiError(status, error.message, field=FIELDS.get(error.field, error.field))
 
 
+def _resend_uid(data: dict) -> str | None:
+    """The uid the new activity takes: one made from the Idempotency-Key header, else the
+    body's `uid` as it is when it has the activities' own form, else one made from it."""
+    key = idempotency_key()
+    uid = data.get("uid")
+    if key is None and (not uid or UID_PATTERN.match(uid)):
+        return uid
+    return f"{key_uuid(key if key is not None else uid)}@inclusive-day"
+
+
 @activities.route("", methods=["POST"])
+@activities.doc(parameters=[IDEMPOTENCY_PARAMETER])
 @activities.arguments(ActivityIn)
 @activities.response(201, ActivitySchema)
 @activities.alt_response(
-    200, schema=ActivitySchema, description="The activity an earlier request with this uid made."
+    200,
+    schema=ActivitySchema,
+    description="The activity an earlier request with this Idempotency-Key or uid made.",
 )
-@activities.errors(401, 403, 409)
+@activities.errors(400, 401, 403, 409)
 def create_activity(data: dict):
     """Plan an activity at a station you organise, by the same rules as the planning form.
 
     A plan the rules refuse answers 422 naming the field (409 when the station is busy then,
-    unless `keep_conflicts`); nothing is written. Sending the same `uid` again answers the
-    activity it made.
+    unless `keep_conflicts`); nothing is written. Sending the same `Idempotency-Key` header
+    (or the same `uid`) again answers 200 with the activity the first request made.
     """
     user = api_user()
     plans = reach(user, Action.EDIT)
     if not (plans.everything or plans.unit_paths):  # only organisers plan activities
         raise ApiError(403)
-    uid = data.get("uid")
+    uid = _resend_uid(data)
     if uid and (done := find_by_uid(uid)) is not None:
         return one(Action.VIEW, Activity, done.id, *LOADED), 200
     try:

@@ -8,9 +8,12 @@ the user may not see answers 404, like a row that does not exist.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from http import HTTPStatus
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -24,6 +27,18 @@ from inclusive_day.extensions import db
 from inclusive_day.json_errors import ApiError
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_MAX = 255
+# The header as the OpenAPI document shows it on the operations that create.
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX},
+    "description": "Any key of the client's choosing (1 to 255 printable ASCII characters, "
+    "such as a UUID). Sending the same key again, from the same user, makes nothing new and "
+    "answers 200 with what the first request made, however long after.",
+}
 
 
 class ApiBlueprint(Blueprint):
@@ -35,9 +50,17 @@ class ApiBlueprint(Blueprint):
         if not public:
             self.before_request(require_token)
 
-    def route(self, rule, *, parameters=None, tags=None, **options):
-        """Like smorest's, tagging the operation with the blueprint's tag."""
-        return super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+    def route(self, rule, *, parameters=None, tags=None, operation_id=None, **options):
+        """Like smorest's, tagging the operation with the blueprint's tag and naming it:
+        `operation_id`, else the view's name in camel case (list_units: listUnits), which
+        generated clients take for their functions' names."""
+        register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+
+        def decorate(func):
+            name = operation_id or camel_case(func.__name__)
+            return register(self.doc(operationId=name)(func))
+
+        return decorate
 
     def errors(self, *codes: int):
         """Document the error responses an operation may give, each in the Error shape."""
@@ -48,6 +71,12 @@ class ApiBlueprint(Blueprint):
             return func
 
         return decorate
+
+
+def camel_case(name: str) -> str:
+    """A Python name as an OpenAPI operationId: list_host_types gives listHostTypes."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def require_token() -> None:
@@ -105,6 +134,31 @@ def filter_row(action: Action, model, ident: int | None, field: str):
     except ApiError as error:
         error.field = field
         raise
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header: None when absent, 400 when it is no key."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= KEY_MAX or not all(" " <= c <= "~" for c in key):
+        raise ApiError(
+            400,
+            _("Send an Idempotency-Key of 1 to 255 printable ASCII characters."),
+            field=IDEMPOTENCY_HEADER,
+        )
+    return key
+
+
+def key_uuid(key: str) -> uuid.UUID:
+    """A stable UUID for the user's resend key: the same key from the same user always gives
+    it, any other user's never. Shaped as version 4, the form the uid columns take.
+
+    Keyed with SECRET_KEY: an activity's uid is also its check-in token, which nobody may
+    work out from a client's (perhaps guessable) key and a user id."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"{api_user().id}\n{key}".encode(), hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 def paginated(stmt, args: dict) -> dict:

@@ -1,5 +1,5 @@
 """Read-only resources: the union tree, the stations, their partners and classification
-sets (host types, labels), and the campaigns."""
+sets (host types, labels), the campaigns and the activity themes."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from inclusive_day.api.schemas import (
     PartnerSchema,
     StationArgs,
     StationSchema,
+    ThemeSchema,
     UnitArgs,
     UnitSchema,
     page_of,
 )
-from inclusive_day.campaigns.models import Campaign
+from inclusive_day.campaigns.models import Campaign, Theme
+from inclusive_day.campaigns.services import theme_clause
 from inclusive_day.extensions import db
 from inclusive_day.json_errors import ApiError
 from inclusive_day.stations.models import (
@@ -42,6 +44,7 @@ host_types = ApiBlueprint(
 )
 labels = ApiBlueprint("labels", __name__, description="The labels stations hold: the catalogue.")
 campaigns = ApiBlueprint("campaigns", __name__, description="Campaigns.")
+themes = ApiBlueprint("themes", __name__, description="Activity themes: the catalogue.")
 
 # What a station's answer carries besides its own columns, loaded a page at a time.
 STATION_LOADS = (
@@ -187,6 +190,19 @@ def list_host_types(args: dict):
 def list_labels(args: dict):
     """The labels a station may hold (several, each with its year), in catalogue order."""
     return paginated(select(Label).order_by(Label.position, Label.id), args)
+
+
+@themes.route("")
+@themes.arguments(PageArgs, location="query")
+@themes.response(200, page_of(ThemeSchema, "ThemePage"))
+@themes.errors(401)
+def list_themes(args: dict):
+    """The themes you may plan activities with: the shared catalogue first, then those your
+    units and the units above them added (a station takes its own unit's and those above)."""
+    stmt = (
+        select(Theme).where(theme_clause(api_user())).order_by(Theme.unit_id.is_not(None), Theme.id)
+    )
+    return paginated(stmt, args)
 
 
 @campaigns.route("")

@@ -30,6 +30,7 @@ from inclusive_day.attendance.services import (
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db, limiter
 from inclusive_day.json_errors import ApiError, error_response
+from inclusive_day.periods import local_moment
 
 # The scope of the per-address check-in limit: one count over this endpoint and the pages.
 CHECKIN_LIMIT_SCOPE = "checkins"
@@ -78,7 +79,7 @@ def checkin_json(checkin: CheckIn) -> dict:
         "group": checkin.group.value,
         "nonce": checkin.nonce,
         "source": checkin.source.value,
-        "checked_in_at": checkin.checked_in_at.isoformat(),
+        "checked_in_at": local_moment(checkin.checked_in_at).isoformat(),
         "annulled": checkin.is_annulled,
     }
 

@@ -115,7 +115,7 @@ def _shares(items) -> list[dict]:
     ]
 
 
-@reports.route("/construction")
+@reports.route("/construction", operation_id="getConstructionReport")
 @reports.arguments(ConstructionArgs, location="query")
 @reports.response(200, ConstructionSchema)
 @reports.errors(401, 404, 422)

@@ -7,7 +7,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.access.rule import Action, reach, visible
-from inclusive_day.api.base import ApiBlueprint, api_user, filter_row, one, paginated
+from inclusive_day.api.base import (
+    IDEMPOTENCY_PARAMETER,
+    ApiBlueprint,
+    api_user,
+    filter_row,
+    idempotency_key,
+    key_uuid,
+    one,
+    paginated,
+)
 from inclusive_day.api.schemas import DonationArgs, DonationIn, DonationSchema, page_of
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
@@ -18,6 +27,7 @@ from inclusive_day.sponsors.services import (
     DonationFields,
     SponsorError,
     find_donation,
+    form_uid,
     may_review,
     pledge_donation,
 )
@@ -84,24 +94,38 @@ def _optional(model, ident: int | None, field: str, message: str):
     return row
 
 
-@donations.route("", methods=["POST"])
+def _resend_uid(data: dict) -> str | None:
+    """The uid the new donation takes: one made from the Idempotency-Key header, else the
+    body's `uid` as it is when it has the donations' own form, else one made from it."""
+    key = idempotency_key()
+    uid = data.get("uid")
+    if key is None and (not uid or form_uid(uid)):
+        return uid
+    return key_uuid(key if key is not None else uid).hex
+
+
+@donations.route("", methods=["POST"], operation_id="createDonation")
+@donations.doc(parameters=[IDEMPOTENCY_PARAMETER])
 @donations.arguments(DonationIn)
 @donations.response(201, DonationSchema)
 @donations.alt_response(
-    200, schema=DonationSchema, description="The donation an earlier request with this uid made."
+    200,
+    schema=DonationSchema,
+    description="The donation an earlier request with this Idempotency-Key or uid made.",
 )
-@donations.errors(401, 403)
+@donations.errors(400, 401, 403)
 def pledge(data: dict):
     """Pledge a gift for a sponsor you represent: cash, goods with their worth, or a service.
 
     The campaign must be open to the sponsor and the station inside it (422 naming the field
-    otherwise); sending the same `uid` again answers the donation it made.
+    otherwise); sending the same `Idempotency-Key` header (or the same `uid`) again answers 200
+    with the donation the first request made.
     """
     user = api_user()
     if reach(user, Action.EDIT).is_empty:
         raise ApiError(403)
     sponsor = _pledger_sponsor(user, data["sponsor_id"])
-    uid = data.get("uid")
+    uid = _resend_uid(data)
     if (done := find_donation(uid)) is not None:
         return one(Action.VIEW, Donation, done.id), 200
     fields = DonationFields(

@@ -65,7 +65,7 @@ def _traffic(section) -> dict:
     }
 
 
-@reports.route("/summary")
+@reports.route("/summary", operation_id="getRecapSummary")
 @reports.arguments(SummaryArgs, location="query")
 @reports.response(200, SummarySchema)
 @reports.errors(401, 404)
@@ -105,8 +105,13 @@ def summary(args: dict):
         "stations": head.stations,
         "new_stations": head.new_stations,
         "open_stations": head.open_stations,
+        "sponsors": head.sponsors,
+        "donations": head.donations,
+        "donated_value": head.value,
         "by_theme": _lines(recap.themes),
-        "by_group": _lines(recap.groups),
+        "by_group": [
+            {"key": line.key, "name": line.name, "served": line.served} for line in recap.groups
+        ],
         "by_unit": _lines(recap.units),
         "by_host_type": _network(recap.host_types),
         "by_label": _network(recap.labels),

@@ -9,7 +9,15 @@ from flask import Flask
 from inclusive_day import json_errors
 from inclusive_day.api import construction  # noqa: F401  (adds /reports/construction)
 from inclusive_day.api.activities import activities
-from inclusive_day.api.catalogue import campaigns, host_types, labels, partners, stations, units
+from inclusive_day.api.catalogue import (
+    campaigns,
+    host_types,
+    labels,
+    partners,
+    stations,
+    themes,
+    units,
+)
 from inclusive_day.api.checkins import checkins
 from inclusive_day.api.donations import donations
 from inclusive_day.api.reports import reports
@@ -23,6 +31,7 @@ RESOURCES = (
     host_types,
     labels,
     campaigns,
+    themes,
     activities,
     checkins,
     donations,

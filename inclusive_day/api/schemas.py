@@ -16,7 +16,8 @@ from marshmallow import fields, validate
 
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup
-from inclusive_day.periods import DEFAULT_ZONE
+from inclusive_day.i18n import PEOPLE_BY_QR_DESCRIPTION
+from inclusive_day.periods import local_moment
 from inclusive_day.sponsors.models import DonationKind, DonationStatus
 from inclusive_day.sponsors.services import AMOUNT_MAX
 from inclusive_day.stations.models import Amenity, StationStatus
@@ -78,7 +79,7 @@ class LocalDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None:
-            value = value.astimezone(DEFAULT_ZONE)
+            value = local_moment(value)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -104,14 +105,31 @@ def Money(**kwargs) -> fields.Decimal:  # noqa: N802 - a field factory reads lik
 
 def Amount(**kwargs) -> fields.Decimal:  # noqa: N802
     """A decimal shown as a string, never a float."""
-    return fields.Decimal(as_string=True, metadata=DECIMAL_DOC, **kwargs)
+    metadata = {**DECIMAL_DOC, **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
+
+
+def translate_limits(validator: validate.Validator) -> None:
+    """Put a range's or a length's messages in the request's language (marshmallow's own are
+    English only); the {min} and {max} in them are marshmallow's, filled when it refuses."""
+    if isinstance(validator, validate.Range):
+        low = _l("at least {min}") if validator.min_inclusive else _l("more than {min}")
+        high = _l("at most {max}") if validator.max_inclusive else _l("less than {max}")
+        validator.message_min = _l("Enter a value %(low)s.", low=low)
+        validator.message_max = _l("Enter a value %(high)s.", high=high)
+        validator.message_all = _l("Enter a value %(low)s and %(high)s.", low=low, high=high)
+    elif isinstance(validator, validate.Length):
+        validator.message_min = _l("Enter at least {min} characters or items.")
+        validator.message_max = _l("Enter at most {max} characters or items.")
+        validator.message_all = _l("Enter {min} to {max} characters or items.")
+        validator.message_equal = _l("Enter exactly {equal} characters or items.")
 
 
 class Schema(ma.Schema):
     """Every API schema: messages in the request's language."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        """Translate the common validation messages."""
+        """Translate the common validation messages, and those of ranges and lengths."""
         common = {
             "required": _l("This field is required."),
             "null": _l("This field may not be empty."),
@@ -120,6 +138,9 @@ class Schema(ma.Schema):
         for key, message in common.items():
             if key in field_obj.error_messages:
                 field_obj.error_messages[key] = message
+        for field in (field_obj, getattr(field_obj, "inner", None)):
+            for validator in getattr(field, "validators", ()):
+                translate_limits(validator)
 
 
 # ---- pagination ----------------------------------------------------------------------------
@@ -277,6 +298,24 @@ class PartnerArgs(PageArgs):
     q = Text(validate=validate.Length(max=120), metadata={"description": "In the name."})
 
 
+class ThemeSchema(Schema):
+    """An activity theme: what `theme_id` names when an activity is planned."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "In the request's language."})
+    name_zh = fields.String(required=True)
+    name_en = fields.String(required=True)
+    colour = fields.String(required=True, metadata={"description": "#rrggbb, for calendars."})
+    unit_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The union unit that added it, usable at its subtree's stations; "
+            "none for the shared catalogue, usable everywhere."
+        },
+    )
+
+
 class CampaignSchema(Schema):
     id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -366,7 +405,12 @@ class ActivityIn(ActivityPatch):
     ends_time = LocalTime(required=True)
     uid = fields.String(
         validate=validate.Length(max=80),
-        metadata={"description": "The client's id for this plan: sending it twice makes one."},
+        metadata={
+            "description": "The client's id for this plan, any text: sending it again makes "
+            "nothing new and answers the activity the first request made. One of the form "
+            "<uuid4>@inclusive-day becomes the activity's calendar uid as it is; any other is "
+            "a resend key, like the Idempotency-Key header (which wins when both are sent)."
+        },
     )
 
 
@@ -395,7 +439,7 @@ class AttendanceSchema(Schema):
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
     headcount = fields.Integer(required=True)
     checkins = fields.Integer(required=True)
-    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    people = fields.Integer(required=True, metadata={"description": PEOPLE_BY_QR_DESCRIPTION})
     by_group = fields.Nested(GroupCounts, required=True)
     headcounts = fields.Nested(GroupCounts, required=True)
 
@@ -426,7 +470,10 @@ class CheckInSchema(Schema):
     group = fields.String(required=True)
     nonce = fields.String(required=True)
     source = fields.String(required=True)
-    checked_in_at = fields.String(required=True, metadata={"format": "date-time"})
+    checked_in_at = fields.String(
+        required=True,
+        metadata={"format": "date-time", "description": "With the units' offset (+08:00)."},
+    )
     annulled = fields.Boolean(required=True)
 
 
@@ -472,7 +519,11 @@ class DonationIn(Schema):
     note = Text(validate=validate.Length(max=2000))
     uid = fields.String(
         validate=validate.Length(max=32),
-        metadata={"description": "32 hex digits of the client's choosing: a retry makes one."},
+        metadata={
+            "description": "The client's id for this pledge, any text up to 32 characters: "
+            "sending it again makes nothing new and answers the donation the first request "
+            "made. The Idempotency-Key header does the same, and wins when both are sent."
+        },
     )
 
 
@@ -489,9 +540,20 @@ class SummaryArgs(Schema):
 class SummaryLine(Schema):
     key = fields.String(required=True)
     name = fields.String(required=True)
-    activities = fields.Integer(required=True)
-    served = fields.Integer(required=True)
-    stations = fields.Integer(required=True)
+    activities = fields.Integer(required=True, metadata={"description": "Held so far."})
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
+    stations = fields.Integer(
+        required=True, metadata={"description": "Stations that held at least one of them."}
+    )
+
+
+class GroupSummaryLine(Schema):
+    """A beneficiary group's person-times: its people come to activities held for anyone, so
+    no activities or stations are counted per group."""
+
+    key = fields.String(required=True, metadata={"description": "The group's code."})
+    name = fields.String(required=True)
+    served = fields.Integer(required=True, metadata={"description": "Person-times."})
 
 
 class NetworkSummaryLine(Schema):
@@ -547,7 +609,7 @@ class SummarySchema(Schema):
     activities = fields.Integer(required=True, metadata={"description": "Held so far."})
     planned = fields.Integer(required=True, metadata={"description": "Still to come."})
     served = fields.Integer(required=True, metadata={"description": "Person-times."})
-    people = fields.Integer(required=True, metadata={"description": "Unique people."})
+    people = fields.Integer(required=True, metadata={"description": PEOPLE_BY_QR_DESCRIPTION})
     stations = fields.Integer(required=True, metadata={"description": "Stations involved."})
     new_stations = fields.Integer(
         required=True, metadata={"description": "Stations of the subtree opened in the period."}
@@ -556,7 +618,15 @@ class SummarySchema(Schema):
         required=True, metadata={"description": "Stations of the subtree open on its last day."}
     )
     by_theme = fields.List(fields.Nested(SummaryLine), required=True)
-    by_group = fields.List(fields.Nested(SummaryLine), required=True)
+    sponsors = fields.Integer(
+        required=True,
+        metadata={"description": "Sponsors whose gifts to the campaign were received."},
+    )
+    donations = fields.Integer(required=True, metadata={"description": "Gifts received."})
+    donated_value = Amount(
+        required=True, metadata={"description": "Their worth in yuan (cash and in kind)."}
+    )
+    by_group = fields.List(fields.Nested(GroupSummaryLine), required=True)
     by_unit = fields.List(fields.Nested(SummaryLine), required=True)
     by_host_type = fields.List(fields.Nested(NetworkSummaryLine), required=True)
     by_label = fields.List(

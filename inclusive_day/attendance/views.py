@@ -49,10 +49,12 @@ from inclusive_day.attendance.services import (
     set_checkin_capacity,
     set_headcounts,
 )
+from inclusive_day.attendance.views_public import checkin_token
 from inclusive_day.auth.models import User
 from inclusive_day.extensions import csrf, db
+from inclusive_day.stations.posters import PosterError, checkin_sheet, public_link
 from inclusive_day.uploads import format_size
-from inclusive_day.web import page_arg, show_error
+from inclusive_day.web import page_arg, pdf_response, show_error
 
 HISTORY_PAGE_SIZE = 50
 CHECKINS_PAGE_SIZE = 50
@@ -389,6 +391,24 @@ def tally_worker():
 
 
 # ---- paper sign-in sheets --------------------------------------------------------------------
+
+
+def checkin_link(activity: Activity) -> str:
+    """The absolute address of the activity's check-in page, which its QR code opens."""
+    return public_link(url_for("attendance.activity_checkin", token=checkin_token(activity)))
+
+
+@bp.get("/activities/<int:activity_id>/checkin-sheet.pdf")
+@login_required
+def checkin_sheet_pdf(activity_id: int):
+    """The activity's printable A4 "scan to check in" sheet (in Chinese, like the posters)."""
+    activity = _activity(activity_id)
+    try:
+        data = checkin_sheet(activity, checkin_link(activity))
+    except PosterError as error:
+        flash(str(error.message), "warning")
+        return redirect(url_for("activities.show", activity_id=activity.id))
+    return pdf_response(data, f"checkin-{activity.id}.pdf")
 
 
 @bp.route("/activities/<int:activity_id>/paper", methods=["GET", "POST"])

@@ -25,12 +25,13 @@ from inclusive_day.access.rule import (
     visible,
     visible_events,
 )
-from inclusive_day.activities.models import ActivityStatus
+from inclusive_day.activities.models import Activity, ActivityStatus
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.audit import bp
 from inclusive_day.audit.models import AuditEvent
 from inclusive_day.audit.specs import ACTIONS, OBJECT_TYPES
-from inclusive_day.auth.models import Role
+from inclusive_day.auth.models import Role, User
+from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.enums import LabelledEnum
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind
@@ -40,6 +41,7 @@ from inclusive_day.sponsors.models import (
     Distribution,
     DonationKind,
     DonationStatus,
+    Sponsor,
     SponsorKind,
     SponsorStatus,
 )
@@ -51,6 +53,7 @@ from inclusive_day.stations.models import (
     Label,
     LabelAward,
     Partner,
+    Station,
     StationStatus,
 )
 from inclusive_day.units.models import Level, Unit, under
@@ -233,6 +236,14 @@ NAMED_REFERENCES = {
     "awarded_by_id": (Unit, Unit.name, None),
     "source_unit_id": (Unit, Unit.name, None),
     "partner_id": (Partner, Partner.name, None),
+    "unit_id": (Unit, Unit.name, None),
+    "parent_id": (Unit, Unit.name, None),
+    "station_id": (Station, Station.name, None),
+    "campaign_id": (Campaign, Campaign.name, None),
+    "theme_id": (Theme, Theme.name_zh, Theme.name_en),
+    "activity_id": (Activity, Activity.title, None),
+    "sponsor_id": (Sponsor, Sponsor.name, None),
+    "user_id": (User, User.username, None),
 }
 
 
@@ -338,6 +349,17 @@ class Row:
     object_type: str
     link: str | None
     changes: list[tuple[str, str, str]]
+    actor: str = ""
+
+
+def actor_label(event: AuditEvent) -> str:
+    """Who acted, in the reader's language: a user's name as stored, else the system or the
+    command that ran (the recorder stores those in English)."""
+    if event.user_id is not None or not event.actor:
+        return event.actor
+    if event.actor == "system":
+        return _("the system")
+    return _("command %(command)s", command=event.actor)
 
 
 def _link(event: AuditEvent) -> str | None:
@@ -383,6 +405,7 @@ def rows_of(events: list[AuditEvent]) -> list[Row]:
                 object_type=str(OBJECT_TYPE_LABELS.get(e.object_type, e.object_type)),
                 link=_link(e),
                 changes=changes,
+                actor=actor_label(e),
             )
         )
     return rows

@@ -8,7 +8,12 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action, can, get_or_404, reach, visible
 from inclusive_day.activities.models import Activity
-from inclusive_day.activities.queries import count_activities, count_activities_by, upcoming
+from inclusive_day.activities.queries import (
+    count_activities_by,
+    held_and_planned,
+    held_and_planned_by,
+    upcoming,
+)
 from inclusive_day.attendance.queries import served_by_group, totals, totals_by
 from inclusive_day.campaigns import bp
 from inclusive_day.campaigns.forms import SHARED, CampaignForm, ThemeForm, targets_form
@@ -60,7 +65,7 @@ def index():
     return render_template(
         "campaigns/index.html",
         campaigns=campaigns,
-        counts=count_activities_by(Activity.campaign_id, scope),
+        counts=held_and_planned_by(Activity.campaign_id, scope, utcnow()),
         figures=totals_by(Activity.campaign_id, scope),
         progress=campaign_progress(current_user, campaigns, utcnow()),
         may_add=_may_add(),
@@ -94,7 +99,7 @@ def show(campaign_id: int):
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
-        activities=count_activities(scope),
+        activities=held_and_planned(scope, now),
         figures=totals(scope),
         theme_rows=theme_rows,
         groups=served_by_group(scope),

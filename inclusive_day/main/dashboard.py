@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from inclusive_day.access.rule import Action, visible
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import (
-    count_activities,
-    count_activities_by,
+    HeldPlanned,
+    held_and_planned,
+    held_and_planned_by,
     in_period,
     upcoming,
 )
@@ -33,7 +34,7 @@ class CampaignLine:
     name: str
     starts_on: object
     ends_on: object
-    activities: int
+    activities: HeldPlanned
     totals: Totals
 
 
@@ -43,7 +44,7 @@ class Dashboard:
 
     month: Month
     stations: int  # open today (Station.open_on)
-    activities: int
+    activities: HeldPlanned  # of the month
     month_totals: Totals
     campaigns: list[CampaignLine] = field(default_factory=list)
     upcoming: list[Activity] = field(default_factory=list)
@@ -78,13 +79,13 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
     )
     campaign_ids = [c.id for c in campaigns]
     per_campaign_scope = [*activity_scope, Activity.campaign_id.in_(campaign_ids)]
-    counts = count_activities_by(Activity.campaign_id, per_campaign_scope)
+    counts = held_and_planned_by(Activity.campaign_id, per_campaign_scope, now)
     campaign_totals = totals_by(Activity.campaign_id, per_campaign_scope)
     return Dashboard(
         month=month,
         stations=stations or 0,
         building_stations=building or 0,
-        activities=count_activities(month_scope),
+        activities=held_and_planned(month_scope, now),
         month_totals=totals(month_scope),
         campaigns=[
             CampaignLine(
@@ -92,7 +93,7 @@ def dashboard(user, month: Month, now: datetime) -> Dashboard:
                 c.name,
                 c.starts_on,
                 c.ends_on,
-                counts.get(c.id, 0),
+                counts.get(c.id, HeldPlanned()),
                 campaign_totals.get(c.id, Totals()),
             )
             for c in campaigns

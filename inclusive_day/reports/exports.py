@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 
+from inclusive_day.i18n import PEOPLE_BY_QR
 from inclusive_day.reports.present import period_text
 from inclusive_day.reports.recap import Line, NetworkLine, Recap, TrafficLine, station_lines
 from inclusive_day.sponsors.honour import GivingScope, honour_roll
@@ -46,7 +47,7 @@ def _summary(recap: Recap) -> Table:
         (_("Activities held"), h.activities),
         (_("Activities planned"), h.planned),
         (_("Served (person-times)"), h.served),
-        (_("Unique people"), h.people),
+        (str(PEOPLE_BY_QR), h.people),
         (_("Stations involved"), h.stations),
         (_("Stations opened in the period"), h.new_stations),
         (_("Stations open at the end of the period"), h.open_stations),
@@ -122,9 +123,11 @@ def _targets(recap: Recap) -> Table:
 def _honour(recap: Recap) -> Table:
     scope = recap.scope
     lines = honour_roll(GivingScope(scope.campaign_id, recap.unit_path, scope.start, scope.end))
-    headers = [_("Sponsor"), _("Kind"), _("Gave"), _("Value (yuan)"), _("Activities"), _("Served")]
+    headers = [_("Sponsor"), _("Kind"), _("Gave"), _("Value (yuan)"), _("Stations")]
+    headers += [_("Activities"), _("Served")]
     rows = [
-        [s.name, s.kind_label, "; ".join(s.gifts), s.value, s.activities, s.served] for s in lines
+        [s.name, s.kind_label, "; ".join(s.gifts), s.value, s.stations, s.activities, s.served]
+        for s in lines
     ]
     return Table(_("Honour roll"), headers, rows, widths=(30, 12, 50))
 

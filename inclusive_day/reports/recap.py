@@ -459,7 +459,8 @@ def _breakdowns(
     )
 
     def by(dimension: str, key, stations: bool = False):
-        # Counting distinct stations makes the database sort; only sub-units need them.
+        # Counting distinct stations makes the database sort; only themes and sub-units,
+        # few lines each, show them.
         figures = sums if stations else (*sums[:3], literal(0))
         return select(literal(dimension), cast(key, String), *figures).group_by(key)
 
@@ -479,7 +480,7 @@ def _breakdowns(
     )
     statement = union_all(
         select(literal("total"), cast(literal(None), String), *sums),
-        by("theme", acts.c.theme_id),
+        by("theme", acts.c.theme_id, stations=True),
         by("month", acts.c.month),
         by("unit", acts.c.child_id, stations=True),
         select(literal("host_type"), cast(Station.host_type_id, String), *no_stations)

@@ -291,13 +291,7 @@ def recap_spreadsheet(fmt: str):
     table = request.args.get("table", "summary")
     if fmt == "csv" and table not in TABLES:
         abort(404)
-    exported = recap_export(build_recap(req.scope), fmt, table)
-    return send_file(
-        io.BytesIO(exported.data),
-        mimetype=exported.mimetype,
-        as_attachment=True,
-        download_name=exported.filename,
-    )
+    return send_export(recap_export(build_recap(req.scope), fmt, table))
 
 
 # --- The league table -----------------------------------------------------------------------
@@ -461,13 +455,7 @@ def construction_pdf():
 def construction_spreadsheet():
     """The construction report's tables as the sheets of one XLSX workbook."""
     req = _construction_or_400()
-    exported = construction_export(build_construction(req.scope))
-    return send_file(
-        io.BytesIO(exported.data),
-        mimetype=exported.mimetype,
-        as_attachment=True,
-        download_name=exported.filename,
-    )
+    return send_export(construction_export(build_construction(req.scope)))
 
 
 # --- The monthly traffic notice and the notices issued ----------------------------------------

@@ -69,6 +69,7 @@ class HonourLine:
     gifts: tuple[str, ...]
     activities: int
     served: int
+    stations: int = 0  # where its gifts were handed out or its activities held
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,8 @@ def honour_roll(
     scope: GivingScope, limit: int | None = None, *, listed_only: bool = True
 ) -> list[HonourLine]:
     """The sponsors who opted in (all, for `listed_only=False`), by value given in the scope,
-    with their gifts in words and the people served where their gifts went (four queries)."""
+    with their gifts in words, the people served where their gifts went and the stations they
+    reached (five queries)."""
     gifts = _gifts(scope)
     per_gift = (
         select(
@@ -236,6 +238,7 @@ def honour_roll(
     if limit is not None:
         order = order[:limit]
     served, activities = _impact(scope, order)
+    stations = _stations_reached(scope, order)
     return [
         HonourLine(
             sponsor_id=s,
@@ -245,9 +248,35 @@ def honour_roll(
             gifts=tuple(words[s]),
             activities=activities.get(s, 0),
             served=served.get(s, 0),
+            stations=stations.get(s, 0),
         )
         for s in order
     ]
+
+
+def _stations_reached(scope: GivingScope, sponsor_ids: list[int]) -> dict[int, int]:
+    """Distinct stations per sponsor where its gifts were handed out in the scope or where the
+    activities they supported were held: cash sent to stations counts there (one query)."""
+    if not sponsor_ids:
+        return {}
+    conditions = [Donation.status.in_(RECEIVED), Donation.sponsor_id.in_(sponsor_ids)]
+    if scope.campaign_id is not None:
+        conditions.append(Donation.campaign_id == scope.campaign_id)
+    if scope.unit_path is not None:
+        conditions.append(Station.under(scope.unit_path))
+    handed_out = (
+        select(Donation.sponsor_id, Distribution.station_id)
+        .join(Distribution, Distribution.donation_id == Donation.id)
+        .join(Station, Station.id == Distribution.station_id)
+        .where(*conditions, *_within(Distribution.distributed_on, scope))
+    )
+    supported = _supported_activities(scope, sponsor_ids)
+    held_at = select(supported.c.sponsor_id, Activity.station_id).join(
+        Activity, Activity.id == supported.c.activity_id
+    )
+    pairs = union(handed_out, held_at).subquery("reached")
+    rows = db.session.execute(select(pairs.c.sponsor_id, f.count()).group_by(pairs.c.sponsor_id))
+    return {sponsor_id: int(n) for sponsor_id, n in rows}
 
 
 def _impact(scope: GivingScope, sponsor_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:

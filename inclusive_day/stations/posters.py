@@ -25,8 +25,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from weasyprint import Document
 from weasyprint.text.fonts import FontConfiguration
 
+from inclusive_day.activities.models import Activity
 from inclusive_day.extensions import db
 from inclusive_day.pdfs import html_document, release_render_memory, write_pdf
+from inclusive_day.periods import local_moment
 from inclusive_day.stations.hours import HoursError
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Unit, under
@@ -68,6 +70,11 @@ class PosterError(ValueError):
 
 def station_link(code: str) -> str:
     """The absolute permanent short link (/s/<code>) a station's QR code opens."""
+    return public_link(f"/s/{quote(code, safe='')}")
+
+
+def public_link(path: str) -> str:
+    """The absolute address of a path of the site (PUBLIC_BASE_URL, else this request's)."""
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base and has_request_context():
         base = request.url_root
@@ -78,12 +85,17 @@ def station_link(code: str) -> str:
                 "posters printed outside a web request know the site's address."
             )
         )
-    return f"{base.rstrip('/')}/s/{quote(code, safe='')}"
+    return f"{base.rstrip('/')}/{path.lstrip('/')}"
 
 
 def qr_code(link: str) -> segno.QRCode:
     """The QR code of a link: a full QR (never Micro QR), high error correction."""
     return segno.make_qr(link, error="h", boost_error=True)
+
+
+def qr_image(link: str) -> str:
+    """The QR code of a link as an SVG data URI, for an <img> on a page or a poster."""
+    return qr_code(link).svg_data_uri(dark="#000", light="#fff", border=4, scale=10)
 
 
 def batch_max() -> int:
@@ -195,12 +207,26 @@ def _poster(station: Station, printed: str) -> dict:
         if value
     ]
     amenities = [str(a.label) for a in station.amenities]
-    unit_line = _unit_line(station.unit)
-    scale = _fit(station.name, details, len(amenities))
+    page = _page(station.code, station.name, _unit_line(station.unit), details, amenities, link)
+    page["printed"] = printed
+    return page
+
+
+def _page(
+    code: str,
+    name: str,
+    unit_line: str,
+    details: list[tuple[str, str]],
+    amenities: list[str],
+    link: str,
+    steps: Sequence[str] = (),
+) -> dict:
+    """One poster page's plain values: its texts set as large as fit, and its QR code."""
+    scale = _fit(name, details, len(amenities))
     return {
-        "code": station.code,
-        "name": station.name,
-        "name_pt": round(_name_pt(station.name, scale), 1),
+        "code": code,
+        "name": name,
+        "name_pt": round(_name_pt(name, scale), 1),
         "body_pt": round(BODY_PT * scale, 1),
         "unit_line": unit_line,
         "unit_long": len(unit_line) > UNIT_LINE_LONG,
@@ -210,8 +236,8 @@ def _poster(station: Station, printed: str) -> dict:
         ],
         "amenities": amenities,
         "link": link,
-        "qr": qr_code(link).svg_data_uri(dark="#000", light="#fff", border=4, scale=10),
-        "printed": printed,
+        "qr": qr_image(link),
+        "steps": list(steps),
     }
 
 
@@ -252,6 +278,38 @@ def render_document(stations: Sequence[Station], printed_on: date | None = None)
     with force_locale(POSTER_LOCALE):
         html = render_template(TEMPLATE, posters=posters, tick=tick_icon())
     return html_document(html).render(font_config=FontConfiguration())
+
+
+def checkin_sheet(activity: Activity, link: str, printed_on: date | None = None) -> bytes:
+    """An activity's A4 "scan to check in" sheet: the station poster's page, in Chinese, with
+    the activity's title, time and place, and the QR code of its check-in `link`."""
+    station = activity.station
+    with force_locale(POSTER_LOCALE):
+        start, end = local_moment(activity.starts_at), local_moment(activity.ends_at)
+        details = [
+            (_("Time"), f"{format_date(start.date(), 'long')} {start:%H:%M}–{end:%H:%M}"),
+            (_("Station"), station.name),
+            (_("Address"), station.address.strip()),
+        ]
+        steps = [
+            _("Scan the code with WeChat or the camera"),
+            _("Choose who you are"),
+            _("Enter your phone number: you are checked in"),
+        ]
+        page = _page(
+            station.code,
+            activity.title,
+            _unit_line(station.unit),
+            [(label, value) for label, value in details if value],
+            [],
+            link,
+            steps,
+        )
+        page["printed"] = format_date(printed_on or datetime.now(get_timezone()).date(), "long")
+        html = render_template(TEMPLATE, posters=[page], tick=tick_icon())
+    data = html_document(html).render(font_config=FontConfiguration()).write_pdf()
+    release_render_memory()
+    return data
 
 
 def render_posters(stations: Sequence[Station], printed_on: date | None = None) -> bytes:

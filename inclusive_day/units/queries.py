@@ -143,6 +143,15 @@ def units_in_reach(user, action) -> list[Unit]:
     )
 
 
+# Indents a unit under its parent in a drop-down: browsers drop ordinary leading spaces.
+INDENT = "\u00a0\u00a0\u00a0"
+
+
 def unit_choices(units) -> list[tuple[int, str]]:
-    """(id, "name · level") pairs for a select field."""
-    return [(u.id, f"{u.name} · {u.level.label}") for u in units]
+    """(id, "name · level") pairs for a select field, in tree order (each unit under its
+    parent, siblings in the order they were made), indented by depth below the shallowest."""
+    ordered = sorted(units, key=lambda u: u.ancestor_ids)
+    top = min((len(u.ancestor_ids) for u in ordered), default=0)
+    return [
+        (u.id, f"{INDENT * (len(u.ancestor_ids) - top)}{u.name} · {u.level.label}") for u in ordered
+    ]
