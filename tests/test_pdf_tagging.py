@@ -35,6 +35,7 @@ from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.targets import TargetValues, set_targets
 from inclusive_day.demo.kunming import load_kunming
+from inclusive_day.i18n import PEOPLE_BY_QR
 from inclusive_day.periods import Month
 from inclusive_day.reports import pdf as report_pdf
 from inclusive_day.reports.construction import ConstructionScope
@@ -316,7 +317,7 @@ def test_the_recap_reads_each_figure_beside_its_label(city, lang, tmp_path):
         labels = [
             _("Activities held"),
             _("Served"),
-            _("Unique people"),
+            str(PEOPLE_BY_QR),
             _("Stations involved"),
             _("Sponsors"),
             _("Value given"),

@@ -486,9 +486,10 @@ def test_an_organiser_downloads_the_recap_pdf_and_it_holds_the_figures_the_dashb
     row = page.locator("tbody tr").filter(has=page.get_by_role("link", name=demo_name, exact=True))
     expect(row).to_have_count(1)
     figures = [text.strip() for text in row.locator("td.text-end").all_inner_texts()]
-    # The demo as it is loaded (the journeys plan in a campaign of their own).
-    assert figures == ["256", "76,800", "6,145"]
-    activities, served, people = figures
+    # The demo as it is loaded (the journeys plan in a campaign of their own): held, planned,
+    # served, people checked in by QR.
+    assert figures == ["256", "0", "76,800", "6,145"]
+    activities, _planned, served, people = figures
 
     row.locator(f'a[href$="/reports/recap?campaign={demo_id}"]').click()
     expect(page).to_have_url(re.compile(rf"/reports/recap\?campaign={demo_id}$"))
