@@ -1,13 +1,16 @@
 """The Kunming demo: the report's figures, counted from the records; idempotent."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity, ActivityStatus, Series
 from inclusive_day.attendance.models import CheckIn, Feedback, Headcount, StationVisit
 from inclusive_day.attendance.traffic import traffic, traffic_by_station
 from inclusive_day.auth.models import User
+from inclusive_day.campaigns.models import Theme
 from inclusive_day.demo.kunming import (
     DEMO_PASSWORD,
     apportion,
@@ -23,6 +26,8 @@ from inclusive_day.demo.kunming_running import (
 )
 from inclusive_day.periods import DEFAULT_ZONE as ZONE
 from inclusive_day.periods import local_today
+from inclusive_day.sponsors.honour import GivingScope, honour_roll
+from inclusive_day.sponsors.models import Distribution, Donation
 from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
 from inclusive_day.staffing.queries import duty_in, masters_by_station, on_duty_by_station
 from inclusive_day.stations.models import Station
@@ -176,3 +181,29 @@ def test_the_demo_has_masters_an_assistant_training_and_duty(db):
 def test_apportion_keeps_the_total_exact():
     parts = apportion(76_800, [1.0, 2.5, 0.7, 3.3])
     assert sum(parts) == 76_800 and all(p >= 0 for p in parts)
+
+
+def test_the_demo_gives_as_the_report_tells_it(db):
+    """Shilin Tianwaitian's water tickets and mineral water, the implants received and handed out
+    to grass-roots police at their health checks, and ginger tea called by its name."""
+    result = load_kunming(echo=lambda _: None)
+    db.session.commit()
+    with force_locale("zh"):
+        roll = {line.name: line for line in honour_roll(GivingScope(result.campaign_id))}
+    tianwaitian = roll["石林天外天"]
+    assert any("送水券" in gift for gift in tianwaitian.gifts)
+    assert any("致敬户外劳动者" in gift for gift in tianwaitian.gifts)
+    assert tianwaitian.value >= Decimal("100000")
+    implants = roll["昆明德韩口腔医院"]
+    assert implants.gifts == ("为基层民辅警免费种植牙 100颗",)
+    given_at = db.session.scalars(
+        select(Activity.title)
+        .join(Distribution, Distribution.activity_id == Activity.id)
+        .join(Donation, Donation.id == Distribution.donation_id)
+        .where(Donation.description.contains("种植牙"))
+    ).all()
+    assert len(given_at) == 10 and all("暖警助警" in title for title in given_at)
+    titles = set(
+        db.session.scalars(select(Activity.title).join(Theme).where(Theme.code == "warming_drinks"))
+    )
+    assert titles and all("姜茶" in t and "送温暖" not in t for t in titles)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
+import inclusive_day.reports.charts
 from inclusive_day.attendance.identity import identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, Headcount
 from inclusive_day.auth.models import Role
@@ -237,6 +240,14 @@ def test_the_fingerprint_follows_every_kind_of_change(db, district):
     assert changed()
     assert fingerprint("recap", params, "en", now) != fingerprint("recap", params, "zh", now)
     assert fingerprint("recap", {**params, "to": "2024-01-30"}, "zh", now) not in seen
+    # So does a change to the code that draws the PDF (a new release), not just its templates.
+    charts = Path(inclusive_day.reports.charts.__file__)
+    stamp = charts.stat()
+    try:
+        os.utime(charts, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+        assert changed()
+    finally:
+        os.utime(charts, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
 
 
 # --- Background rendering --------------------------------------------------------------------

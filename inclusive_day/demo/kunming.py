@@ -409,7 +409,7 @@ REGULAR = (
         "工会驿站普惠日·法律援助咨询",
         "工会律师为户外劳动者解答欠薪、工伤、劳动合同等问题。",
     ),
-    ("warming_drinks", "工会驿站普惠日·冬日姜茶送温暖", "寒冬时节，驿站为户外劳动者熬煮姜茶。"),
+    ("warming_drinks", "工会驿站普惠日·冬日暖心姜茶", "寒冬时节，驿站为户外劳动者熬煮红糖姜茶。"),
 )
 
 
@@ -482,7 +482,7 @@ class Gift(NamedTuple):
 
 
 class Giver(NamedTuple):
-    """A sponsor, the unit (code or district abbr) it registered with, and its one gift."""
+    """A sponsor, the unit (code or district abbr) it registered with, and its gifts."""
 
     key: str
     name: str
@@ -490,52 +490,62 @@ class Giver(NamedTuple):
     unit: str
     contact: str
     anonymous: bool
-    gift: Gift
+    gifts: tuple[Gift, ...]
 
 
 ENTERPRISE, RECEIVED = SponsorKind.ENTERPRISE, DonationStatus.RECEIVED
 CASH, KIND, SERVICE = DonationKind.CASH, DonationKind.IN_KIND, DonationKind.SERVICE
 
-# Giver(key, name, kind, unit, contact, anonymous, Gift(kind, description, quantity, unit label,
-#       unit value, value, status, pledged on, received on)); money in yuan, as text for Decimal.
+# Giver(key, name, kind, unit, contact, anonymous, (Gift(kind, description, quantity, unit label,
+#       unit value, value, status, pledged on, received on), ...)); money in yuan, as text for
+# Decimal. As the reports tell it: Shilin Tianwaitian gave 100,000 yuan of water tickets and the
+# "Salute to Outdoor Workers" mineral water; the 100 dental implants went to grass-roots police
+# and auxiliary police.
 # fmt: off
 SPONSORS = (
     Giver("meituan", "美团", ENTERPRISE, "530100", "李经理", False,
-          Gift(KIND, "骑手健康服务季爱心礼包", 2000, "份", "60", None,
-               RECEIVED, date(2023, 11, 1), date(2023, 11, 8))),
+          (Gift(KIND, "骑手健康服务季爱心礼包", 2000, "份", "60", None,
+                RECEIVED, date(2023, 11, 1), date(2023, 11, 8)),)),
     Giver("telecom", "中国电信云南分公司", ENTERPRISE, "530100", "赵经理", False,
-          Gift(SERVICE, "反诈宣讲进工会驿站", 30, "场", "1000", None,
-               RECEIVED, date(2023, 10, 25), date(2023, 11, 1))),
+          (Gift(SERVICE, "反诈宣讲进工会驿站", 30, "场", "1000", None,
+                RECEIVED, date(2023, 10, 25), date(2023, 11, 1)),)),
     Giver("sinopec", "中国石化云南石油分公司", ENTERPRISE, "530100", "杨经理", False,
-          Gift(KIND, "送水券（每本面值100元）", 1000, "本", "100", None,
-               RECEIVED, date(2023, 10, 19), date(2023, 10, 30))),
+          (Gift(KIND, "冬日姜茶（红糖姜茶冲饮）", 1000, "份", "10", None,
+                RECEIVED, date(2023, 10, 19), date(2023, 10, 30)),
+           Gift(KIND, "夏送清凉绿茶", 2000, "瓶", "4", None,
+                DonationStatus.PLEDGED, date(2024, 2, 20), None))),
+    Giver("tianwaitian", "石林天外天", ENTERPRISE, "530100", "马总经理", False,
+          (Gift(KIND, "送水券（每本面值100元）", 1000, "本", "100", None,
+                RECEIVED, date(2023, 10, 19), date(2023, 10, 30)),
+           Gift(KIND, "“致敬户外劳动者”文创矿泉水", 20000, "瓶", "2", None,
+                RECEIVED, date(2023, 11, 1), date(2023, 11, 10)))),
     Giver("ccb", "中国建设银行昆明分行", ENTERPRISE, "530100", "周经理", False,
-          Gift(KIND, "新春爱心礼包", 1500, "份", "80", None,
-               RECEIVED, date(2024, 1, 5), date(2024, 1, 20))),
+          (Gift(KIND, "新春爱心礼包", 1500, "份", "80", None,
+                RECEIVED, date(2024, 1, 5), date(2024, 1, 20)),)),
     Giver("dental", "昆明德韩口腔医院", ENTERPRISE, "530100", "刘院长", False,
-          Gift(SERVICE, "为基层民辅警免费种植牙", 100, "颗", "3000", None,
-               DonationStatus.PLEDGED, date(2023, 12, 1), None)),
+          (Gift(SERVICE, "为基层民辅警免费种植牙", 100, "颗", "3000", None,
+                RECEIVED, date(2023, 11, 1), date(2023, 11, 6)),)),
     Giver("barbers", "财贸爱心服务站义剪志愿服务队", SponsorKind.VOLUNTEER_TEAM, "PL",
           "王队长", False,
-          Gift(SERVICE, "每月定期到工会驿站公益义剪", 20, "场", None, "0",
-               RECEIVED, date(2023, 10, 19), date(2023, 10, 19))),
+          (Gift(SERVICE, "每月定期到工会驿站公益义剪", 20, "场", None, "0",
+                RECEIVED, date(2023, 10, 19), date(2023, 10, 19)),)),
     Giver("rt_mart", "大润发昆明店", ENTERPRISE, "530100", "孙店长", False,
-          Gift(KIND, "元宵节汤圆", 1000, "袋", "18", None,
-               RECEIVED, date(2024, 2, 15), date(2024, 2, 23))),
+          (Gift(KIND, "元宵节汤圆", 1000, "袋", "18", None,
+                RECEIVED, date(2024, 2, 15), date(2024, 2, 23)),)),
     Giver("charity", "昆明市慈善总会", SponsorKind.CHARITY, "530100", "钱秘书长", False,
-          Gift(CASH, "工会驿站普惠日公益资金", None, "", None, "50000",
-               RECEIVED, date(2023, 11, 15), date(2023, 11, 28))),
+          (Gift(CASH, "工会驿站普惠日公益资金", None, "", None, "50000",
+                RECEIVED, date(2023, 11, 15), date(2023, 11, 28)),)),
     Giver("anonymous", "陈女士", SponsorKind.INDIVIDUAL, "GD", "", True,
-          Gift(CASH, "腊八节爱心捐款", None, "", None, "5000",
-               RECEIVED, date(2024, 1, 10), date(2024, 1, 12))),
+          (Gift(CASH, "腊八节爱心捐款", None, "", None, "5000",
+                RECEIVED, date(2024, 1, 10), date(2024, 1, 12)),)),
 )
 # fmt: on
 
 
 class HandOut(NamedTuple):
-    """Part of a gift handed out: `each` at every activity of a series and/or theme (the
-    first `most` of them that came after the gift arrived), or at their stations when
-    `to_stations` (cash for a station's supplies)."""
+    """Part of a gift (the sponsor's `gift`-th) handed out: `each` at every activity of a series
+    and/or theme (the first `most` of them that came after the gift arrived), or at their
+    stations when `to_stations` (cash or goods for a station's supplies)."""
 
     sponsor: str
     series: str | None
@@ -543,14 +553,20 @@ class HandOut(NamedTuple):
     each: str
     most: int
     to_stations: bool = False
+    gift: int = 0
 
 
 # What the organisers handed out, as the reports tell it: all the water tickets (40 books at
-# each Laba porridge stop), the riders' gift bags, part of the New Year bags and dumplings.
+# each Laba porridge stop, the rest to the stations of the weekly round) and all the mineral
+# water, all 100 implants at the police health checks, the riders' gift bags, part of the New
+# Year bags and dumplings.
 HAND_OUTS = (
     HandOut("meituan", "riders", None, "100", 20),
     HandOut("telecom", None, "anti_fraud", "1", 30),
-    HandOut("sinopec", "laba", None, "40", 7),
+    HandOut("tianwaitian", "laba", None, "40", 7),
+    HandOut("tianwaitian", "regular", None, "18", 40, to_stations=True),
+    HandOut("tianwaitian", "regular", None, "500", 40, to_stations=True, gift=1),
+    HandOut("dental", "police", None, "10", 10),
     HandOut("sinopec", "regular", "warming_drinks", "30", 24),
     HandOut("ccb", None, "gift_bags", "100", 12),
     HandOut("barbers", None, "haircut", "1", 20),
@@ -1071,7 +1087,7 @@ def _add_sponsors(units: dict[str, Unit], campaign: Campaign) -> dict[str, Spons
             status=SponsorStatus.APPROVED,
         )
         db.session.add(sponsor)
-        db.session.add(_donation(sponsor, campaign, giver.gift))
+        db.session.add_all(_donation(sponsor, campaign, gift) for gift in giver.gifts)
         sponsors[giver.key] = sponsor
     db.session.flush()
     return sponsors
@@ -1108,11 +1124,13 @@ def _hand_out(sponsors: dict[str, Sponsor], activities: list[Activity], plans: l
     if organiser is None:
         return
     donations = {
-        key: db.session.scalar(select(Donation).where(Donation.sponsor_id == sponsor.id))
+        key: db.session.scalars(
+            select(Donation).where(Donation.sponsor_id == sponsor.id).order_by(Donation.id)
+        ).all()
         for key, sponsor in sponsors.items()
     }
     for hand_out in HAND_OUTS:
-        donation = donations[hand_out.sponsor]
+        donation = donations[hand_out.sponsor][hand_out.gift]
         chosen = [
             activity
             for activity, plan in zip(activities, plans, strict=True)

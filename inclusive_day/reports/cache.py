@@ -38,8 +38,10 @@ TEMPLATE_FILES = (
     "pdf/_report.css",
     "pdf/_report_macros.html",
 )
-# Bump when the code that fills the templates changes what a PDF shows.
-RENDER_VERSION = 3
+# The code that fills the templates (this package: queries, charts, presentation) and the
+# compiled catalogues: a change to any of them renders cached PDFs again, too.
+RENDER_CODE = Path(__file__).parent
+CATALOGUES = Path(__file__).parent.parent / "translations"
 CACHE_MAX_FILES = 500
 
 
@@ -151,12 +153,12 @@ def data_version(now: datetime) -> list:
     return [str(value) for value in row]
 
 
-def _templates_version() -> list[str]:
+def _drawn_from() -> list[str]:
+    """When each file a PDF is drawn from last changed (templates, render code, catalogues)."""
     folder = Path(current_app.template_folder)
-    return [
-        str(int((folder / name).stat().st_mtime_ns)) if (folder / name).exists() else "-"
-        for name in TEMPLATE_FILES
-    ]
+    templates = [folder / name for name in TEMPLATE_FILES]
+    code = sorted(RENDER_CODE.glob("*.py")) + sorted(CATALOGUES.glob("*/LC_MESSAGES/*.mo"))
+    return [str(path.stat().st_mtime_ns) if path.exists() else "-" for path in templates + code]
 
 
 def fingerprint(kind: str, params: dict, lang: str, now: datetime | None = None) -> str:
@@ -168,8 +170,7 @@ def fingerprint(kind: str, params: dict, lang: str, now: datetime | None = None)
         "lang": lang,
         "day": now.astimezone(DEFAULT_ZONE).date().isoformat(),
         "data": data_version(now),
-        "templates": _templates_version(),
-        "version": RENDER_VERSION,
+        "drawn_from": _drawn_from(),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"

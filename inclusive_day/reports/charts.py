@@ -37,12 +37,14 @@ def text_width(text: str, size: float) -> float:
     return sum(size if ord(c) >= 0x2E80 else size * 0.6 for c in text)
 
 
-def _nice_max(value: int) -> int:
-    """A round number at or above `value` for the top of an axis (1, 2, 2.5 or 5 x 10^n)."""
+def nice_max(value: int) -> int:
+    """A round number at or above `value` for the top of an axis, at most a third above it
+    once past 10 (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^n): a column chart spends its
+    height on its columns, not on empty grid."""
     if value <= 0:
         return 1
     magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         top = int(step * magnitude)
         if top >= value:
             return top
@@ -75,7 +77,7 @@ def column_chart(
     count = max(len(bars), 1)
     slot = (width - left - right) / count
     bar_w = min(slot * 0.62, 56)
-    peak = _nice_max(max((b.value for b in bars), default=0))
+    peak = nice_max(max((b.value for b in bars), default=0))
     size = 12 if slot >= 60 else 10 if slot >= 40 else 8
     body = []
     for i in range(1, 5):  # light gridlines at quarters
