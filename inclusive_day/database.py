@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Numeric, String, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -34,6 +36,10 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+
+# INSERT ... ON CONFLICT (DO NOTHING / DO UPDATE ... WHERE) for each database the app runs on:
+# the one form every idempotent insert and guarded counter takes.
+INSERT_OR_NOTHING = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 # Money is yuan with two decimals, never float.
 Money = Numeric(12, 2, asdecimal=True)

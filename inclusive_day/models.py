@@ -21,8 +21,24 @@ from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.feeds.models import FeedKind, FeedToken
 from inclusive_day.funds.models import FundKind, FundLine
+from inclusive_day.points.models import (
+    CardLink,
+    EarnRule,
+    EntryReason,
+    PointAccount,
+    PointEntry,
+    PointRule,
+)
 from inclusive_day.ratelimit.models import RateCounter
 from inclusive_day.reports.models import Notice, NoticeKind, Top100List
+from inclusive_day.shelf.models import (
+    GiverKind,
+    Shelf,
+    ShelfGift,
+    ShelfItem,
+    ShelfPersonDay,
+    ShelfTaking,
+)
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -49,6 +65,13 @@ from inclusive_day.stations.models import (
     StationStatus,
 )
 from inclusive_day.units.models import Level, Unit
+from inclusive_day.volunteers.models import (
+    SessionStatus,
+    Skill,
+    Volunteer,
+    VolunteerSession,
+    VolunteerTeam,
+)
 
 __all__ = [
     "Activity",
@@ -59,6 +82,7 @@ __all__ = [
     "AuditEvent",
     "BeneficiaryGroup",
     "Campaign",
+    "CardLink",
     "CheckIn",
     "CheckInMinute",
     "CheckInRefusal",
@@ -70,11 +94,14 @@ __all__ = [
     "DonationKind",
     "DonationStatus",
     "DutyShift",
+    "EarnRule",
+    "EntryReason",
     "Feedback",
     "FeedKind",
     "FeedToken",
     "FundKind",
     "FundLine",
+    "GiverKind",
     "Headcount",
     "HeadcountChange",
     "HeadcountSource",
@@ -90,9 +117,19 @@ __all__ = [
     "Notice",
     "NoticeKind",
     "Partner",
+    "PointAccount",
+    "PointEntry",
+    "PointRule",
     "RateCounter",
     "Role",
     "RoleGrant",
+    "SessionStatus",
+    "Shelf",
+    "ShelfGift",
+    "ShelfItem",
+    "ShelfPersonDay",
+    "ShelfTaking",
+    "Skill",
     "Sponsor",
     "SponsorKind",
     "SponsorStatus",
@@ -108,4 +145,7 @@ __all__ = [
     "Training",
     "Unit",
     "User",
+    "Volunteer",
+    "VolunteerSession",
+    "VolunteerTeam",
 ]

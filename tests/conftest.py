@@ -25,12 +25,14 @@ from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
+from inclusive_day.shelf.models import Shelf, ShelfItem
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
 from inclusive_day.staffing.models import StationAdmin
 from inclusive_day.stations.models import HostType, InspectionCadence, Label, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
+from inclusive_day.volunteers.models import Volunteer, VolunteerTeam
 
 PASSWORD = "correct horse battery"
 
@@ -252,6 +254,42 @@ def make_visit(db, make_station):
         db.session.add(visit)
         db.session.commit()
         return visit
+
+    return make
+
+
+@pytest.fixture
+def make_shelf(db, make_station):
+    """Factory: a goods-sharing shelf at `station` holding `items` ({name: stock}), with a
+    per-person daily limit when `per_person_day` is given."""
+
+    def make(station=None, items: dict[str, int] | None = None, **kw):
+        station = station or make_station()
+        shelf = Shelf(station=station, opened_on=kw.pop("opened_on", date(2024, 1, 1)), **kw)
+        db.session.add(shelf)
+        db.session.flush()
+        for name, stock in (items or {"矿泉水": 100}).items():
+            db.session.add(
+                ShelfItem(shelf_id=shelf.id, station_id=station.id, name=name, stock=stock)
+            )
+        db.session.commit()
+        return shelf
+
+    return make
+
+
+@pytest.fixture
+def make_team(db, make_unit):
+    """Factory: a volunteer team kept by `unit`, with members named in `members`."""
+
+    def make(unit=None, name: str | None = None, members: tuple[str, ...] = (), **kw):
+        team = VolunteerTeam(unit=unit or make_unit(), name=name or f"Team {next(_counter)}", **kw)
+        db.session.add(team)
+        db.session.flush()
+        for member in members:
+            db.session.add(Volunteer(team_id=team.id, name=member, skills="haircut"))
+        db.session.commit()
+        return team
 
     return make
 

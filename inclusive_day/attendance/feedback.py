@@ -24,9 +24,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, select, true, update
 
 from inclusive_day.attendance.models import FEEDBACK_COMMENT_MAX, Feedback
-from inclusive_day.attendance.services import INSERT_OR_NOTHING
 from inclusive_day.auth.models import User
-from inclusive_day.database import utcnow
+from inclusive_day.database import INSERT_OR_NOTHING, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.refusals import Refused
 

@@ -32,8 +32,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.models import Activity, ActivityStatus, checkin_bounds
@@ -52,7 +50,7 @@ from inclusive_day.attendance.models import (
     StationVisit,
 )
 from inclusive_day.audit.summaries import headcount_set, tally_counted
-from inclusive_day.database import UTCDateTime, utcnow
+from inclusive_day.database import INSERT_OR_NOTHING, UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import zone_of
 from inclusive_day.refusals import Refused
@@ -60,10 +58,9 @@ from inclusive_day.stations.models import Station, StationStatus
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MINUTE = timedelta(minutes=1)
+
+
 # INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand.
-INSERT_OR_NOTHING = {"postgresql": pg_insert, "sqlite": sqlite_insert}
-
-
 class Refusal(StrEnum):
     """Why the attendance rules refuse something: the code an AttendanceError carries."""
 

@@ -35,12 +35,10 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.access.rule import Action, can
 from inclusive_day.audit.summaries import operating_subsidies_generated
-from inclusive_day.database import utcnow
+from inclusive_day.database import INSERT_OR_NOTHING, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import local_today
@@ -59,7 +57,6 @@ ALLOCATED_KINDS = frozenset(
 )
 OPERATING_RULE = "operating:{code}"
 # INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand.
-INSERT_OR_NOTHING = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
 class Refusal(StrEnum):

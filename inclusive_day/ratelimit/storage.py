@@ -20,15 +20,12 @@ from functools import cache
 from flask import g, has_app_context
 from limits.storage import Storage
 from sqlalchemy import bindparam, case, delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from inclusive_day.database import UTCDateTime, utcnow
+from inclusive_day.database import INSERT_OR_NOTHING, UTCDateTime, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.ratelimit.models import RateCounter
 
-UPSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 # Keys longer than this (a limit's key carries what the client typed, such as a user name)
 # are stored as their SHA-256.
 KEY_MAX = 200
@@ -50,7 +47,7 @@ def stored_key(key: str) -> str:
 def _increment(dialect: str):
     """INSERT a counter, or add to it; a window that has ended starts again from the amount."""
     table = RateCounter.__table__
-    stmt = UPSERT[dialect](table).values(
+    stmt = INSERT_OR_NOTHING[dialect](table).values(
         key=bindparam("key"),
         count=bindparam("amount"),
         expires_at=bindparam("expires_at", type_=UTCDateTime),

@@ -16,8 +16,6 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inclusive_day.access.grants import forget_grants
 from inclusive_day.access.rule import Action, can, visible
@@ -31,7 +29,7 @@ from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.names import is_reserved_username, is_valid_username, normalise_username
 from inclusive_day.auth.services import create_user, grant, user_by_name
 from inclusive_day.campaigns.models import Campaign
-from inclusive_day.database import ZERO_YUAN, utcnow
+from inclusive_day.database import INSERT_OR_NOTHING, ZERO_YUAN, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import local_today
 from inclusive_day.sponsors.models import (
@@ -317,17 +315,13 @@ def may_manage(user, donation: Donation) -> bool:
     return donation.campaign is not None and can(user, Action.EDIT, donation.campaign)
 
 
-def _insert(dialect: str):
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 def next_receipt_number(unit: Unit, year: int) -> str:
     """The unit's next receipt number for the year, e.g. 530100-2024-00007.
 
     One upsert takes the number; a rolled-back receipt gives its number back, so the numbers
     a unit issues have no gaps, and two organisers at once get two numbers.
     """
-    insert = _insert(db.session.get_bind().dialect.name)
+    insert = INSERT_OR_NOTHING[db.session.get_bind().dialect.name]
     stmt = (
         insert(ReceiptCounter)
         .values(unit_id=unit.id, year=year, last=1)

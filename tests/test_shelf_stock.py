@@ -1,0 +1,169 @@
+"""The shelf's stock and the points ledger: the guarded statements that never let stock or a
+balance go below zero, on one connection and on many at once."""
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from inclusive_day.attendance.identity import person_for
+from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource
+from inclusive_day.extensions import db as _db
+from inclusive_day.points.ledger import PointsError, account_for, earn_once, post, spend
+from inclusive_day.points.models import EntryReason, PointAccount, PointEntry
+from inclusive_day.shelf.models import GiverKind, ShelfItem, ShelfTaking
+from inclusive_day.shelf.stock import Refusal, ShelfError, put, take
+
+COURIER = BeneficiaryGroup.COURIER
+
+
+def _item(shelf) -> ShelfItem:
+    return _db.session.scalars(select(ShelfItem).where(ShelfItem.shelf_id == shelf.id)).one()
+
+
+def _nonce() -> str:
+    return uuid.uuid4().hex
+
+
+def test_taking_lowers_the_stock_and_a_repeat_takes_nothing(db, make_shelf):
+    item = _item(make_shelf(items={"矿泉水": 5}))
+    nonce = _nonce()
+    first = take(item.id, 2, COURIER, nonce)
+    again = take(item.id, 2, COURIER, nonce)
+    db.session.commit()
+    assert (first.created, first.stock, again.created) == (True, 3, False)
+    assert again.taking.id == first.taking.id
+    db.session.refresh(item)
+    assert item.stock == 3
+
+
+def test_taking_more_than_the_stock_is_refused_and_keeps_nothing(db, make_shelf):
+    item = _item(make_shelf(items={"矿泉水": 1}))
+    with pytest.raises(ShelfError) as refused:
+        take(item.id, 2, COURIER, _nonce())
+    db.session.rollback()
+    assert refused.value.code is Refusal.OUT_OF_STOCK
+    assert db.session.scalar(select(func.count(ShelfTaking.id))) == 0
+    assert db.session.get(ShelfItem, item.id).stock == 1
+
+
+def test_the_per_person_limit_counts_the_day_and_asks_for_a_phone(db, make_shelf):
+    item = _item(make_shelf(items={"毛巾": 10}, per_person_day=2))
+    worker = person_for("13800000001")
+    take(item.id, 1, COURIER, _nonce(), person=worker)
+    db.session.commit()
+    with pytest.raises(ShelfError) as over:
+        take(item.id, 2, COURIER, _nonce(), person=worker)
+    db.session.rollback()
+    with pytest.raises(ShelfError) as anonymous:
+        take(item.id, 1, COURIER, _nonce())
+    db.session.rollback()
+    assert (over.value.code, anonymous.value.code) == (Refusal.OVER_LIMIT, Refusal.NEEDS_PHONE)
+    take(item.id, 1, COURIER, _nonce(), person=worker)  # up to the limit
+    take(item.id, 2, COURIER, _nonce(), person=person_for("13800000002"))  # someone else
+    db.session.commit()
+    assert db.session.get(ShelfItem, item.id).stock == 6
+
+
+def test_putting_raises_the_stock_and_names_the_giver(db, make_shelf, make_sponsor):
+    item = _item(make_shelf(items={"矿泉水": 0}))
+    with pytest.raises(ShelfError):
+        put(item.id, 5, GiverKind.SPONSOR)  # a sponsor's gift names the sponsor
+    db.session.rollback()
+    put(item.id, 24, GiverKind.CITIZEN)
+    db.session.commit()
+    assert db.session.get(ShelfItem, item.id).stock == 24
+
+
+def test_a_balance_never_goes_below_zero(db):
+    account = account_for(person_for("13900000001"))
+    post(account.id, 10, EntryReason.ADJUSTMENT)
+    db.session.commit()
+    with pytest.raises(PointsError):
+        spend(account.id, 11, EntryReason.SERVICE)
+    db.session.rollback()
+    entry, created = spend(account.id, 10, EntryReason.SERVICE, nonce="n-1")
+    again, repeated = spend(account.id, 10, EntryReason.SERVICE, nonce="n-1")
+    db.session.commit()
+    assert created and not repeated and again.id == entry.id
+    assert db.session.get(PointAccount, account.id).balance == 0
+    assert [e.balance_after for e in db.session.scalars(select(PointEntry))] == [10, 0]
+
+
+def test_an_earning_counts_once_per_source(db, make_activity):
+    from_checkin = make_activity()
+    worker = person_for("13900000002")
+    checkin_id = _checkin(from_checkin, worker)
+    assert earn_once(worker, 5, EntryReason.ACTIVITY, checkin_id=checkin_id) is not None
+    assert earn_once(worker, 5, EntryReason.ACTIVITY, checkin_id=checkin_id) is None
+    db.session.commit()
+    assert account_for(worker).balance == 5
+
+
+def _checkin(activity, person) -> int:
+    checkin = CheckIn(
+        activity_id=activity.id,
+        identity=person.identity,
+        person_key=person.key,
+        group=COURIER,
+        nonce=_nonce(),
+        source=CheckInSource.QR,
+        checked_in_at=activity.starts_at,
+    )
+    _db.session.add(checkin)
+    _db.session.flush()
+    return checkin.id
+
+
+def _at_once(app, n, work):
+    """Run `work(i)` in n threads, each with its own session, started together."""
+    barrier = threading.Barrier(n)
+    outcomes, errors = [], []
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                outcomes.append(work(i))
+                _db.session.commit()
+            except (ShelfError, PointsError) as refused:
+                _db.session.rollback()
+                outcomes.append(refused.code)
+            except Exception as error:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                errors.append(error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return outcomes
+
+
+def test_eight_people_taking_the_last_three_items_at_once_take_three(app, db, make_shelf):
+    item_id = _item(make_shelf(items={"矿泉水": 3})).id
+    outcomes = _at_once(app, 8, lambda i: take(item_id, 1, COURIER, _nonce()).stock)
+    db.session.expire_all()
+    assert sorted(o for o in outcomes if isinstance(o, int)) == [0, 1, 2]
+    assert outcomes.count(Refusal.OUT_OF_STOCK) == 5
+    assert db.session.get(ShelfItem, item_id).stock == 0
+    assert db.session.scalar(select(func.count(ShelfTaking.id))) == 3
+
+
+def test_two_spends_of_the_last_points_at_once_record_one(app, db):
+    account = account_for(person_for("13900000003"))
+    post(account.id, 10, EntryReason.ADJUSTMENT)
+    db.session.commit()
+    account_id = account.id
+    outcomes = _at_once(
+        app, 6, lambda i: spend(account_id, 10, EntryReason.SERVICE, nonce=_nonce())[0].id
+    )
+    db.session.expire_all()
+    assert len([o for o in outcomes if isinstance(o, int)]) == 1
+    assert db.session.get(PointAccount, account_id).balance == 0
+    assert db.session.scalar(select(func.count(PointEntry.id))) == 2
