@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from inclusive_day.attendance.identity import person_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource
 from inclusive_day.extensions import db as _db
+from inclusive_day.points.earning import Rule, award_checkin, rule_at, set_rule
 from inclusive_day.points.ledger import PointsError, account_for, earn_once, post, spend
-from inclusive_day.points.models import EntryReason, PointAccount, PointEntry
+from inclusive_day.points.models import EarnRule, EntryReason, PointAccount, PointEntry
 from inclusive_day.shelf.models import GiverKind, ShelfItem, ShelfTaking
 from inclusive_day.shelf.stock import Refusal, ShelfError, put, take
 
@@ -167,3 +168,24 @@ def test_two_spends_of_the_last_points_at_once_record_one(app, db):
     assert len([o for o in outcomes if isinstance(o, int)]) == 1
     assert db.session.get(PointAccount, account_id).balance == 0
     assert db.session.scalar(select(func.count(PointEntry.id))) == 2
+
+
+def test_the_nearest_unit_up_the_tree_sets_the_rule(db, make_unit, make_activity, make_station):
+    province = make_unit("省总工会")
+    city = make_unit("市总工会", province)
+    district = make_unit("区总工会", city)
+    set_rule(province, EarnRule.ACTIVITY, 5)
+    set_rule(city, EarnRule.ACTIVITY, 0)  # the city turns it off below itself
+    set_rule(district, EarnRule.ACTIVITY, 2)
+    db.session.commit()
+    assert rule_at(make_unit("另一市", province), EarnRule.ACTIVITY).points == 5
+    assert rule_at(city, EarnRule.ACTIVITY).points == 0
+    assert rule_at(district, EarnRule.ACTIVITY) == Rule(2, district)
+    assert rule_at(district, EarnRule.VOLUNTEER_HOUR) == Rule(0, None)
+    worker = person_for("13900000009")
+    activity = make_activity(station=make_station(district))
+    checkin = db.session.get(CheckIn, _checkin(activity, worker))
+    assert award_checkin(checkin).delta == 2
+    assert award_checkin(checkin) is None  # once per check-in
+    db.session.commit()
+    assert account_for(worker).balance == 2

@@ -23,9 +23,11 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundLine
 from inclusive_day.reports.models import Notice
+from inclusive_day.shelf.models import Shelf
 from inclusive_day.sponsors.models import Donation, Sponsor
 from inclusive_day.stations.models import Partner, Station, StationPartner
 from inclusive_day.units.models import Unit, under
+from inclusive_day.volunteers.models import VolunteerSession, VolunteerTeam
 
 
 class Action(StrEnum):
@@ -195,6 +197,41 @@ def _notices(r: Reach) -> ColumnElement[bool]:
     return Notice.unit_id.in_(_unit_ids(r)) if r.unit_paths else false()
 
 
+def _teams(r: Reach) -> ColumnElement[bool]:
+    # A volunteer team is kept by a unit, as a partner is; those below may look at the teams of
+    # the units above (who serve at their stations), station managers at the teams that served
+    # at their stations, and a sponsor's representative at the team that is their sponsor.
+    clauses = []
+    if r.unit_paths:
+        clauses.append(VolunteerTeam.unit_id.in_(_unit_ids(r)))
+    if r.action is Action.VIEW and r.unit_paths:
+        clauses.append(VolunteerTeam.unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
+    if r.action is Action.VIEW and r.station_ids:
+        clauses.append(
+            VolunteerTeam.id.in_(
+                select(VolunteerSession.team_id).where(
+                    VolunteerSession.station_id.in_(r.station_ids)
+                )
+            )
+        )
+    if r.sponsor_ids:
+        clauses.append(VolunteerTeam.sponsor_id.in_(r.sponsor_ids))
+    return _any(clauses)
+
+
+def _sessions(r: Reach) -> ColumnElement[bool]:
+    # A session is the station's record (its administrator confirms it); the team's keepers
+    # may look at their members' sessions wherever they served.
+    clauses = [VolunteerSession.station_id.in_(select(Station.id).where(_stations(r)))]
+    if r.action is Action.VIEW:
+        clauses.append(VolunteerSession.team_id.in_(select(VolunteerTeam.id).where(_teams(r))))
+    return _any(clauses)
+
+
+def _shelves(r: Reach) -> ColumnElement[bool]:
+    return Shelf.station_id.in_(select(Station.id).where(_stations(r)))
+
+
 def _by_activity(model):
     def clause(r: Reach) -> ColumnElement[bool]:
         return model.activity_id.in_(select(Activity.id).where(_activities(r)))
@@ -214,6 +251,9 @@ _CLAUSES = {
     Headcount: _by_activity(Headcount),
     FundLine: _fund_lines,
     Notice: _notices,
+    VolunteerTeam: _teams,
+    VolunteerSession: _sessions,
+    Shelf: _shelves,
 }
 
 
