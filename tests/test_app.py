@@ -1,9 +1,12 @@
 """The application factory, configuration and database connection settings."""
 
+import re
+
 import pytest
 from sqlalchemy import text
 
 from inclusive_day import create_app
+from inclusive_day.auth.models import Role
 from inclusive_day.config import Config, ProductionConfig, TestConfig
 
 
@@ -72,3 +75,17 @@ def test_the_identity_secret_is_read_from_the_environment(monkeypatch):
     assert Config().IDENTITY_SECRET == "kept apart from the session secret"
     monkeypatch.delenv("IDENTITY_SECRET")
     assert Config().IDENTITY_SECRET is None
+
+
+def test_the_station_pages_share_one_menu_of_the_navigation_bar(
+    client, login, make_user, make_unit
+):
+    login(make_user(Role.ORGANISER, make_unit()))
+    page = client.get("/stations/").get_data(as_text=True)
+    bar = page[page.index('<ul class="navbar-nav') : page.index('name="lang"')]
+    top = re.findall(r'<li class="nav-item[^"]*">', bar)
+    assert len(top) == 5  # four links and one menu: the bar fits a laptop in English
+    menu = bar[bar.index("dropdown-toggle") :]
+    assert "dropdown-toggle active" in bar  # the stations page lights its menu
+    for path in ("/stations/", "/units/", "/directory/"):
+        assert f'href="{path}' in menu

@@ -1,4 +1,6 @@
-"""Home dashboard and language switch."""
+"""Home dashboard, the navigation bar and the language switch."""
+
+from typing import NamedTuple
 
 from flask import (
     abort,
@@ -38,7 +40,44 @@ def _account_menu() -> dict:
             links.append(("auth.users", _l("Users")))
         return links
 
-    return {"account_links": account_links}
+    def nav_here(menu: NavMenu) -> bool:
+        """True when the page shown belongs to one of a menu's links (by blueprint)."""
+        return any(request.blueprint == link.endpoint.split(".")[0] for link in menu.links)
+
+    return {"account_links": account_links, "main_nav": MAIN_NAV, "nav_here": nav_here}
+
+
+class NavLink(NamedTuple):
+    """A link of the navigation bar."""
+
+    endpoint: str
+    label: str
+
+
+class NavMenu(NamedTuple):
+    """A menu of the navigation bar and its links."""
+
+    label: str
+    links: tuple[NavLink, ...]
+
+
+# The signed-in navigation bar, in one place. The station network's pages share one menu, so
+# the bar fits a laptop's width in both languages.
+MAIN_NAV = (
+    NavLink("main.dashboard", _l("Dashboard")),
+    NavLink("campaigns.index", _l("Campaigns")),
+    NavLink("activities.calendar_month", _l("Calendar")),
+    NavMenu(
+        _l("Station network"),
+        (
+            NavLink("stations.index", _l("Stations")),
+            NavLink("staffing.roster", _l("Administrators")),
+            NavLink("units.tree", _l("Union tree")),
+            NavLink("directory.search", _l("Station directory")),
+        ),
+    ),
+    NavLink("sponsors.index", _l("Sponsors")),
+)
 
 
 @bp.get("/")
