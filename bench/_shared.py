@@ -165,6 +165,23 @@ class UnitRows:
         return self.rows[-1]
 
 
+def province_streets(
+    tree: UnitRows, name: str, cities: int, districts: int, streets: int
+) -> list[int]:
+    """Add a province > cities > districts > streets to `tree` (named 第c市总工会, 第c市第d区总工会,
+    第c-d-s街道工会); the street units' ids, where benches spread their stations."""
+    province = tree.add(name, "province")["path"]
+    street_ids = []
+    for c in range(cities):
+        city = tree.add(f"第{c + 1}市总工会", "city", province)["path"]
+        for d in range(districts):
+            district = tree.add(f"第{c + 1}市第{d + 1}区总工会", "district", city)["path"]
+            for s in range(streets):
+                street = tree.add(f"第{c + 1}-{d + 1}-{s + 1}街道工会", "street", district)
+                street_ids.append(street["id"])
+    return street_ids
+
+
 @dataclass
 class City:
     """A bench city: Kunming with districts, streets and communities and stations spread over

@@ -36,6 +36,7 @@ from _shared import (
     empty_database,
     migrated_app,
     percentile,
+    province_streets,
 )
 from sqlalchemy import event, insert, select
 
@@ -113,16 +114,10 @@ def build(stations: int, visits_per_day: int, history_days: int, seed: int = 11)
     now = datetime.now(UTC)
     today = now.astimezone(DEFAULT_ZONE).date()
     tree = UnitRows(now)
-    province = tree.add("山西省总工会", "province")["path"]
-    streets = []
-    for c in range(CITIES):
-        city = tree.add(f"第{c + 1}市总工会", "city", province)["path"]
-        for d in range(DISTRICTS_PER_CITY):
-            district = tree.add(f"第{c + 1}市第{d + 1}区总工会", "district", city)["path"]
-            for s in range(STREETS_PER_DISTRICT):
-                streets.append(tree.add(f"第{c + 1}-{d + 1}-{s + 1}街道工会", "street", district))
+    street_ids = province_streets(
+        tree, "山西省总工会", CITIES, DISTRICTS_PER_CITY, STREETS_PER_DISTRICT
+    )
     db.session.execute(insert(Unit), tree.rows)
-    street_ids = [row["id"] for row in streets]
     db.session.execute(insert(Station), _stations(rng, street_ids, stations, now))
     station_ids = list(db.session.scalars(select(Station.id).order_by(Station.id)))
     masters = [sid for sid in station_ids if rng.random() < 0.8]

@@ -22,6 +22,7 @@ from _shared import (
     empty_database,
     migrated_app,
     percentile,
+    province_streets,
 )
 from sqlalchemy import event, insert, select
 
@@ -47,20 +48,10 @@ def build(stations: int, activities: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     tree = UnitRows(now)
-
-    def add(name, level, parent_path):
-        return tree.add(name, level, parent_path)["path"]
-
-    province = add("省总工会", "province", "/")
-    streets = []
-    for c in range(CITIES):
-        city = add(f"第{c + 1}市总工会", "city", province)
-        for d in range(DISTRICTS_PER_CITY):
-            district = add(f"第{c + 1}市第{d + 1}区总工会", "district", city)
-            for s in range(STREETS_PER_DISTRICT):
-                streets.append(add(f"第{c + 1}-{d + 1}-{s + 1}街道工会", "street", district))
+    street_ids = province_streets(
+        tree, "省总工会", CITIES, DISTRICTS_PER_CITY, STREETS_PER_DISTRICT
+    )
     db.session.execute(insert(Unit), tree.rows)
-    street_ids = [int(p.strip("/").split("/")[-1]) for p in streets]
     db.session.execute(
         insert(Station),
         [

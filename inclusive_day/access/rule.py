@@ -166,14 +166,21 @@ def _donations(r: Reach) -> ColumnElement[bool]:
     return _any(clauses)
 
 
+def _kept_by_unit(unit_id, r: Reach) -> list[ColumnElement[bool]]:
+    """Records a unit keeps (partners, volunteer teams): changed by those who reach the unit,
+    looked at also by those below it."""
+    if not r.unit_paths:
+        return []
+    clauses = [unit_id.in_(_unit_ids(r))]
+    if r.action is Action.VIEW:
+        clauses.append(unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
+    return clauses
+
+
 def _partners(r: Reach) -> ColumnElement[bool]:
-    clauses = []
-    if r.unit_paths:
-        clauses.append(Partner.unit_id.in_(_unit_ids(r)))
     # A unit's stations may be co-built with partners kept by the units above it: its users
     # may look at (not change) those.
-    if r.action is Action.VIEW and r.unit_paths:
-        clauses.append(Partner.unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
+    clauses = _kept_by_unit(Partner.unit_id, r)
     # Station managers may look at the partners of the stations they run.
     if r.action is Action.VIEW and r.station_ids:
         clauses.append(
@@ -201,11 +208,7 @@ def _teams(r: Reach) -> ColumnElement[bool]:
     # A volunteer team is kept by a unit, as a partner is; those below may look at the teams of
     # the units above (who serve at their stations), station managers at the teams that served
     # at their stations, and a sponsor's representative at the team that is their sponsor.
-    clauses = []
-    if r.unit_paths:
-        clauses.append(VolunteerTeam.unit_id.in_(_unit_ids(r)))
-    if r.action is Action.VIEW and r.unit_paths:
-        clauses.append(VolunteerTeam.unit_id.in_(sorted(_ancestor_ids(r.unit_paths))))
+    clauses = _kept_by_unit(VolunteerTeam.unit_id, r)
     if r.action is Action.VIEW and r.station_ids:
         clauses.append(
             VolunteerTeam.id.in_(

@@ -37,7 +37,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.funds.queries import FundTotals, subtree_totals, totals_by_child
 from inclusive_day.periods import DEFAULT_ZONE, add_months
-from inclusive_day.reports.league import known_ranks
+from inclusive_day.reports.league import known_ranks, places_gained
 from inclusive_day.reports.recap import ReportError, analytic_transaction
 from inclusive_day.stations.models import HostType, Label, LabelAward, Station
 from inclusive_day.units.models import Level, Unit
@@ -152,9 +152,7 @@ class ConstructionRow:
     @property
     def rank_change(self) -> int:
         """Places gained since the earlier day (negative: places lost; 0 without a rank)."""
-        if self.rank is None or self.previous_rank is None:
-            return 0
-        return self.previous_rank - self.rank
+        return places_gained(self.rank, self.previous_rank)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Standing:
     @property
     def rank_change(self) -> int:
         """Places gained since last month (negative: places lost)."""
-        return self.previous_rank - self.rank
+        return places_gained(self.rank, self.previous_rank)
 
     @property
     def change_percent(self) -> float | None:
@@ -140,6 +140,14 @@ def ranks(values: dict[int, float]) -> dict[int, int]:
     for position, value in enumerate(ordered, start=1):
         first.setdefault(value, position)
     return {key: first[value] for key, value in values.items()}
+
+
+def places_gained(rank: int | None, previous_rank: int | None) -> int:
+    """Places gained since the earlier ranking (negative: places lost; 0 when either is None,
+    a unit unranked then or now)."""
+    if rank is None or previous_rank is None:
+        return 0
+    return previous_rank - rank
 
 
 def known_ranks(values: dict[int, float | None]) -> dict[int, int | None]:

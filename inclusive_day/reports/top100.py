@@ -71,6 +71,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, day_after
 from inclusive_day.refusals import Refused
+from inclusive_day.reports.league import ranks
 from inclusive_day.reports.models import Top100List
 from inclusive_day.reports.recap import analytic_transaction
 from inclusive_day.staffing.models import AdminRole, StationAdmin
@@ -556,11 +557,8 @@ def _day(value) -> date:
 
 def competition_ranks(scores: list[float]) -> list[int]:
     """Ranks of scores already in descending order: 90, 80, 80, 50 rank 1, 2, 2, 4."""
-    ranks, previous = [], None
-    for position, score in enumerate(scores, start=1):
-        ranks.append(ranks[-1] if score == previous else position)
-        previous = score
-    return ranks
+    by_position = ranks(dict(enumerate(scores)))
+    return [by_position[i] for i in range(len(scores))]
 
 
 def ranked(pool: list[_Candidate], weights: Mapping[str, float]) -> list[Row]:

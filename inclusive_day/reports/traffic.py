@@ -36,7 +36,7 @@ from inclusive_day.construction.queries import children_of, open_by_child
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, Month
-from inclusive_day.reports.league import known_ranks
+from inclusive_day.reports.league import known_ranks, places_gained
 from inclusive_day.reports.recap import analytic_transaction, month_name
 from inclusive_day.staffing.queries import NO_DUTY, Duty, duty_by_child
 from inclusive_day.stations.models import Station
@@ -106,9 +106,7 @@ class TrafficRow:
     @property
     def rank_change(self) -> int:
         """Places gained since last month (negative: places lost; 0 when either is unranked)."""
-        if self.rank is None or self.previous_rank is None:
-            return 0
-        return self.previous_rank - self.rank
+        return places_gained(self.rank, self.previous_rank)
 
     @property
     def silent_percent(self) -> float | None:
@@ -141,9 +139,7 @@ class Place:
     @property
     def rank_change(self) -> int:
         """Places gained since last month (0 when either month is unranked)."""
-        if self.rank is None or self.previous_rank is None:
-            return 0
-        return self.previous_rank - self.rank
+        return places_gained(self.rank, self.previous_rank)
 
 
 @dataclass(frozen=True)
