@@ -91,8 +91,8 @@ BLUEPRINTS = (
     ("funds", "/funds"),  # the funds ledger: subsidies, union investment, leveraged money
     ("staffing", None),  # /staffing/... the roster, /stations/<id>/admins and duty, /duty
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
-    ("audit", "/audit"),
-    ("shelf", None),  # /stations/<id>/shelf, /shelf/report; public /directory/stations/<code>/shelf  # who changed what, for the organisers of each subtree
+    ("audit", "/audit"),  # who changed what, for the organisers of each subtree
+    ("shelf", None),  # /stations/<id>/shelf, /shelf/report, public /directory/.../shelf
 )
 
 

@@ -14,6 +14,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from inclusive_day.api.models import TokenScope
+from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.auth.models import Role
 from inclusive_day.shelf.models import GiverKind, Shelf, ShelfGift, ShelfItem, ShelfTaking
@@ -400,3 +402,24 @@ def test_the_report_page_and_spreadsheet(db, client, login, world, make_shelf, m
     book = load_workbook(io.BytesIO(sheet.data))
     values = [list(r) for r in book.active.iter_rows(values_only=True)]
     assert values[-1] == ["Total", 2, 22, 3, 6, 3]
+
+
+def test_the_api_summary_counts_the_shelves(
+    db, client, world, make_shelf, make_station, make_campaign
+):
+    _rollup_world(db, world, make_shelf, make_station)
+    campaign = make_campaign(world.city, starts_on=date(2024, 6, 1), ends_on=date(2024, 6, 30))
+    _token, raw = issue_token(world.organiser_a, "test", TokenScope.READ)
+    db.session.commit()
+    answer = client.get(
+        f"/api/v1/reports/summary?campaign={campaign.id}&unit={world.a.id}",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json["shelf"] == {
+        "given": 22,
+        "gifts": 3,
+        "taken": 6,
+        "takings": 3,
+        "open_shelves": 2,
+    }
