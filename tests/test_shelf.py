@@ -18,10 +18,20 @@ from inclusive_day.api.models import TokenScope
 from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import BeneficiaryGroup
 from inclusive_day.auth.models import Role
-from inclusive_day.shelf.models import GiverKind, Shelf, ShelfGift, ShelfItem, ShelfTaking
+from inclusive_day.demo.province import build_province, find_province
+from inclusive_day.demo.province_shelf import generate_shelves, shelf_stock_is_consistent
+from inclusive_day.shelf.models import (
+    GiverKind,
+    Shelf,
+    ShelfGift,
+    ShelfItem,
+    ShelfPersonDay,
+    ShelfTaking,
+)
 from inclusive_day.shelf.queries import Count, Flow, items_of, shelf_rollup
 from inclusive_day.shelf.services import Refusal, add_item, open_shelf
 from inclusive_day.shelf.stock import ShelfError, put, take
+from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.units.models import Level
 from tests.conftest import count_queries
 
@@ -423,3 +433,44 @@ def test_the_api_summary_counts_the_shelves(
         "takings": 3,
         "open_shelves": 2,
     }
+
+
+# ---- the synthetic province's shelves ------------------------------------------------------
+
+
+def test_the_province_generator_puts_shelves_with_a_consistent_year(db):
+    build_province(
+        stations=60, activities=50, checkins=200, visits=400, seed=3, today=date(2026, 6, 30),
+        echo=lambda _: None,
+    )  # fmt: skip
+    root = find_province()
+    lines = []
+    figures = generate_shelves(root, seed=3, today=date(2026, 6, 30), echo=lines.append)
+    active = db.session.scalar(
+        select(func.count(Station.id)).where(
+            Station.under(root.path), Station.status == StationStatus.ACTIVE
+        )
+    )
+    assert figures.shelves == round(active * 0.15) == rows(db)[0] > 0
+    assert lines == [figures.line()]
+    assert shelf_stock_is_consistent()
+    assert db.session.scalar(select(func.min(ShelfItem.stock))) >= 0
+    stored = (
+        db.session.scalar(select(func.sum(ShelfGift.quantity))),
+        db.session.scalar(select(func.count(ShelfGift.id))),
+        db.session.scalar(select(func.sum(ShelfTaking.quantity))),
+        db.session.scalar(select(func.count(ShelfTaking.id))),
+    )
+    assert tuple(stored) == (figures.given, figures.gifts, figures.taken, figures.takings)
+    assert figures.takings > figures.gifts > 0
+    first, last = date(2025, 7, 1), date(2026, 6, 30)
+    rollup = shelf_rollup(root, first, last)
+    assert (rollup.total.given, rollup.total.taken) == (figures.given, figures.taken)
+    # No one took more in a day than a limited shelf allows.
+    over = db.session.scalar(
+        select(func.count())
+        .select_from(ShelfPersonDay)
+        .join(Shelf, Shelf.station_id == ShelfPersonDay.station_id)
+        .where(ShelfPersonDay.taken > Shelf.per_person_day)
+    )
+    assert over == 0
