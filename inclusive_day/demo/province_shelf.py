@@ -239,26 +239,30 @@ class _Run:
                     base = self.start_epoch + day * DAY
                     for item in items:
                         item_id, every, amount, offset, _left = item
-                        if day % every == offset % every:
-                            quantity = rng.randint(*amount)
-                            sponsored = self.sponsors and rng.random() < 0.55
-                            gifts.append(
-                                (
-                                    gift_id,
-                                    item_id,
-                                    station_id,
-                                    quantity,
-                                    (GiverKind.SPONSOR if sponsored else GiverKind.CITIZEN).value,
-                                    rng.choice(self.sponsors) if sponsored else None,
-                                    w.stamp(base + rng.randint(8 * 3600, 18 * 3600)),
-                                    on,
-                                    "",
-                                )
+                        if day % every != offset % every:
+                            continue
+                        # Restocked on its days, up to what the shelf holds of it at most.
+                        quantity = min(rng.randint(*amount), amount[1] - item[4])
+                        if quantity <= 0:
+                            continue
+                        sponsored = self.sponsors and rng.random() < 0.55
+                        gifts.append(
+                            (
+                                gift_id,
+                                item_id,
+                                station_id,
+                                quantity,
+                                (GiverKind.SPONSOR if sponsored else GiverKind.CITIZEN).value,
+                                rng.choice(self.sponsors) if sponsored else None,
+                                w.stamp(base + rng.randint(8 * 3600, 18 * 3600)),
+                                on,
+                                "",
                             )
-                            gift_id += 1
-                            item[4] += quantity
-                            self.gifts += 1
-                            self.given += quantity
+                        )
+                        gift_id += 1
+                        item[4] += quantity
+                        self.gifts += 1
+                        self.given += quantity
                     counts: Counter = Counter()
                     for _ in range(int(busy + rng.random() * busy)):
                         stocked = [item for item in items if item[4] > 0]
