@@ -34,7 +34,7 @@ FIRST = date(2023, 10, 19)
 LAST = date(2024, 2, 26)
 SHELVES = 4
 # Per station: its per-person daily limit and its items (name, unit, points price or None,
-# the sponsor key that restocks it or None for citizens, how many at a time).
+# the sponsor key that restocks it or None for citizens, how many it holds at most).
 PLANS = (
     (
         2,
@@ -105,8 +105,12 @@ def load_shelves(
             at = datetime.combine(day, time(8), zone)
             if (day - FIRST).days % RESTOCK_EVERY == index % RESTOCK_EVERY:
                 for item, key, amount in items:
+                    # Topped up to `amount`: what the shelf holds of it at most.
+                    short = amount - stock[item.id]
+                    if short <= 0:
+                        continue
                     kind, sponsor_id, team_id = _giver(key, sponsors, team, rng)
-                    quantity = amount if kind is not GiverKind.CITIZEN else rng.randint(2, amount)
+                    quantity = short if kind is not GiverKind.CITIZEN else rng.randint(1, short)
                     put(
                         item.id,
                         quantity,
@@ -118,7 +122,7 @@ def load_shelves(
                     )
                     stock[item.id] += quantity
                     given += quantity
-            for n in range(rng.randint(1, 6)):
+            for n in range(rng.randint(2, 8)):
                 item = rng.choice([i for i, _k, _n in items])
                 quantity = 1 if rng.random() < 0.85 else 2
                 if stock[item.id] < quantity:
