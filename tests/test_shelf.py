@@ -474,3 +474,12 @@ def test_the_province_generator_puts_shelves_with_a_consistent_year(db):
         .where(ShelfPersonDay.taken > Shelf.per_person_day)
     )
     assert over == 0
+
+
+def test_a_shelf_without_a_limit_keeps_no_identity(db, client, world, make_shelf):
+    item = item_of(db, make_shelf(world.station_a, {"矿泉水": 5}))
+    url = f"/directory/stations/{world.station_a.code}/shelf/take"
+    form = {"nonce": "no-limit-take", "item": item.id, "quantity": 1, "group": "courier"}
+    assert client.post(url, data=form | {"phone": PHONE}).status_code == 302
+    taking = db.session.scalars(select(ShelfTaking)).one()
+    assert (taking.identity, taking.person_key) == (None, None)

@@ -314,7 +314,11 @@ def take_off(station_id: int):
     if not form.validate_on_submit() or not form.nonce.data:
         return _page(station, 422, take_form=form)
     try:
-        person = parse_person(form.phone.data) if (form.phone.data or "").strip() else None
+        # A number is hashed only where the shelf counts per person, and never kept.
+        shelf = shelf_at(station.id)
+        limited = shelf is not None and shelf.per_person_day is not None
+        asked = limited and (form.phone.data or "").strip()
+        person = parse_person(form.phone.data) if asked else None
         done = take(
             form.item.data,
             form.quantity.data,

@@ -92,9 +92,9 @@ def public_take(code: str):
         if form.validate_on_submit():
             try:
                 nonce = check_nonce(form.nonce.data)
-                person = None
-                if shelf.per_person_day is not None or (form.phone.data or "").strip():
-                    person = parse_person(form.phone.data)
+                # A number is hashed only where the shelf counts per person, and never kept.
+                asked = shelf.per_person_day and (form.phone.data or "").strip()
+                person = parse_person(form.phone.data) if asked else None
                 done = take(
                     form.item.data,
                     form.quantity.data,
