@@ -819,6 +819,25 @@ CASES: tuple[Case, ...] = (
     *with_post(Case("funds.operating_rule", {}, only(*UNIT_EDITORS))),
     Case("funds.operating_rule", {"unit": W.A.unit}, only(*EDIT_A), label="unit"),
     # ---- staffing: the roster and duty ----------------------------------------------------
+    # ---- shelf (the goods-sharing shelf) -----------------------------------------------------
+    Case("shelf.station", {"station_id": W.A.station}, only(*STATION_A)),
+    *[
+        Case(
+            f"shelf.{name}",
+            {"station_id": W.A.station},
+            only(*RECORD_A, answer=ALLOWED),
+            method="POST",
+        )  # fmt: skip
+        for name in ("open_", "close", "reopen", "limit", "new_item", "put_on", "take_off")
+    ],
+    Case(
+        "shelf.report", {"unit": W.A.unit, "from": "2025-01-01", "to": "2025-03-31"}, only(*UNIT_A)
+    ),
+    Case("shelf.report_xlsx", {"unit": W.A.unit}, only(*UNIT_A)),
+    Case("shelf.public", {"code": W.A.station_code}, public()),
+    *with_post(Case("shelf.public_take", {"code": W.A.station_code}, public())),
+    # With no taking in this browser, the confirmation sends back to the form.
+    Case("shelf.public_taken", {"code": W.A.station_code}, public(REDIRECT)),
     Case("staffing.roster", {"unit": W.A.unit}, only(*UNIT_A)),
     Case(
         "staffing.roster",

@@ -46,6 +46,7 @@ from inclusive_day.feeds.tokens import new_token
 from inclusive_day.funds.models import FundKind
 from inclusive_day.funds.services import FundFields, record_fund_line
 from inclusive_day.reports.models import Notice, NoticeKind
+from inclusive_day.shelf.models import Shelf, ShelfItem
 from inclusive_day.sponsors.models import (
     Donation,
     DonationKind,
@@ -126,7 +127,10 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         pledged_on=date(2025, 1, 2),
     )
     admin = StationAdmin(station=station, name=f"Master {name}", since=date(2024, 1, 1))
-    db.session.add_all([sponsor, donation, admin])
+    shelf = Shelf(station=station, opened_on=date(2024, 1, 1))
+    db.session.add_all([sponsor, donation, admin, shelf])
+    db.session.flush()
+    db.session.add(ShelfItem(shelf_id=shelf.id, station_id=station.id, name="矿泉水", stock=10))
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
     fund_line = record_fund_line(
         None,

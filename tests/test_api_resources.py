@@ -631,6 +631,13 @@ def test_the_summary_gives_the_recaps_figures(world, as_, db):
         recap.headline.donations,
         str(recap.headline.value),
     )
+    assert figures["shelf"] == {
+        "given": 0,
+        "gifts": 0,
+        "taken": 0,
+        "takings": 0,
+        "open_shelves": 0,
+    }
 
 
 def test_the_summary_refuses_what_the_user_may_not_see(world, as_):

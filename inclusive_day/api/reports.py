@@ -17,6 +17,7 @@ from inclusive_day.reports.recap import (
     check_period,
     default_period,
 )
+from inclusive_day.shelf.queries import shelf_rollup
 from inclusive_day.units.models import Unit
 
 reports = ApiBlueprint("reports", __name__, description="Report figures.")
@@ -65,6 +66,17 @@ def _traffic(section) -> dict:
     }
 
 
+def _shelf(rollup) -> dict:
+    total = rollup.total
+    return {
+        "given": total.given,
+        "gifts": total.gifts,
+        "taken": total.taken,
+        "takings": total.takings,
+        "open_shelves": rollup.open_shelves,
+    }
+
+
 @reports.route("/summary", operation_id="getRecapSummary")
 @reports.arguments(SummaryArgs, location="query")
 @reports.response(200, SummarySchema)
@@ -73,7 +85,8 @@ def summary(args: dict):
     """The recap's figures: activities held and planned, served, unique people, stations
     (involved, opened in the period, open at its end), and the same by theme, beneficiary
     group, sub-unit, host type and label (the recap page's numbers); and the stations' door
-    traffic over the period (visits and distinct visitors, by sub-unit, month and group)."""
+    traffic over the period (visits and distinct visitors, by sub-unit, month and group); and
+    the goods given and taken at its shelves."""
     user = api_user()
     campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
     if args.get("unit") is None:
@@ -116,4 +129,5 @@ def summary(args: dict):
         "by_host_type": _network(recap.host_types),
         "by_label": _network(recap.labels),
         "traffic": _traffic(recap.traffic),
+        "shelf": _shelf(shelf_rollup(unit, start, end)),
     }

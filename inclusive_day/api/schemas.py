@@ -601,6 +601,16 @@ class TrafficSummary(Schema):
     )
 
 
+class ShelfSummary(Schema):
+    given = fields.Integer(required=True, metadata={"description": "Items put on the shelves."})
+    gifts = fields.Integer(required=True, metadata={"description": "Puttings recorded."})
+    taken = fields.Integer(required=True, metadata={"description": "Items taken off them."})
+    takings = fields.Integer(required=True, metadata={"description": "Takings recorded."})
+    open_shelves = fields.Integer(
+        required=True, metadata={"description": "Stations of the subtree with an open shelf now."}
+    )
+
+
 class SummarySchema(Schema):
     campaign_id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -641,5 +651,13 @@ class SummarySchema(Schema):
             "description": "The stations' door traffic over the period, whatever the campaign: "
             "a door scan during an activity counts once here and once in served; never add "
             "the two."
+        },
+    )
+    shelf = fields.Nested(
+        "ShelfSummary",
+        required=True,
+        metadata={
+            "description": "The goods-sharing shelves (爱心互献) of the subtree over the period's "
+            "days, whatever the campaign."
         },
     )

@@ -49,6 +49,7 @@ from inclusive_day.directory.queries import (
 )
 from inclusive_day.i18n import period_text
 from inclusive_day.periods import zone_of
+from inclusive_day.shelf.queries import shelf_at
 from inclusive_day.spreadsheets import stamp
 from inclusive_day.stations.geo import CoordSystem, Point, from_wgs84
 from inclusive_day.stations.hours import HoursError
@@ -400,6 +401,9 @@ def station_page_data(station: Station, now: datetime) -> dict:
         "phone_href": "tel:" + "".join(ch for ch in station.phone if ch.isdigit() or ch == "+"),
         "map_data": None,
         "amap_url": None,
+        "shelf_url": url_for("shelf.public", code=station.code)
+        if shelf_at(station.id) is not None
+        else None,
     }
     if point is not None:
         context["map_data"] = map_data([Listing(station)], None) | {"zoom": 16}
