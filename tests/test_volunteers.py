@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from inclusive_day.api.models import TokenScope
+from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.identity import person_for
 from inclusive_day.attendance.models import BeneficiaryGroup, Headcount
 from inclusive_day.auth.models import Role
@@ -17,10 +19,11 @@ from inclusive_day.extensions import db as _db
 from inclusive_day.points.earning import set_rule
 from inclusive_day.points.ledger import account_for
 from inclusive_day.points.models import EarnRule
+from inclusive_day.reports.recap import RecapScope, build_recap
 from inclusive_day.sponsors.models import SponsorKind
 from inclusive_day.stations.models import Station
 from inclusive_day.volunteers.models import SessionStatus, Volunteer, VolunteerSession
-from inclusive_day.volunteers.queries import hours_under, service
+from inclusive_day.volunteers.queries import VolunteerHours, hours_under, service
 from inclusive_day.volunteers.services import (
     MemberFields,
     Refusal,
@@ -334,3 +337,51 @@ def test_the_certificate_names_the_volunteer_and_counts_confirmed_hours_only(
     assert f"PL-V-{date.today().year}-{volunteer.id:05d}" in text or "PL-V-" in text
     assert "3.0" in text  # the unconfirmed session's 2 hours do not count
     assert "5.0" not in text
+
+
+# ---- the recap and the API ------------------------------------------------------------------
+
+
+def test_the_recap_its_pdf_data_and_the_api_count_confirmed_hours_under_the_unit(
+    client, db, make_unit, make_team, make_station, make_campaign, make_user
+):
+    city = make_unit("市总工会")
+    district = make_unit("区总工会", city)
+    other = make_unit("别区总工会", city)
+    campaign = make_campaign(city, starts_on=date(2024, 1, 1), ends_on=date(2024, 2, 29))
+    team = make_team(city, members=("张三", "李四"))
+    admin = make_user(Role.ADMIN)
+    here, there = make_station(district), make_station(other)
+    members = list(_db.session.scalars(select(Volunteer).where(Volunteer.team_id == team.id)))
+    confirm_session(log_session(members[0], _fields(here, hours=2), None, now=NOW), admin)
+    confirm_session(log_session(members[1], _fields(here, hours=1), None, now=NOW), admin)
+    confirm_session(
+        log_session(members[0], _fields(there, START + timedelta(days=1)), None, now=NOW), admin
+    )
+    log_session(members[1], _fields(here, START + timedelta(days=2)), None, now=NOW)  # unconfirmed
+    # Before the period: not counted.
+    confirm_session(
+        log_session(
+            members[1], _fields(here, datetime(2023, 12, 31, 1, tzinfo=UTC)), None, now=NOW
+        ),
+        admin,
+    )
+    db.session.commit()
+    recap = build_recap(RecapScope(campaign.id, district.id, date(2024, 1, 1), date(2024, 2, 29)))
+    assert recap.volunteers == VolunteerHours(minutes=180, sessions=2, volunteers=2, teams=1)
+    whole = build_recap(RecapScope(campaign.id, city.id, date(2024, 1, 1), date(2024, 2, 29)))
+    assert (whole.volunteers.hours, whole.volunteers.sessions) == (5.0, 3)
+    _token, raw = issue_token(make_user(Role.ORGANISER, city), "test", TokenScope.READ)
+    db.session.commit()
+    answer = client.get(
+        f"/api/v1/reports/summary?campaign={campaign.id}&unit={district.id}",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json["volunteers"] == {
+        "hours": 3.0,
+        "minutes": 180,
+        "sessions": 2,
+        "volunteers": 2,
+        "teams": 1,
+    }

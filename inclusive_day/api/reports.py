@@ -73,7 +73,8 @@ def summary(args: dict):
     """The recap's figures: activities held and planned, served, unique people, stations
     (involved, opened in the period, open at its end), and the same by theme, beneficiary
     group, sub-unit, host type and label (the recap page's numbers); and the stations' door
-    traffic over the period (visits and distinct visitors, by sub-unit, month and group)."""
+    traffic over the period (visits and distinct visitors, by sub-unit, month and group); and
+    the volunteer hours the stations confirmed over the period."""
     user = api_user()
     campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
     if args.get("unit") is None:
@@ -116,4 +117,11 @@ def summary(args: dict):
         "by_host_type": _network(recap.host_types),
         "by_label": _network(recap.labels),
         "traffic": _traffic(recap.traffic),
+        "volunteers": {
+            "hours": recap.volunteers.hours,
+            "minutes": recap.volunteers.minutes,
+            "sessions": recap.volunteers.sessions,
+            "volunteers": recap.volunteers.volunteers,
+            "teams": recap.volunteers.teams,
+        },
     }

@@ -601,6 +601,19 @@ class TrafficSummary(Schema):
     )
 
 
+class VolunteerSummary(Schema):
+    hours = fields.Float(
+        required=True,
+        metadata={"description": "Confirmed volunteer hours, to one decimal place."},
+    )
+    minutes = fields.Integer(required=True, metadata={"description": "The same, in minutes."})
+    sessions = fields.Integer(required=True, metadata={"description": "Confirmed sessions."})
+    volunteers = fields.Integer(
+        required=True, metadata={"description": "Distinct volunteers who served them."}
+    )
+    teams = fields.Integer(required=True, metadata={"description": "Distinct teams."})
+
+
 class SummarySchema(Schema):
     campaign_id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -641,5 +654,13 @@ class SummarySchema(Schema):
             "description": "The stations' door traffic over the period, whatever the campaign: "
             "a door scan during an activity counts once here and once in served; never add "
             "the two."
+        },
+    )
+    volunteers = fields.Nested(
+        VolunteerSummary,
+        required=True,
+        metadata={
+            "description": "Volunteer sessions confirmed by the stations, at the subtree's "
+            "stations over the period's days, whatever the campaign."
         },
     )
