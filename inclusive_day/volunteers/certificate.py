@@ -75,11 +75,10 @@ def certificate_data(volunteer: Volunteer, team: VolunteerTeam, now: datetime) -
     }
 
 
-def certificate_pdf(volunteer: Volunteer, team: VolunteerTeam, now: datetime) -> tuple[bytes, str]:
-    """The certificate as PDF bytes, and a file name for it."""
-    data = certificate_data(volunteer, team, now)
+def certificate_pdf(data: dict) -> bytes:
+    """The certificate of `certificate_data` as PDF bytes."""
     document = html_document(render_template(TEMPLATE, c=data)).render()
     pdf = write_pdf(document)
     del document
     release_render_memory()
-    return pdf, f"volunteer-hours-{data['number']}.pdf"
+    return pdf

@@ -28,7 +28,7 @@ from inclusive_day.stations.models import Partner, Station
 from inclusive_day.units.models import Unit
 from inclusive_day.units.queries import units_in_reach
 from inclusive_day.volunteers import bp
-from inclusive_day.volunteers.certificate import certificate_pdf
+from inclusive_day.volunteers.certificate import certificate_data, certificate_pdf
 from inclusive_day.volunteers.forms import (
     DecideForm,
     LeaveForm,
@@ -288,8 +288,8 @@ def leave(volunteer_id: int):
 def certificate(volunteer_id: int):
     """The member's certificate of confirmed service hours, in Chinese and English."""
     volunteer, team = _member(volunteer_id)
-    pdf, filename = certificate_pdf(volunteer, team, utcnow())
-    return pdf_response(pdf, filename)
+    data = certificate_data(volunteer, team, utcnow())
+    return pdf_response(certificate_pdf(data), f"volunteer-hours-{data['number']}.pdf")
 
 
 # ---- sessions -------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def decide(session_id: int):
         abort(404)
     station_id = session.station_id
     form = DecideForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not (form.confirm.data or form.reject.data):
         flash(_("Choose confirm or reject."), "danger")
         return redirect(url_for("volunteers.station_sessions", station_id=station_id))
     try:
