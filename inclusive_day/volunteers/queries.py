@@ -212,7 +212,10 @@ def service(*where, zone: ZoneInfo = DEFAULT_ZONE) -> Service:
     return Service(
         minutes=sum(m for m, _n in months.values()),
         sessions=sum(n for _m, n in months.values()),
-        months=tuple(Bucket(str(m), str(m), v[0], v[1]) for m, v in sorted(months.items())),
+        months=tuple(
+            Bucket(str(m), str(m), v[0], v[1])
+            for m, v in sorted(months.items(), key=lambda kv: str(kv[0]))
+        ),
         stations=tuple(Bucket(str(i), name, int(m), int(n)) for i, name, m, n in stations),
         first_day=by_day[0][0] if by_day else None,
         last_day=by_day[-1][0] if by_day else None,
