@@ -385,3 +385,55 @@ def test_the_recap_its_pdf_data_and_the_api_count_confirmed_hours_under_the_unit
         "volunteers": 2,
         "teams": 1,
     }
+
+
+def test_contacts_show_to_the_teams_keepers_only(
+    client, login, db, make_unit, make_team, make_user
+):
+    unit = make_unit()
+    team = make_team(unit, leader_name="队长", leader_phone="0871-6666666")
+    save_member(team, None, MemberFields(name="王师傅", contact="wx_wang", mobile="13900000004"))
+    db.session.commit()
+    volunteer = _member(team)
+    login(make_user(Role.VIEWER, unit))
+    for url in (f"/volunteers/teams/{team.id}", f"/volunteers/members/{volunteer.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "王师傅" in page
+        assert "wx_wang" not in page and "0871-6666666" not in page and "13900000004" not in page
+    client.post("/auth/logout")
+    login(make_user(Role.ORGANISER, unit))
+    assert "0871-6666666" in client.get(f"/volunteers/teams/{team.id}").get_data(as_text=True)
+    member_page = client.get(f"/volunteers/members/{volunteer.id}").get_data(as_text=True)
+    assert "wx_wang" in member_page and "13900000004" not in member_page
+
+
+def test_a_team_form_sent_twice_makes_one_team(client, login, db, make_unit, make_user):
+    unit = make_unit()
+    login(make_user(Role.ORGANISER, unit))
+    form = {"name": "义剪队", "unit": unit.id, "sponsor": 0, "partner": 0}
+    assert client.post("/volunteers/teams/new", data=form).status_code == 302
+    again = client.post("/volunteers/teams/new", data=form)
+    assert again.status_code == 422
+    assert "already keeps a team of this name" in again.get_data(as_text=True)
+    assert client.get("/volunteers/").get_data(as_text=True).count("义剪队") == 1
+
+
+def test_a_rejected_session_says_why_where_the_team_sees_it(
+    client, login, db, make_unit, make_team, make_station, make_user
+):
+    unit = make_unit()
+    station = make_station(unit)
+    team = make_team(unit, members=("张三",))
+    session = log_session(_member(team), _fields(station), None, now=NOW)
+    db.session.commit()
+    login(make_user(Role.STATION_MANAGER, station))
+    response = client.post(
+        f"/volunteers/sessions/{session.id}/decide", data={"reject": "1", "reason": "时间不对"}
+    )
+    assert response.status_code == 302
+    client.post("/auth/logout")
+    login(make_user(Role.ORGANISER, unit))
+    assert "时间不对" in client.get(f"/volunteers/teams/{team.id}").get_data(as_text=True)
+    assert "时间不对" in client.get(f"/volunteers/sessions/{session.id}/edit").get_data(
+        as_text=True
+    )

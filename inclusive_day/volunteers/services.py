@@ -413,6 +413,7 @@ def edit_session(
     for name, value in asdict(checked).items():
         setattr(session, name, value)
     session.status, session.rejected_reason = SessionStatus.LOGGED, ""
+    session.confirmed_by_id = session.confirmed_at = None
     db.session.flush()
     return session
 

@@ -379,6 +379,8 @@ def edit(session_id: int):
     form = SessionForm()
     _session_choices(form, team)
     form.volunteer.choices = [(session.volunteer_id, session.volunteer.name)]
+    if session.activity_id and session.activity_id not in {c[0] for c in form.activity.choices}:
+        form.activity.choices.append((session.activity_id, session.activity.title))
     zone = zone_of(team.unit.timezone)
     if request.method == "GET":
         local = session.starts_at.astimezone(zone)
