@@ -90,6 +90,7 @@ BLUEPRINTS = (
     ("sponsors", "/sponsors"),  # sign-up, donations, distribution, receipts, the honour roll
     ("funds", "/funds"),  # the funds ledger: subsidies, union investment, leveraged money
     ("staffing", None),  # /staffing/... the roster, /stations/<id>/admins and duty, /duty
+    ("volunteers", "/volunteers"),  # teams, members, their sessions and hours, certificates
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
     ("shelf", None),  # /stations/<id>/shelf, /shelf/report, public /directory/.../shelf

@@ -880,6 +880,36 @@ CASES: tuple[Case, ...] = (
     *with_post(Case("staffing.duty", {}, signed_in())),
     # A station's duty QR opens only for the accounts that run it (A's master: the manager's).
     *with_post(Case("staffing.duty_station", {"code": W.A.station_code}, only(STATION_MANAGER_A))),
+    # ---- volunteers: teams, members, sessions --------------------------------------------
+    # Everyone signed in has the list of the teams in their sight (maybe none).
+    Case("volunteers.index", {}, signed_in()),
+    # A team is kept by a unit the user may edit: whoever may edit some unit makes one.
+    *with_post(Case("volunteers.new_team", {}, only(*UNIT_EDITORS))),
+    # A's team: A's units, and A's station manager, at whose station it served.
+    Case("volunteers.team", {"team_id": W.A.team}, only(*STATION_A)),
+    *with_post(Case("volunteers.edit_team", {"team_id": W.A.team}, only(*EDIT_A))),
+    *with_post(Case("volunteers.new_member", {"team_id": W.A.team}, only(*EDIT_A))),
+    Case("volunteers.member", {"volunteer_id": W.A.volunteer}, only(*STATION_A)),
+    Case("volunteers.certificate", {"volunteer_id": W.A.volunteer}, only(*STATION_A)),
+    *with_post(Case("volunteers.edit_member", {"volunteer_id": W.A.volunteer}, only(*EDIT_A))),
+    # An empty form leaves nobody: the view says so and goes back to the member.
+    Case(
+        "volunteers.leave",
+        {"volunteer_id": W.A.volunteer},
+        only(*EDIT_A, answer=ALLOWED),
+        method="POST",
+    ),
+    *with_post(Case("volunteers.new_session", {"team_id": W.A.team}, only(*EDIT_A))),
+    *with_post(Case("volunteers.edit", {"session_id": W.A.volunteer_session}, only(*EDIT_A))),
+    # Sessions are confirmed by whoever records at the station: A's manager and organisers.
+    Case("volunteers.station_sessions", {"station_id": W.A.station}, only(*RECORD_A)),
+    # An empty form decides nothing: the view asks to choose and goes back to the station.
+    Case(
+        "volunteers.decide",
+        {"session_id": W.A.volunteer_session},
+        only(*RECORD_A, answer=ALLOWED),
+        method="POST",
+    ),
     # ---- reports -------------------------------------------------------------------------
     Case("reports.recap", {}, signed_in(), label="choose"),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.

@@ -60,6 +60,7 @@ from inclusive_day.stations.models import HostType, Partner
 from inclusive_day.stations.services import create_station
 from inclusive_day.units.models import Level
 from inclusive_day.units.services import create_unit
+from inclusive_day.volunteers.models import Skill, Volunteer, VolunteerSession, VolunteerTeam
 from tests.access_matrix import (
     ADMIN,
     BEARER,
@@ -127,8 +128,21 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         pledged_on=date(2025, 1, 2),
     )
     admin = StationAdmin(station=station, name=f"Master {name}", since=date(2024, 1, 1))
+    team = VolunteerTeam(unit=unit, name=f"Volunteers {name}")
+    volunteer = Volunteer(team=team, name=f"Volunteer {name}", skills="haircut")
+    # A session at the district's station, awaiting its confirmation.
+    volunteer_session = VolunteerSession(
+        volunteer=volunteer,
+        team=team,
+        station=station,
+        skill=Skill.HAIRCUT,
+        starts_at=ACTIVITY_START,
+        ends_at=ACTIVITY_START + timedelta(hours=1),
+        minutes=60,
+        served=3,
+    )
     shelf = Shelf(station=station, opened_on=date(2024, 1, 1))
-    db.session.add_all([sponsor, donation, admin, shelf])
+    db.session.add_all([sponsor, donation, admin, team, volunteer, volunteer_session, shelf])
     db.session.flush()
     db.session.add(ShelfItem(shelf_id=shelf.id, station_id=station.id, name="矿泉水", stock=10))
     own_theme = save_theme(None, unit, f"主题{name}", f"Theme {name}", "#3366cc")
@@ -157,6 +171,9 @@ def _district(name: str, city, theme, suffix: str) -> SimpleNamespace:
         partner=partner,
         fund_line=fund_line,
         admin=admin,
+        team=team,
+        volunteer=volunteer,
+        volunteer_session=volunteer_session,
     )
 
 
@@ -251,6 +268,9 @@ def build_world() -> SimpleNamespace:
             partner=side.partner.id,
             fund_line=side.fund_line.id,
             admin=side.admin.id,
+            team=side.team.id,
+            volunteer=side.volunteer.id,
+            volunteer_session=side.volunteer_session.id,
         )
 
     world_a = ids(a)
@@ -290,6 +310,7 @@ PDF_RENDERERS = (
     "inclusive_day.reports.views.render_traffic",
     "inclusive_day.reports.notices.render_traffic",
     "inclusive_day.reports.views_top100.render_top100",
+    "inclusive_day.volunteers.views.certificate_pdf",
 )
 
 

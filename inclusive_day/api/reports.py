@@ -85,8 +85,8 @@ def summary(args: dict):
     """The recap's figures: activities held and planned, served, unique people, stations
     (involved, opened in the period, open at its end), and the same by theme, beneficiary
     group, sub-unit, host type and label (the recap page's numbers); and the stations' door
-    traffic over the period (visits and distinct visitors, by sub-unit, month and group); and
-    the goods given and taken at its shelves."""
+    traffic over the period (visits and distinct visitors, by sub-unit, month and group); the
+    goods given and taken at its shelves; and the volunteer hours the stations confirmed."""
     user = api_user()
     campaign = one(Action.VIEW, Campaign, args["campaign"], joinedload(Campaign.unit))
     if args.get("unit") is None:
@@ -130,4 +130,11 @@ def summary(args: dict):
         "by_label": _network(recap.labels),
         "traffic": _traffic(recap.traffic),
         "shelf": _shelf(shelf_rollup(unit, start, end)),
+        "volunteers": {
+            "hours": recap.volunteers.hours,
+            "minutes": recap.volunteers.minutes,
+            "sessions": recap.volunteers.sessions,
+            "volunteers": recap.volunteers.volunteers,
+            "teams": recap.volunteers.teams,
+        },
     }

@@ -611,6 +611,19 @@ class ShelfSummary(Schema):
     )
 
 
+class VolunteerSummary(Schema):
+    hours = fields.Float(
+        required=True,
+        metadata={"description": "Confirmed volunteer hours, to one decimal place."},
+    )
+    minutes = fields.Integer(required=True, metadata={"description": "The same, in minutes."})
+    sessions = fields.Integer(required=True, metadata={"description": "Confirmed sessions."})
+    volunteers = fields.Integer(
+        required=True, metadata={"description": "Distinct volunteers who served them."}
+    )
+    teams = fields.Integer(required=True, metadata={"description": "Distinct teams."})
+
+
 class SummarySchema(Schema):
     campaign_id = fields.Integer(required=True)
     unit_id = fields.Integer(required=True)
@@ -654,10 +667,18 @@ class SummarySchema(Schema):
         },
     )
     shelf = fields.Nested(
-        "ShelfSummary",
+        ShelfSummary,
         required=True,
         metadata={
             "description": "The goods-sharing shelves (爱心互献) of the subtree over the period's "
             "days, whatever the campaign."
+        },
+    )
+    volunteers = fields.Nested(
+        VolunteerSummary,
+        required=True,
+        metadata={
+            "description": "Volunteer sessions confirmed by the stations, at the subtree's "
+            "stations over the period's days, whatever the campaign."
         },
     )

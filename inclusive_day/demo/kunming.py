@@ -34,6 +34,7 @@ from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.demo.kunming_running import run_stations
 from inclusive_day.demo.shares import apportion
 from inclusive_day.demo.shelf import load_shelves
+from inclusive_day.demo.volunteers import load_volunteers
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
 from inclusive_day.periods import DEFAULT_ZONE
@@ -666,6 +667,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
     _hand_out(sponsors, activities, plans)
     running = run_stations(units[CITY[1]], stations, laba_station)
+    load_volunteers(units, stations, sponsors, activities, plans)
     load_shelves(stations, sponsors, echo)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"

@@ -72,6 +72,7 @@ MAIN_NAV = (
         (
             NavLink("stations.index", _l("Stations")),
             NavLink("staffing.roster", _l("Administrators")),
+            NavLink("volunteers.index", _l("Volunteers")),
             NavLink("units.tree", _l("Union tree")),
             NavLink("directory.search", _l("Station directory")),
         ),

@@ -15,6 +15,9 @@ What the figures mean:
 - by host type and by label: per value of each catalogue, the subtree's stations open on the
   period's last day, and the activities held (and served) at the stations of that type, or
   holding that label; a label counts from the year it was awarded, up to the period's year;
+- volunteer hours: the confirmed sessions of volunteers at the subtree's stations starting in
+  the period's local days (volunteers.queries.hours_under), whatever the campaign, with the
+  distinct volunteers and teams who served them;
 - door traffic: the door visits and distinct visitors at the subtree's stations over the
   period's local days (attendance.traffic), whatever the campaign: traffic is the stations'
   measure, not the campaign's, and is never added to served.
@@ -79,6 +82,7 @@ from inclusive_day.sponsors.honour import GivingScope, HonourLine, giving, honou
 from inclusive_day.stations.models import Catalogued, HostType, Label, LabelAward, Station
 from inclusive_day.stations.queries import station_child
 from inclusive_day.units.models import Unit
+from inclusive_day.volunteers.queries import VolunteerHours, hours_under
 
 # The longest period a recap covers (its month chart has a bar per month).
 MAX_MONTHS = 60
@@ -278,6 +282,9 @@ class Recap:
     targets: list[TargetLine] = field(default_factory=list)
     honour: list[HonourLine] = field(default_factory=list)
     traffic: TrafficSection = field(default_factory=TrafficSection)
+    # Confirmed volunteer service at the subtree's stations over the period's local days,
+    # whatever the campaign, as door traffic is.
+    volunteers: VolunteerHours = field(default_factory=VolunteerHours)
 
     @property
     def has_targets(self) -> bool:
@@ -396,6 +403,7 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
         targets=_target_lines(campaign, unit, children, headline, unit_lines),
         honour=honour_roll(giving_scope, limit=HONOUR_LIMIT),
         traffic=station_traffic(unit, children, scope.start, scope.end, months),
+        volunteers=hours_under(unit.path, *days_utc_range(scope.start, scope.end)),
     )
 
 

@@ -81,6 +81,7 @@ from inclusive_day.stations.services import (
 )
 from inclusive_day.units.models import Level, Unit
 from inclusive_day.units.queries import top_units, unit_choices, units_in_reach
+from inclusive_day.volunteers.queries import count_awaiting
 from inclusive_day.web import page_arg, pdf_response, show_error
 
 # The states in which a station has a public page (in the directory).
@@ -194,6 +195,7 @@ def show(station_id: int):
         .limit(10)
     ).all()
     may_edit = can(current_user, Action.EDIT, station)
+    may_record = can(current_user, Action.RECORD, station)
     return render_template(
         "stations/show.html",
         station=station,
@@ -214,6 +216,7 @@ def show(station_id: int):
         award_form=_award_form(station) if may_edit else None,
         close_form=_close_form(station) if may_edit else None,
         public_page=station.status in PUBLIC_STATUSES,
+        sessions_awaiting=count_awaiting(station.id) if may_record else None,
     )
 
 

@@ -177,6 +177,8 @@ class VolunteerSession(db.Model):
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the station or organiser rejected it, shown to the team (empty unless rejected).
+    rejected_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     volunteer: Mapped[Volunteer] = relationship()
     team: Mapped[VolunteerTeam] = relationship()
