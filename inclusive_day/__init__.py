@@ -91,6 +91,7 @@ BLUEPRINTS = (
     ("funds", "/funds"),  # the funds ledger: subsidies, union investment, leveraged money
     ("staffing", None),  # /staffing/... the roster, /stations/<id>/admins and duty, /duty
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
+    ("points", None),  # /points/card (public), /stations/<id>/points, /points/rules, /report
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
 )
 

@@ -861,6 +861,20 @@ CASES: tuple[Case, ...] = (
     *with_post(Case("staffing.duty", {}, signed_in())),
     # A station's duty QR opens only for the accounts that run it (A's master: the manager's).
     *with_post(Case("staffing.duty_station", {"code": W.A.station_code}, only(STATION_MANAGER_A))),
+    # ---- points ----------------------------------------------------------------------------
+    # The card page is public: without a card cookie it says how to get one.
+    Case("points.card", {}, public()),
+    # No card on this browser: back to the card page, no link made.
+    Case("points.make_card_link", {}, public(REDIRECT), method="POST"),
+    # An unknown (or used, or expired) link is gone for everyone, and changes nothing.
+    *with_post(Case("points.link", {"nonce": "no-such-link"}, public(status(410)))),
+    # No SMS gateway configured in tests: the "send to my number" path does not exist.
+    *with_post(Case("points.send", {}, public(NOT_FOUND))),
+    # Spending at a station: whoever may record there.
+    *with_post(Case("points.station_points", {"station_id": W.A.station}, only(*RECORD_A))),
+    # A unit's rules: its editors.
+    *with_post(Case("points.rules", {"unit": W.A.unit}, only(*EDIT_A))),
+    Case("points.report", {"unit": W.A.unit}, only(*UNIT_A)),
     # ---- reports -------------------------------------------------------------------------
     Case("reports.recap", {}, signed_in(), label="choose"),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.
