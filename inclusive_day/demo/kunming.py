@@ -32,6 +32,7 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.demo.kunming_running import run_stations
+from inclusive_day.demo.points import load_points
 from inclusive_day.demo.shares import apportion
 from inclusive_day.extensions import db
 from inclusive_day.funds.models import FundKind, FundLine
@@ -665,6 +666,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     _add_users({"unit": units, "station": {"laba": laba_station}, "sponsor": sponsors}, echo)
     _hand_out(sponsors, activities, plans)
     running = run_stations(units[CITY[1]], stations, laba_station)
+    load_points(echo)  # activity points in two districts, and some spends (demo.points)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"
         f" {len(activities)} activities and {len(sponsors)} sponsors."
