@@ -13,7 +13,8 @@ from inclusive_day.demo.kunming import (
     find_campaign,
     load_kunming,
 )
-from inclusive_day.demo.province import ProvinceExists, build_province
+from inclusive_day.demo.province import ProvinceExists, build_province, find_province
+from inclusive_day.demo.province_points import generate_points
 from inclusive_day.extensions import db
 from inclusive_day.units.models import Unit
 
@@ -79,6 +80,7 @@ def province(stations: int, activities: int, checkins: int, visits: int, seed: i
             seed=seed,
             echo=click.echo,
         )
+        generate_points(db.session, find_province(), seed=seed, echo=click.echo)
     except ProvinceExists as error:
         raise click.ClickException(str(error)) from None
     except ValueError as error:
