@@ -118,6 +118,7 @@ def test_a_checkin_earns_once_and_leaves_a_card_that_shows_the_balance(
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=" in cookie
     assert "Secure" not in cookie  # plain http in tests
     assert PHONE not in cookie
+    assert 'href="/points/card"' in text(client.get(response.headers["Location"]))
     page = client.get("/points/card")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert balance_shown(page) == 5
