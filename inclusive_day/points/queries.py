@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, func, literal, select, union_all
 from sqlalchemy.orm import joinedload
 
 from inclusive_day.construction.queries import children_of
@@ -69,7 +69,8 @@ class Rollup:
 
 def points_rollup(unit: Unit, first: date, last: date) -> Rollup:
     """Points earned and spent at the stations of `unit`'s subtree in the local days `first` to
-    `last`, per sub-unit and reason, with the accounts active: three grouped statements."""
+    `last`, per sub-unit and reason, with the accounts active: two grouped statements (and
+    the sub-units' names)."""
     start, end = days_utc_range(first, last, zone_of(unit.timezone))
     mapping = station_child(unit).subquery("station_child")
     in_period = (PointEntry.created_at >= start, PointEntry.created_at < end)
@@ -84,17 +85,23 @@ def points_rollup(unit: Unit, first: date, last: date) -> Rollup:
         .where(*in_period)
         .group_by(mapping.c.child_id, PointEntry.reason)
     ).all()
-    active = db.session.execute(
-        select(mapping.c.child_id, func.count(distinct(PointEntry.account_id)))
+    # Each (sub-unit, account) pair once, hashed in one pass; then the accounts per sub-unit
+    # and, over the same pairs, the accounts in all (an account counts once however many
+    # sub-units it moved in).
+    pairs = (
+        select(mapping.c.child_id, PointEntry.account_id)
         .join(mapping, mapping.c.station_id == PointEntry.station_id)
         .where(*in_period)
-        .group_by(mapping.c.child_id)
-    ).all()
-    all_active = db.session.scalar(
-        select(func.count(distinct(PointEntry.account_id)))
-        .join(mapping, mapping.c.station_id == PointEntry.station_id)
-        .where(*in_period)
+        .group_by(mapping.c.child_id, PointEntry.account_id)
+        .cte("pairs")
     )
+    active = db.session.execute(
+        union_all(
+            select(pairs.c.child_id, func.count()).group_by(pairs.c.child_id),
+            select(literal(None), func.count(distinct(pairs.c.account_id))),
+        )
+    ).all()
+    all_active = next((n for child_id, n in active if child_id is None), 0)
     figures: dict[int, Figures] = {}
     total = Figures(active=int(all_active or 0))
     for child_id, reason, earned, spent in by_reason:
@@ -105,7 +112,8 @@ def points_rollup(unit: Unit, first: date, last: date) -> Rollup:
             if spent:
                 target.spent[reason] = target.spent.get(reason, 0) + int(spent)
     for child_id, count in active:
-        figures.setdefault(child_id, Figures()).active = int(count)
+        if child_id is not None:
+            figures.setdefault(child_id, Figures()).active = int(count)
     return Rollup(
         unit,
         first,
