@@ -131,6 +131,19 @@ def test_a_checkin_earns_once_and_leaves_a_card_that_shows_the_balance(
     assert account_of(db).balance == 5 and count(db, PointEntry) == 1
 
 
+def test_over_https_the_card_cookie_is_secure(app, db, client, activity):
+    url = f"/c/{activity.checkin_token}"
+    form = text(client.get(url, base_url="https://localhost"))
+    nonce = VALUE.search(NONCE_INPUT.search(form).group(0)).group(1)
+    response = client.post(
+        url,
+        data={"phone": PHONE, "group": "rider", "nonce": nonce},
+        base_url="https://localhost",
+    )
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(CARD_COOKIE))
+    assert "Secure" in cookie
+
+
 def test_a_door_scan_earns_for_the_activity_on_now_and_leaves_a_card(
     app, db, client, station, activity, five_points
 ):

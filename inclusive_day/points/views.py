@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, url_for
 
-from inclusive_day.api.checkins import checkin_rate_limit
 from inclusive_day.extensions import db, limiter
 from inclusive_day.points import bp
 from inclusive_day.points.card import (
@@ -29,6 +28,9 @@ from inclusive_day.points.queries import card_history
 from inclusive_day.points.sms import configured_gateway
 from inclusive_day.stations.posters import qr_image
 from inclusive_day.web import show_error
+
+# Text messages cost money and reach someone's phone: few per client address.
+SEND_LIMIT = "5 per 10 minutes"
 
 
 def _page(template: str, status: int = 200, **context):
@@ -104,7 +106,7 @@ def link(nonce: str):
 
 
 @bp.route("/points/send", methods=["GET", "POST"])
-@limiter.limit(checkin_rate_limit, methods=["POST"])
+@limiter.limit(SEND_LIMIT, methods=["POST"])
 def send():
     """Text a one-time card link to a number (only when POINTS_SMS_GATEWAY is set). The page
     says the same whether or not the number has a card."""
