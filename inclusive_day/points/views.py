@@ -33,6 +33,11 @@ from inclusive_day.web import show_error
 SEND_LIMIT = "5 per 10 minutes"
 
 
+def _sms_configured() -> bool:
+    """Whether POINTS_SMS_GATEWAY is set (without it /points/send does not exist)."""
+    return bool(current_app.config.get("POINTS_SMS_GATEWAY"))
+
+
 def _page(template: str, status: int = 200, **context):
     response = current_app.make_response((render_template(template, **context), status))
     response.headers["Cache-Control"] = "no-store"
@@ -53,7 +58,7 @@ def card():
     a working card, how to get one (check in at a station)."""
     account = card_in_request()
     if account is None:
-        return _page("points/card.html", account=None, sms=configured_gateway() is not None)
+        return _page("points/card.html", account=None, sms=_sms_configured())
     shown = presentation_code(account)
     return _page(
         "points/card.html",
@@ -106,7 +111,7 @@ def link(nonce: str):
 
 
 @bp.route("/points/send", methods=["GET", "POST"])
-@limiter.limit(SEND_LIMIT, methods=["POST"])
+@limiter.limit(SEND_LIMIT, methods=["POST"], exempt_when=lambda: not _sms_configured())
 def send():
     """Text a one-time card link to a number (only when POINTS_SMS_GATEWAY is set). The page
     says the same whether or not the number has a card."""
