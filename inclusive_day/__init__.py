@@ -92,6 +92,7 @@ BLUEPRINTS = (
     ("staffing", None),  # /staffing/... the roster, /stations/<id>/admins and duty, /duty
     ("volunteers", "/volunteers"),  # teams, members, their sessions and hours, certificates
     ("reports", "/reports"),  # recaps, league tables, construction notices: PDFs, spreadsheets
+    ("points", None),  # /points/card (public), /stations/<id>/points, /points/rules, /report
     ("audit", "/audit"),  # who changed what, for the organisers of each subtree
     ("shelf", None),  # /stations/<id>/shelf, /shelf/report, public /directory/.../shelf
 )

@@ -102,6 +102,10 @@ class Config:
     CHECKIN_CAPACITY_PER_MINUTE = _int_env("CHECKIN_CAPACITY_PER_MINUTE", 30)
     # The largest capacity a minute an organiser may give an activity or a station.
     CHECKIN_CAPACITY_MAX = _int_env("CHECKIN_CAPACITY_MAX", 1_000)
+    # The SMS gateway that sends a points card's link to a typed number, as
+    # "package.module:factory" (called with the config, returns a points.sms.SmsGateway);
+    # unset, the "send to my number" path is not offered.
+    POINTS_SMS_GATEWAY = os.environ.get("POINTS_SMS_GATEWAY") or None
     RATELIMIT_HEADERS_ENABLED = True
     # Where every limit counts (sign-in, sign-up, check-ins), shared by all workers and app
     # servers: RATELIMIT_STORAGE_URI, else Redis at REDIS_URL, else the app's own database.

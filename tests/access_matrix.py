@@ -910,6 +910,20 @@ CASES: tuple[Case, ...] = (
         only(*RECORD_A, answer=ALLOWED),
         method="POST",
     ),
+    # ---- points ----------------------------------------------------------------------------
+    # The card page is public: without a card cookie it says how to get one.
+    Case("points.card", {}, public()),
+    # No card on this browser: back to the card page, no link made.
+    Case("points.make_card_link", {}, public(REDIRECT), method="POST"),
+    # An unknown (or used, or expired) link is gone for everyone, and changes nothing.
+    *with_post(Case("points.link", {"nonce": "no-such-link"}, public(status(410)))),
+    # No SMS gateway configured in tests: the "send to my number" path does not exist.
+    *with_post(Case("points.send", {}, public(NOT_FOUND))),
+    # Spending at a station: whoever may record there.
+    *with_post(Case("points.station_points", {"station_id": W.A.station}, only(*RECORD_A))),
+    # A unit's rules: its editors.
+    *with_post(Case("points.rules", {"unit": W.A.unit}, only(*EDIT_A))),
+    Case("points.report", {"unit": W.A.unit}, only(*UNIT_A)),
     # ---- reports -------------------------------------------------------------------------
     Case("reports.recap", {}, signed_in(), label="choose"),
     # A recap covers a unit's subtree: roles on a station or a sponsor reach no unit.

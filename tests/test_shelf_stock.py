@@ -189,3 +189,15 @@ def test_the_nearest_unit_up_the_tree_sets_the_rule(db, make_unit, make_activity
     assert award_checkin(checkin) is None  # once per check-in
     db.session.commit()
     assert account_for(worker).balance == 2
+
+
+def test_goods_with_a_points_price_go_for_points_only(db, make_shelf):
+    shelf = make_shelf(items={"雨衣": 5})
+    item = _item(shelf)
+    item.points = 20
+    db.session.commit()
+    with pytest.raises(ShelfError) as free:
+        take(item.id, 1, COURIER, _nonce())
+    db.session.rollback()
+    assert free.value.code is Refusal.FOR_POINTS
+    assert take(item.id, 1, COURIER, _nonce(), points=20).stock == 4

@@ -31,6 +31,7 @@ from inclusive_day.database import utcnow
 from inclusive_day.extensions import db, limiter
 from inclusive_day.json_errors import ApiError, error_response
 from inclusive_day.periods import local_moment
+from inclusive_day.points.services import award_new
 
 # The scope of the per-address check-in limit: one count over this endpoint and the pages.
 CHECKIN_LIMIT_SCOPE = "checkins"
@@ -194,6 +195,7 @@ def create_checkin():
             record_refusals([activity_id], LimitKind.CAPACITY)
         raise
     db.session.flush()
+    award_new([(checkin, created)])  # activity points, in the same transaction
     answer = checkin_json(checkin)  # before the commit expires it
     db.session.commit()
     return jsonify(answer), 201 if created else 200

@@ -41,6 +41,8 @@ from inclusive_day.directory.queries import public_scope
 from inclusive_day.extensions import db, limiter
 from inclusive_day.i18n import period_text
 from inclusive_day.periods import zone_of
+from inclusive_day.points.card import card_value, set_card
+from inclusive_day.points.services import card_on_scan
 from inclusive_day.stations.models import Station, StationStatus
 from inclusive_day.web import show_error
 
@@ -190,9 +192,12 @@ def activity_checkin(token: str):
                 db.session.flush()
                 done = {"kind": "activity", "target": token, "id": checkin.id, "created": created}
                 group = checkin.group.value  # read before the commit expires it
+                card = card_value(card_on_scan(form.phone.parsed, [(checkin, created)]))
                 db.session.commit()
                 _remember(done, group)
-                return redirect(url_for("attendance.activity_checkin_done", token=token))
+                response = redirect(url_for("attendance.activity_checkin_done", token=token))
+                set_card(response, card)
+                return response
         elif form.nonce.errors:
             message = _nonce_failed(form)
     return _page(
@@ -323,9 +328,12 @@ def station_checkin(code: str):
                 "checkins": [[c.id, created] for c, created in result.checkins],
             }
             group = result.visit.group.value  # read before the commit expires it
+            card = card_value(card_on_scan(form.phone.parsed, result.checkins))
             db.session.commit()
             _remember(done, group)
-            return redirect(url_for("attendance.station_checkin_done", code=code))
+            response = redirect(url_for("attendance.station_checkin_done", code=code))
+            set_card(response, card)
+            return response
     elif request.method == "POST" and form.nonce.errors:
         message = _nonce_failed(form)
     return _page(

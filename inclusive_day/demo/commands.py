@@ -14,6 +14,7 @@ from inclusive_day.demo.kunming import (
     load_kunming,
 )
 from inclusive_day.demo.province import ProvinceExists, build_province, find_province
+from inclusive_day.demo.province_points import generate_points
 from inclusive_day.demo.province_shelf import generate_shelves
 from inclusive_day.extensions import db
 from inclusive_day.units.models import Unit
@@ -81,6 +82,7 @@ def province(stations: int, activities: int, checkins: int, visits: int, seed: i
             echo=click.echo,
         )
         generate_shelves(find_province(), seed=seed, echo=click.echo)
+        generate_points(db.session, find_province(), seed=seed, echo=click.echo)
     except ProvinceExists as error:
         raise click.ClickException(str(error)) from None
     except ValueError as error:

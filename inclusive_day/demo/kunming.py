@@ -32,6 +32,7 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.campaigns.services import create_campaign, themes_by_code
 from inclusive_day.construction.models import ConstructionTarget, CoverageGoal
 from inclusive_day.demo.kunming_running import run_stations
+from inclusive_day.demo.points import load_points
 from inclusive_day.demo.shares import apportion
 from inclusive_day.demo.shelf import load_shelves
 from inclusive_day.demo.volunteers import load_volunteers
@@ -669,6 +670,7 @@ def load_kunming(echo: Callable[[str], object] = print) -> LoadResult:
     running = run_stations(units[CITY[1]], stations, laba_station)
     load_volunteers(units, stations, sponsors, activities, plans)
     load_shelves(stations, sponsors, echo)
+    load_points(echo)  # activity points in one district, and some spends (demo.points)
     echo(
         f"Built a union tree of {len(units)} units, {len(stations)} stations,"
         f" {len(activities)} activities and {len(sponsors)} sponsors."

@@ -38,12 +38,13 @@ from inclusive_day.units.models import Unit, under
 SHARE = 0.15  # of the open stations that get a shelf
 DAYS = 365
 DAY = 86_400
-# (name, unit label, points price or None, how often it is restocked: days, how many at a time)
+# (name, unit label, points price or None, how often it is restocked: days, how many at a time);
+# every item is free here: points are spent on services in the synthetic province.
 CATALOGUE = (
     ("矿泉水", "瓶", None, (5, 10), (24, 72)),
-    ("雨衣", "件", 20, (20, 40), (10, 30)),
+    ("雨衣", "件", None, (20, 40), (10, 30)),
     ("毛巾", "条", None, (15, 30), (10, 40)),
-    ("防晒袖套", "副", 15, (20, 40), (10, 30)),
+    ("防晒袖套", "副", None, (20, 40), (10, 30)),
     ("图书", "本", None, (30, 60), (5, 20)),
     ("口罩", "包", None, (10, 20), (20, 50)),
     ("藿香正气水", "盒", None, (15, 30), (10, 30)),

@@ -125,8 +125,8 @@ def load_shelves(
             for n in range(rng.randint(2, 8)):
                 item = rng.choice([i for i, _k, _n in items])
                 quantity = 1 if rng.random() < 0.85 else 2
-                if stock[item.id] < quantity:
-                    continue
+                if stock[item.id] < quantity or item.points is not None:
+                    continue  # goods with a points price go for points (demo.points)
                 person = rng.choice(people) if limit is not None else None
                 if person is not None:
                     if counts[person.key] + quantity > limit:

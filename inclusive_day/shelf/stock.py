@@ -50,6 +50,7 @@ class Refusal(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     OVER_LIMIT = "over_limit"
     NEEDS_PHONE = "needs_phone"
+    FOR_POINTS = "for_points"  # an item with a points price is had for points only
     BAD_GIVER = "bad_giver"
 
 
@@ -158,9 +159,16 @@ def take(
 ) -> Taken:
     """Take goods off a shelf (see the module's note for the order and the guards); the caller
     commits, or rolls back on ShelfError. `person` is required where the station limits takings
-    per person; `points` records what was paid in points (the caller posts the spend)."""
+    per person; `points` records what was paid in points (the caller posts the spend): an item
+    with a points price is had for points only."""
     check_quantity(quantity)
     item, shelf = _open_item(item_id)
+    if item.points is not None and points is None:
+        raise ShelfError(
+            _l("This is exchanged for points: show your points card to the station's staff."),
+            Refusal.FOR_POINTS,
+            "item",
+        )
     now = now or utcnow()
     day = _station_day(item.station_id, now)
     dialect = db.session.get_bind().dialect.name

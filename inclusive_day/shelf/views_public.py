@@ -68,7 +68,12 @@ def public(code: str):
 
 def _form(items) -> TakeForm:
     form = TakeForm()
-    form.item.choices = [(i.id, i.name) for i in items if i.stock > 0 or request.method == "POST"]
+    # Goods with a points price are exchanged at the counter, with the points card.
+    form.item.choices = [
+        (i.id, i.name)
+        for i in items
+        if i.points is None and (i.stock > 0 or request.method == "POST")
+    ]
     if request.method == "GET":
         form.nonce.data = new_nonce()
         form.item.data = request.args.get("item", type=int)
