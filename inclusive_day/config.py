@@ -121,6 +121,8 @@ class Config:
     # the sign-in form answers "too many attempts" without checking the password.
     LOGIN_LIMIT_ACCOUNT = os.environ.get("LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_ADDRESS = os.environ.get("LOGIN_LIMIT_ADDRESS", "30 per 15 minutes")
+    # Refused points codes (and refused spends) one staff account may send.
+    POINTS_CODE_LIMIT = os.environ.get("POINTS_CODE_LIMIT", "20 per 10 minutes")
     # Sponsor sign-ups (each one sent, made or refused) per client address, counted like the
     # sign-in limits: a taken name cannot be probed for, nor the review queue flooded.
     SIGNUP_LIMIT_ADDRESS = os.environ.get("SIGNUP_LIMIT_ADDRESS", "10 per hour")

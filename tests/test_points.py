@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from inclusive_day.attendance.identity import person_for
 from inclusive_day.auth.models import Role
 from inclusive_day.database import utcnow
+from inclusive_day.extensions import limiter
 from inclusive_day.points.card import (
     CARD_COOKIE,
     CardError,
@@ -543,3 +544,14 @@ def test_the_rollup_counts_per_sub_unit_and_reason(
     assert by_unit["沙市区"].spent == {EntryReason.SERVICE: 3}
     assert by_unit["沙市区"].active == 2 and by_unit["荆州区"].active == 1
     assert rollup.total.total_earned == 15 and rollup.total.active == 3
+
+
+def test_refused_codes_are_limited_per_staff_account(app, db, client, login, recorder, station):
+    limiter.reset()
+    app.config["POINTS_CODE_LIMIT"] = "3 per 10 minutes"
+    login(recorder)
+    url = f"/stations/{station.id}/points"
+    answers = [client.get(url, query_string={"code": f"1-00AAAAA{n}"}) for n in range(4)]
+    assert [a.status_code for a in answers] == [422, 422, 422, 429]
+    assert client.get(url).status_code == 429  # until the window passes, for this account
+    limiter.reset()

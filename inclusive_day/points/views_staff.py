@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from inclusive_day.access.rule import Action, get_or_404
 from inclusive_day.database import utcnow
-from inclusive_day.extensions import db
+from inclusive_day.extensions import db, limiter
 from inclusive_day.periods import zone_of
 from inclusive_day.points import bp
 from inclusive_day.points.card import CardError, account_from_code
@@ -53,8 +53,19 @@ def _new_nonce() -> str:
 # ---- spending at a station --------------------------------------------------------------------
 
 
+def _staff_key() -> str:
+    return f"points-code:{current_user.get_id()}"
+
+
 @bp.route("/stations/<int:station_id>/points", methods=["GET", "POST"])
 @login_required
+# A code's signature is short enough to type: refused codes are limited per account, so no one
+# can try codes until one names someone else's card.
+@limiter.limit(
+    lambda: current_app.config["POINTS_CODE_LIMIT"],
+    key_func=_staff_key,
+    deduct_when=lambda response: response.status_code == 422,
+)
 def station_points(station_id: int):
     """Take the code a worker shows (typed or scanned), show their balance and recent entries,
     and spend their points on the shelf's goods or on a service."""
