@@ -23,7 +23,7 @@ from inclusive_day.attendance.models import CheckIn, LimitKind
 from inclusive_day.attendance.services import (
     AttendanceError,
     Refusal,
-    activity_by_checkin_token,
+    activity_id_by_checkin_token,
     check_in,
     refuse_checkins,
 )
@@ -116,10 +116,10 @@ def _named_activity(data: dict) -> int:
             _("Name the activity by its check-in token, from its QR code; ids need an API token."),
             field="token",
         )
-    activity = activity_by_checkin_token(token)
-    if activity is None:
+    activity_id = activity_id_by_checkin_token(token)
+    if activity_id is None:
         raise ApiError(404, _("This check-in code is not known."), field="token")
-    return activity.id
+    return activity_id
 
 
 def _activity_by_id(value) -> int:

@@ -484,13 +484,24 @@ def annul_burst(activity: Activity, minute: datetime, reason: str, user) -> int:
     return len(checkins)
 
 
+def _is_token(token) -> bool:
+    return isinstance(token, str) and 0 < len(token) <= 32
+
+
 def activity_by_checkin_token(token, *options) -> Activity | None:
     """The activity whose public check-in link (and QR) carries `token`, if any."""
-    if not isinstance(token, str) or not 0 < len(token) <= 32:
+    if not _is_token(token):
         return None
     return db.session.scalar(
         select(Activity).where(Activity.checkin_token == token).options(*options)
     )
+
+
+def activity_id_by_checkin_token(token) -> int | None:
+    """Only the id of that activity: a scan needs no more, and a row is dearer to load."""
+    if not _is_token(token):
+        return None
+    return db.session.scalar(select(Activity.id).where(Activity.checkin_token == token))
 
 
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:

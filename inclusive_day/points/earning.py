@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import aliased
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.identity import Person
@@ -82,22 +83,43 @@ def award_session(session: VolunteerSession) -> PointEntry | None:
     )
 
 
+def _activity_rule():
+    """SELECT the activity's station and the activity rule nearest above its unit (points and
+    the unit that set it; NULLs when none): one statement, on the check-in's hot path."""
+    unit, rule_unit = aliased(Unit), aliased(Unit)
+    return (
+        select(Station.id, PointRule.points, PointRule.unit_id)
+        .select_from(Activity)
+        .join(Station, Station.id == Activity.station_id)
+        .join(unit, unit.id == Station.unit_id)
+        .outerjoin(PointRule, PointRule.rule == EarnRule.ACTIVITY)
+        .outerjoin(rule_unit, rule_unit.id == PointRule.unit_id)
+        .where(
+            Activity.id == bindparam("activity_id"),
+            or_(PointRule.id.is_(None), unit.path.startswith(rule_unit.path)),
+        )
+        .order_by(func.length(rule_unit.path).desc())
+        .limit(1)
+    )
+
+
+ACTIVITY_RULE = _activity_rule()
+
+
 def award_checkin(checkin: CheckIn) -> PointEntry | None:
     """Award taking part in an activity, once per check-in, where the unit of the activity's
-    station (or one above it) turned activity points on; nothing for an annulled check-in."""
+    station (or the nearest one above it that set a rule) turned activity points on; nothing
+    for an annulled check-in."""
     if checkin.annulled_at is not None:
         return None
-    station = db.session.scalar(
-        select(Station)
-        .join(Activity, Activity.station_id == Station.id)
-        .where(Activity.id == checkin.activity_id)
-    )
-    rule = rule_at(station.unit, EarnRule.ACTIVITY)
+    row = db.session.execute(ACTIVITY_RULE, {"activity_id": checkin.activity_id}).first()
+    if row is None or not row.points:
+        return None
     return earn_once(
         Person.of(checkin.identity),
-        rule.points,
+        row.points,
         EntryReason.ACTIVITY,
         checkin_id=checkin.id,
-        station_id=station.id,
-        unit_id=rule.set_by.id if rule.set_by else None,
+        station_id=row.id,
+        unit_id=row.unit_id,
     )
