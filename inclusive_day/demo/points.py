@@ -1,6 +1,6 @@
 """Points in the Kunming demo: Chenggong district turns activity points on (5 for each activity
-taken part in), every check-in at its activities earns them through the ledger, and
-some workers spend them at its stations on a free haircut voucher or a phone
+taken part in) at the new year, every check-in at its activities since earns them through the
+ledger, and some workers spend them at its stations on a free haircut voucher or a phone
 charging cable (and on shelf goods with a points price, when the shelves have any).
 
 Its own random.Random: the rest of the demo draws exactly as it did without it.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 
@@ -19,6 +19,7 @@ from inclusive_day.activities.models import Activity
 from inclusive_day.attendance.identity import Person
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn
 from inclusive_day.extensions import db
+from inclusive_day.periods import DEFAULT_ZONE
 from inclusive_day.points.earning import award_checkin, set_rule
 from inclusive_day.points.ledger import PointsError, spend
 from inclusive_day.points.models import EarnRule, EntryReason, PointAccount, PointEntry
@@ -32,6 +33,9 @@ SEED = 20_240_301
 # about 1,100 check-ins: each award goes through the ledger one by one (a few ms each).
 DISTRICT_CODES = ("530114",)  # 呈贡区总工会
 ACTIVITY_POINTS = 5
+# Points came in with the new year: the check-ins from then on earn them (each award goes
+# through the ledger one by one, a few ms each).
+POINTS_FROM = datetime(2024, 1, 1, tzinfo=DEFAULT_ZONE)
 # What the stations offer for points, and the share of workers with enough who spend.
 SERVICES = (("免费理发券", 10), ("手机充电线", 5))
 SPEND_SHARE = 0.4
@@ -74,7 +78,11 @@ def load_points(echo: Callable[[str], object] = print) -> PointsLoaded:
         db.session.scalars(
             select(CheckIn)
             .join(Activity, Activity.id == CheckIn.activity_id)
-            .where(Activity.station_id.in_(station_ids), CheckIn.annulled_at.is_(None))
+            .where(
+                Activity.station_id.in_(station_ids),
+                CheckIn.annulled_at.is_(None),
+                CheckIn.checked_in_at >= POINTS_FROM,
+            )
             .order_by(CheckIn.checked_in_at, CheckIn.id)
         )
     )

@@ -30,7 +30,7 @@ from inclusive_day.units.models import Unit, under
 from inclusive_day.volunteers.models import VolunteerTeam
 
 SEED = 20231019
-FIRST = date(2023, 10, 19)
+FIRST = date(2023, 12, 1)  # the shelves opened in December, before the cold
 LAST = date(2024, 2, 26)
 SHELVES = 4
 # Per station: its per-person daily limit and its items (name, unit, points price or None,
@@ -122,7 +122,7 @@ def load_shelves(
                     )
                     stock[item.id] += quantity
                     given += quantity
-            for n in range(rng.randint(2, 8)):
+            for n in range(rng.randint(1, 4)):
                 item = rng.choice([i for i, _k, _n in items])
                 quantity = 1 if rng.random() < 0.85 else 2
                 if stock[item.id] < quantity or item.points is not None:
