@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,6 +26,7 @@ from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
 from inclusive_day.extensions import db as _db
+from inclusive_day.refusals import Refused
 from inclusive_day.shelf.models import Shelf, ShelfItem
 from inclusive_day.sponsors.models import Sponsor, SponsorKind, SponsorStatus
 from inclusive_day.staffing.models import StationAdmin
@@ -399,3 +401,34 @@ def count_queries(engine):
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", _count)
+
+
+def at_once(app, n, work):
+    """Run `work(i)` in n threads, each in its own app context and session, started together;
+    each outcome is what `work` returned (committed) or the code of the Refused it raised
+    (rolled back). Any other exception fails the test."""
+    barrier = threading.Barrier(n)
+    outcomes, errors = [], []
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                outcomes.append(work(i))
+                _db.session.commit()
+            except Refused as refused:
+                _db.session.rollback()
+                outcomes.append(refused.code)
+            except Exception as error:  # noqa: BLE001 - reported below
+                _db.session.rollback()
+                errors.append(error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return outcomes

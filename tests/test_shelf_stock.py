@@ -1,7 +1,6 @@
 """The shelf's stock and the points ledger: the guarded statements that never let stock or a
 balance go below zero, on one connection and on many at once."""
 
-import threading
 import uuid
 
 import pytest
@@ -15,6 +14,7 @@ from inclusive_day.points.ledger import PointsError, account_for, earn_once, pos
 from inclusive_day.points.models import EarnRule, EntryReason, PointAccount, PointEntry
 from inclusive_day.shelf.models import GiverKind, ShelfItem, ShelfTaking
 from inclusive_day.shelf.stock import Refusal, ShelfError, put, take
+from tests.conftest import at_once
 
 COURIER = BeneficiaryGroup.COURIER
 
@@ -117,38 +117,9 @@ def _checkin(activity, person) -> int:
     return checkin.id
 
 
-def _at_once(app, n, work):
-    """Run `work(i)` in n threads, each with its own session, started together."""
-    barrier = threading.Barrier(n)
-    outcomes, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                outcomes.append(work(i))
-                _db.session.commit()
-            except (ShelfError, PointsError) as refused:
-                _db.session.rollback()
-                outcomes.append(refused.code)
-            except Exception as error:  # noqa: BLE001 - reported below
-                _db.session.rollback()
-                errors.append(error)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    return outcomes
-
-
 def test_eight_people_taking_the_last_three_items_at_once_take_three(app, db, make_shelf):
     item_id = _item(make_shelf(items={"矿泉水": 3})).id
-    outcomes = _at_once(app, 8, lambda i: take(item_id, 1, COURIER, _nonce()).stock)
+    outcomes = at_once(app, 8, lambda i: take(item_id, 1, COURIER, _nonce()).stock)
     db.session.expire_all()
     assert sorted(o for o in outcomes if isinstance(o, int)) == [0, 1, 2]
     assert outcomes.count(Refusal.OUT_OF_STOCK) == 5
@@ -161,7 +132,7 @@ def test_two_spends_of_the_last_points_at_once_record_one(app, db):
     post(account.id, 10, EntryReason.ADJUSTMENT)
     db.session.commit()
     account_id = account.id
-    outcomes = _at_once(
+    outcomes = at_once(
         app, 6, lambda i: spend(account_id, 10, EntryReason.SERVICE, nonce=_nonce())[0].id
     )
     db.session.expire_all()

@@ -5,7 +5,6 @@ the certificate of service hours."""
 import re
 import shutil
 import subprocess
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -39,6 +38,7 @@ from inclusive_day.volunteers.services import (
     save_member,
     save_team,
 )
+from tests.conftest import at_once
 
 NOW = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 START = datetime(2024, 2, 20, 1, 0, tzinfo=UTC)
@@ -156,35 +156,6 @@ def test_overlapping_sessions_of_one_volunteer_are_refused_until_one_is_rejected
     assert _sessions() == 3
 
 
-def _at_once(app, n, work):
-    """Run `work(i)` in n threads, each with its own session, started together."""
-    barrier = threading.Barrier(n)
-    outcomes, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                outcomes.append(work(i))
-                _db.session.commit()
-            except VolunteerError as refused:
-                _db.session.rollback()
-                outcomes.append(refused.code)
-            except Exception as error:  # noqa: BLE001 - reported below
-                _db.session.rollback()
-                errors.append(error)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    return outcomes
-
-
 def test_two_overlapping_logs_sent_at_once_leave_one(app, db, make_team, make_station):
     station_id = make_station().id
     volunteer_id = _member(make_team(members=("张三",))).id
@@ -195,7 +166,7 @@ def test_two_overlapping_logs_sent_at_once_leave_one(app, db, make_team, make_st
         start = START + timedelta(minutes=30 * i)
         return log_session(volunteer, _fields(station, start), None, now=NOW).id
 
-    outcomes = _at_once(app, 2, work)
+    outcomes = at_once(app, 2, work)
     db.session.expire_all()
     assert outcomes.count(Refusal.OVERLAP) == 1
     assert _sessions() == 1
