@@ -272,6 +272,10 @@ def test_an_organiser_adds_a_member_and_logs_a_session_the_manager_confirms(
     assert _sessions() == 1
     client.post("/auth/logout")
     login(make_user(Role.STATION_MANAGER, station))
+    # The station's page leads its manager to the sessions to confirm and to its points.
+    station_page = client.get(f"/stations/{station.id}").get_data(as_text=True)
+    assert f"/volunteers/stations/{station.id}/sessions" in station_page
+    assert "1 to confirm" in station_page and f"/stations/{station.id}/points" in station_page
     page = client.get(f"/volunteers/stations/{station.id}/sessions").get_data(as_text=True)
     assert "王师傅" in page and "wx_wang" not in page
     session = _db.session.scalars(select(VolunteerSession)).one()
