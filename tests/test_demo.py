@@ -1,4 +1,5 @@
-"""The Kunming demo: the report's figures, counted from the records; idempotent."""
+"""The Kunming demo: the report's figures, counted from the records, its volunteers, shelves and
+points; idempotent."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,10 +8,11 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity, ActivityStatus, Series
+from inclusive_day.attendance.identity import person_for
 from inclusive_day.attendance.models import CheckIn, Feedback, Headcount, StationVisit
 from inclusive_day.attendance.traffic import traffic, traffic_by_station
 from inclusive_day.auth.models import User
-from inclusive_day.campaigns.models import Theme
+from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.demo.kunming import (
     DEMO_PASSWORD,
     apportion,
@@ -24,14 +26,37 @@ from inclusive_day.demo.kunming_running import (
     RECENT_DAYS,
     RECENT_VISITS,
 )
+from inclusive_day.demo.points import ACTIVITY_POINTS, DISTRICT_CODES, load_points
+from inclusive_day.demo.province_shelf import shelf_stock_is_consistent
+from inclusive_day.demo.shelf import FIRST, LAST
+from inclusive_day.demo.volunteers import MEMBERS, POINTS_PER_HOUR
 from inclusive_day.periods import DEFAULT_ZONE as ZONE
 from inclusive_day.periods import local_today
+from inclusive_day.points.ledger import account_for
+from inclusive_day.points.models import EarnRule, EntryReason, PointAccount, PointEntry, PointRule
+from inclusive_day.reports.recap import RecapScope, build_recap, default_period
+from inclusive_day.shelf.models import (
+    GiverKind,
+    Shelf,
+    ShelfGift,
+    ShelfItem,
+    ShelfPersonDay,
+    ShelfTaking,
+)
+from inclusive_day.shelf.queries import shelf_rollup
 from inclusive_day.sponsors.honour import GivingScope, honour_roll
-from inclusive_day.sponsors.models import Distribution, Donation
+from inclusive_day.sponsors.models import Distribution, Donation, Sponsor
 from inclusive_day.staffing.models import AdminRole, DutyShift, StationAdmin, Training
 from inclusive_day.staffing.queries import duty_in, masters_by_station, on_duty_by_station
 from inclusive_day.stations.models import Station
 from inclusive_day.units.models import Unit
+from inclusive_day.volunteers.models import (
+    SessionStatus,
+    Volunteer,
+    VolunteerSession,
+    VolunteerTeam,
+)
+from inclusive_day.volunteers.queries import service
 
 COUNTED = (
     Unit,
@@ -52,9 +77,30 @@ def _row_counts(db) -> dict[str, int]:
     return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED}
 
 
-def test_the_demo_rebuilds_256_activities_and_76800_served(db):
-    result = load_kunming(echo=lambda _: None)
+def test_one_load_of_the_demo_tells_kunming_s_story(db, client):
+    """One load (the demo takes seconds), every check of what it holds, then a second load
+    that changes nothing."""
+    lines = []
+    result = load_kunming(echo=lines.append)
     db.session.commit()
+    _rebuilds_256_activities_and_76800_served(result)
+    _the_laba_porridge_day_is_one_series_over_seven_stations(db)
+    _door_traffic_at_every_station(db)
+    _masters_an_assistant_training_and_duty(db)
+    _gives_as_the_report_tells_it(db, result)
+    _the_haircut_team_serves_and_earns_points(db, result)
+    _four_shelves_over_the_campaign(db, lines)
+    _points_in_a_district_and_some_spends(db, lines)
+    before = _row_counts(db)
+    again = load_kunming(echo=lambda _: None)
+    db.session.commit()
+    assert again.created is False and _row_counts(db) == before
+    _loading_points_again_awards_nothing_more(db)
+    db.session.commit()
+    _demo_users_reach_what_their_roles_say(client)
+
+
+def _rebuilds_256_activities_and_76800_served(result):
     figures = campaign_figures(result.campaign_id)
     assert (figures.activities, figures.served) == (256, 76_800)
     # The load is deterministic, so the unique-people figure the README quotes holds exactly.
@@ -63,25 +109,13 @@ def test_the_demo_rebuilds_256_activities_and_76800_served(db):
     assert campaign.unit.code == "530100" and str(campaign.starts_on) == "2023-10-19"
 
 
-def test_the_laba_porridge_day_is_one_series_over_seven_stations(db):
-    load_kunming(echo=lambda _: None)
-    db.session.commit()
+def _the_laba_porridge_day_is_one_series_over_seven_stations(db):
     series = db.session.scalar(select(Series))
     days = db.session.execute(
         select(Activity.station_id, Activity.starts_at).where(Activity.series_id == series.id)
     ).all()
     assert len({station for station, _ in days}) == 7 and len(series.stations["codes"]) == 7
     assert {str(starts.astimezone(ZONE).date()) for _, starts in days} == {"2024-01-18"}
-
-
-def test_loading_the_demo_twice_changes_nothing(db):
-    load_kunming(echo=lambda _: None)
-    db.session.commit()
-    before = _row_counts(db)
-    result = load_kunming(echo=lambda _: None)
-    db.session.commit()
-    assert result.created is False
-    assert _row_counts(db) == before
 
 
 def test_the_command_prints_the_figures_and_the_logins(runner):
@@ -101,9 +135,7 @@ def test_if_empty_leaves_a_database_with_its_own_units_alone(runner, db, make_un
     assert db.session.scalar(select(func.count(Activity.id))) == 0
 
 
-def test_demo_users_reach_what_their_roles_say(client, db):
-    load_kunming(echo=lambda _: None)
-    db.session.commit()
+def _demo_users_reach_what_their_roles_say(client):
     client.post("/auth/login", data={"username": "guandu", "password": DEMO_PASSWORD})
     page = client.get("/campaigns/").get_data(as_text=True)
     assert "工会驿站普惠日" in page
@@ -113,9 +145,7 @@ def _city(db) -> Unit:
     return db.session.scalar(select(Unit).where(Unit.code == "530100"))
 
 
-def test_the_demo_loads_door_traffic_at_every_station(db):
-    load_kunming(echo=lambda _: None)
-    db.session.commit()
+def _door_traffic_at_every_station(db):
     city = _city(db)
     stations = db.session.scalars(select(Station.id).where(Station.under(city.path))).all()
     per_station = traffic_by_station(stations)
@@ -149,9 +179,7 @@ def test_the_demo_loads_door_traffic_at_every_station(db):
     assert any(f.comment for f in feedback)
 
 
-def test_the_demo_has_masters_an_assistant_training_and_duty(db):
-    load_kunming(echo=lambda _: None)
-    db.session.commit()
+def _masters_an_assistant_training_and_duty(db):
     city = _city(db)
     stations = select(Station.id).where(Station.under(city.path))
     masters = masters_by_station(stations)
@@ -183,11 +211,9 @@ def test_apportion_keeps_the_total_exact():
     assert sum(parts) == 76_800 and all(p >= 0 for p in parts)
 
 
-def test_the_demo_gives_as_the_report_tells_it(db):
+def _gives_as_the_report_tells_it(db, result):
     """Shilin Tianwaitian's water tickets and mineral water, the implants received and handed out
     to grass-roots police at their health checks, and ginger tea called by its name."""
-    result = load_kunming(echo=lambda _: None)
-    db.session.commit()
     with force_locale("zh"):
         roll = {line.name: line for line in honour_roll(GivingScope(result.campaign_id))}
     tianwaitian = roll["石林天外天"]
@@ -207,3 +233,153 @@ def test_the_demo_gives_as_the_report_tells_it(db):
         db.session.scalars(select(Activity.title).join(Theme).where(Theme.code == "warming_drinks"))
     )
     assert titles and all("姜茶" in t and "送温暖" not in t for t in titles)
+
+
+def _four_shelves_over_the_campaign(db, lines):
+    shelves = db.session.scalars(select(Shelf).order_by(Shelf.id)).all()
+    assert len(shelves) == 4 and all(s.is_open for s in shelves)
+    assert [s.per_person_day for s in shelves] == [2, None, 3, None]
+    names = set(db.session.scalars(select(ShelfItem.name)))
+    assert names == {"矿泉水", "雨衣", "毛巾", "防晒袖套", "图书"}
+    assert db.session.scalar(select(func.count()).where(ShelfItem.points.is_not(None))) > 0
+    # Stock is what was given less what was taken, never below 0; no one passed a limit.
+    assert shelf_stock_is_consistent()
+    assert db.session.scalar(select(func.min(ShelfItem.stock))) >= 0
+    over = db.session.scalar(
+        select(func.count())
+        .select_from(ShelfPersonDay)
+        .join(Shelf, Shelf.station_id == ShelfPersonDay.station_id)
+        .where(ShelfPersonDay.taken > Shelf.per_person_day)
+    )
+    assert over == 0
+    # Shilin Tianwaitian's mineral water, and citizens' gifts; takings by several groups.
+    water_giver = db.session.scalars(
+        select(Sponsor.name)
+        .join(ShelfGift, ShelfGift.sponsor_id == Sponsor.id)
+        .join(ShelfItem, ShelfItem.id == ShelfGift.item_id)
+        .where(ShelfItem.name == "矿泉水")
+        .distinct()
+    ).all()
+    assert any("天外天" in name for name in water_giver)
+    kinds = set(db.session.scalars(select(ShelfGift.giver).distinct()))
+    assert {GiverKind.SPONSOR, GiverKind.CITIZEN} <= kinds
+    assert len(set(db.session.scalars(select(ShelfTaking.group).distinct()))) >= 4
+    first_day, last_day = db.session.execute(
+        select(func.min(ShelfTaking.taken_on), func.max(ShelfTaking.taken_on))
+    ).one()
+    assert first_day >= FIRST and last_day <= LAST
+    # No phone number is kept: identities only, where a shelf limits per person.
+    limited = db.session.scalar(
+        select(func.count(ShelfTaking.id)).where(ShelfTaking.identity.is_not(None))
+    )
+    assert limited > 0
+    assert not db.session.scalar(
+        select(func.count(ShelfTaking.id)).where(ShelfTaking.identity.like("1990871%"))
+    )
+    # The city's rollup counts every demo putting and taking, and the line says so.
+    city = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+    rollup = shelf_rollup(city, FIRST, LAST)
+    assert rollup.total.takings == db.session.scalar(select(func.count(ShelfTaking.id)))
+    assert rollup.open_shelves == 4
+    assert any(
+        line.startswith("Opened 4 goods-sharing shelves")
+        and f"{rollup.total.taken:,} taken in {rollup.total.takings:,} takings" in line
+        for line in lines
+    )
+
+
+def _points_in_a_district_and_some_spends(db, lines):
+    assert any("Turned on activity points in 1 district(s)" in line for line in lines)
+    rules = db.session.execute(
+        select(Unit.code, PointRule.rule, PointRule.points)
+        .join(Unit, Unit.id == PointRule.unit_id)
+        .where(PointRule.rule == EarnRule.ACTIVITY)  # the volunteers' demo sets hours' points
+    ).all()
+    assert sorted(rules) == [(code, EarnRule.ACTIVITY, ACTIVITY_POINTS) for code in DISTRICT_CODES]
+
+    awards = db.session.scalars(
+        select(PointEntry).where(PointEntry.reason == EntryReason.ACTIVITY)
+    ).all()
+    assert len(awards) > 100 and all(e.delta == ACTIVITY_POINTS for e in awards)
+    # Each award is dated at its check-in, and at a station of the two districts.
+    checkins = {c.id: c for c in db.session.scalars(select(CheckIn))}
+    assert all(e.created_at == checkins[e.checkin_id].checked_in_at for e in awards)
+    district = db.session.scalar(select(Unit).where(Unit.code == DISTRICT_CODES[0]))
+    paths = db.session.scalars(
+        select(Unit.path)
+        .join(Station, Station.unit_id == Unit.id)
+        .join(PointEntry, PointEntry.station_id == Station.id)
+        .where(PointEntry.reason == EntryReason.ACTIVITY)
+    ).all()
+    assert paths and all(path.startswith(district.path) for path in paths)
+    unawarded = db.session.scalar(
+        select(func.count(CheckIn.id)).where(
+            CheckIn.id.not_in(
+                select(PointEntry.checkin_id).where(PointEntry.checkin_id.is_not(None))
+            )
+        )
+    )
+    assert unawarded > 0  # the other districts award nothing
+
+    spends = db.session.scalars(select(PointEntry).where(PointEntry.delta < 0)).all()
+    assert spends and {e.note for e in spends} <= {"免费理发券", "手机充电线"}
+    # The ledger adds up: each balance is the sum of its entries, and each entry's balance
+    # after is the running sum.
+    for account in db.session.scalars(select(PointAccount)):
+        entries = db.session.scalars(
+            select(PointEntry).where(PointEntry.account_id == account.id).order_by(PointEntry.id)
+        ).all()
+        running = 0
+        for entry in entries:
+            running += entry.delta
+            assert entry.balance_after == running >= 0
+        assert account.balance == running
+
+
+def _loading_points_again_awards_nothing_more(db):
+    before = db.session.scalar(select(func.count(PointEntry.id)))
+    again = load_points(echo=lambda _: None)
+    assert again.earned == 0
+    assert db.session.scalar(select(func.count(PointEntry.id))) - before == again.spends
+
+
+def _the_haircut_team_serves_and_earns_points(db, result):
+    team = db.session.scalars(select(VolunteerTeam)).one()
+    assert team.name == "财贸爱心服务站义剪志愿服务队"
+    assert team.sponsor is not None and team.sponsor.name == team.name
+    assert team.unit_id == team.sponsor.unit_id  # 盘龙区 (PL)
+    members = list(db.session.scalars(select(Volunteer).where(Volunteer.team_id == team.id)))
+    assert len(members) == len(MEMBERS) == 8
+    assert sum(1 for m in members if m.identity) == 5
+    assert all(m.skills == "haircut" for m in members)
+    statuses = dict(
+        db.session.execute(
+            select(VolunteerSession.status, func.count()).group_by(VolunteerSession.status)
+        ).all()
+    )
+    assert statuses[SessionStatus.LOGGED] == 4
+    assert statuses[SessionStatus.CONFIRMED] >= 20
+    with_activity = db.session.scalar(
+        select(func.count()).where(VolunteerSession.activity_id.is_not(None))
+    )
+    assert with_activity > 0
+    served = service(VolunteerSession.team_id == team.id)
+    assert served.minutes > 0 and served.served > 0 and len(served.stations) > 1
+    # Confirmed hours earned 10 points a hour for the members who have an identity.
+    earned = db.session.scalar(
+        select(func.coalesce(func.sum(PointEntry.delta), 0)).where(
+            PointEntry.reason == EntryReason.VOLUNTEER_HOURS
+        )
+    )
+    minutes_with_identity = db.session.scalar(
+        select(func.sum(VolunteerSession.minutes))
+        .join(Volunteer, Volunteer.id == VolunteerSession.volunteer_id)
+        .where(VolunteerSession.status == SessionStatus.CONFIRMED, Volunteer.identity.is_not(None))
+    )
+    assert 0 < earned <= minutes_with_identity * POINTS_PER_HOUR // 60
+    assert account_for(person_for(MEMBERS[0][1])).balance > 0
+    # The city's recap counts them.
+    campaign = db.session.get(Campaign, result.campaign_id)
+    recap = build_recap(RecapScope(campaign.id, campaign.unit_id, *default_period(campaign)))
+    assert recap.volunteers.teams == 1
+    assert recap.volunteers.sessions == statuses[SessionStatus.CONFIRMED]

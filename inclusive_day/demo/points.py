@@ -1,5 +1,5 @@
 """Points in the Kunming demo: Chenggong district turns activity points on (5 for each activity
-taken part in) at the new year, every check-in at its activities since earns them through the
+taken part in) in February, every check-in at its activities since earns them through the
 ledger, and some workers spend them at its stations on a free haircut voucher or a phone
 charging cable (and on shelf goods with a points price, when the shelves have any).
 
@@ -33,9 +33,9 @@ SEED = 20_240_301
 # about 1,100 check-ins: each award goes through the ledger one by one (a few ms each).
 DISTRICT_CODES = ("530114",)  # 呈贡区总工会
 ACTIVITY_POINTS = 5
-# Points came in with the new year: the check-ins from then on earn them (each award goes
+# Points came in with February: the check-ins from then on earn them (each award goes
 # through the ledger one by one, a few ms each).
-POINTS_FROM = datetime(2024, 1, 1, tzinfo=DEFAULT_ZONE)
+POINTS_FROM = datetime(2024, 2, 1, tzinfo=DEFAULT_ZONE)
 # What the stations offer for points, and the share of workers with enough who spend.
 SERVICES = (("免费理发券", 10), ("手机充电线", 5))
 SPEND_SHARE = 0.4

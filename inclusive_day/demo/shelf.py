@@ -30,7 +30,7 @@ from inclusive_day.units.models import Unit, under
 from inclusive_day.volunteers.models import VolunteerTeam
 
 SEED = 20231019
-FIRST = date(2023, 12, 1)  # the shelves opened in December, before the cold
+FIRST = date(2024, 1, 2)  # the shelves opened with the new year
 LAST = date(2024, 2, 26)
 SHELVES = 4
 # Per station: its per-person daily limit and its items (name, unit, points price or None,
