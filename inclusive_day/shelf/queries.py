@@ -141,6 +141,17 @@ class ShelfRollup:
         return sum(self.open_by_child.values())
 
 
+def _flow(model, kind, day, pairs, stations, first: date, last: date) -> list:
+    """(sub-unit, kind, items, rows) of the puttings or the takings (`model`) at `stations` on
+    the days `first` to `last`, grouped by sub-unit and `kind` (giver or group): one statement."""
+    return db.session.execute(
+        select(pairs.c.child_id, kind, func.sum(model.quantity), func.count(model.id))
+        .join(pairs, pairs.c.station_id == model.station_id)
+        .where(model.station_id.in_(stations), day >= first, day <= last)
+        .group_by(pairs.c.child_id, kind)
+    ).all()
+
+
 def shelf_rollup(unit: Unit, first: date, last: date) -> ShelfRollup:
     """What was given and taken at the shelves of `unit`'s subtree from `first` to `last`
     (the stations' local days): three statements whatever the number of stations."""
@@ -148,36 +159,10 @@ def shelf_rollup(unit: Unit, first: date, last: date) -> ShelfRollup:
     # Said again as a plain "stations under the unit": the planner estimates it well, and for a
     # district reads the (station_id, day) indexes rather than the whole table.
     stations = select(Station.id).where(Station.under(unit.path))
-    gifts = db.session.execute(
-        select(
-            pairs.c.child_id,
-            ShelfGift.giver,
-            func.sum(ShelfGift.quantity),
-            func.count(ShelfGift.id),
-        )
-        .join(pairs, pairs.c.station_id == ShelfGift.station_id)
-        .where(
-            ShelfGift.station_id.in_(stations),
-            ShelfGift.given_on >= first,
-            ShelfGift.given_on <= last,
-        )
-        .group_by(pairs.c.child_id, ShelfGift.giver)
-    ).all()
-    takings = db.session.execute(
-        select(
-            pairs.c.child_id,
-            ShelfTaking.group,
-            func.sum(ShelfTaking.quantity),
-            func.count(ShelfTaking.id),
-        )
-        .join(pairs, pairs.c.station_id == ShelfTaking.station_id)
-        .where(
-            ShelfTaking.station_id.in_(stations),
-            ShelfTaking.taken_on >= first,
-            ShelfTaking.taken_on <= last,
-        )
-        .group_by(pairs.c.child_id, ShelfTaking.group)
-    ).all()
+    gifts = _flow(ShelfGift, ShelfGift.giver, ShelfGift.given_on, pairs, stations, first, last)
+    takings = _flow(
+        ShelfTaking, ShelfTaking.group, ShelfTaking.taken_on, pairs, stations, first, last
+    )
     shelves = db.session.execute(
         select(pairs.c.child_id, func.count(Shelf.id))
         .join(pairs, pairs.c.station_id == Shelf.station_id)
