@@ -147,13 +147,16 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the `demo`, `users`, `stations` and `report` groups, `backup` and `restore`."""
+    """Add the `analytics`, `demo`, `users`, `stations` and `report` groups, `backup` and
+    `restore`."""
+    from inclusive_day.analytics.commands import analytics_cli
     from inclusive_day.auth.commands import users_cli
     from inclusive_day.backup import backup_command, restore_command
     from inclusive_day.demo.commands import demo_cli
     from inclusive_day.reports.commands import report_cli
     from inclusive_day.stations.commands import stations_cli
 
+    app.cli.add_command(analytics_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(stations_cli)

@@ -1,6 +1,13 @@
 """Every model, imported in one place so that Alembic and the tests see the whole schema."""
 
 from inclusive_day.activities.models import Activity, ActivityStatus
+from inclusive_day.analytics.models import (
+    AnalyticsChange,
+    AnalyticsPerson,
+    CheckinTally,
+    PeopleBitmap,
+    TrafficDay,
+)
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
@@ -74,6 +81,11 @@ from inclusive_day.volunteers.models import (
 )
 
 __all__ = [
+    "AnalyticsChange",
+    "AnalyticsPerson",
+    "CheckinTally",
+    "PeopleBitmap",
+    "TrafficDay",
     "Activity",
     "ActivityStatus",
     "AdminRole",

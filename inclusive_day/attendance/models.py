@@ -238,12 +238,14 @@ class StationVisit(db.Model):
         Index("ix_station_visits_station_visited", "station_id", "visited_at"),
         # Traffic over a period reads this index only: the days, their stations, the groups
         # and the people, so counting a month of a province never touches the table.
-        Index("ix_station_visits_day_station", "visit_day", "station_id", "group", "identity"),
+        Index("ix_station_visits_day_station", "visit_day", "station_id", "group", "person_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
     identity: Mapped[str] = mapped_column(String(64))
+    # person_key(identity), as on check-ins: what "visitors" counts.
+    person_key: Mapped[int] = mapped_column(BigInteger, default=_person_key_of_row)
     group: Mapped[BeneficiaryGroup] = mapped_column(enum_column(BeneficiaryGroup))
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     # The local (China) calendar day of the visit.

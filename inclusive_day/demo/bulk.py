@@ -37,6 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from inclusive_day.analytics.refresh import count_loaded
+from inclusive_day.attendance.identity import person_key
+
 SQLITE_BATCH = 20_000
 SQLITE_CACHE_KIB = 512 * 1024
 # The memory PostgreSQL may sort in when it builds an index again after a load (the server's
@@ -45,6 +48,8 @@ INDEX_BUILD_MEMORY = "256MB"
 # Below this many rows a load keeps a table's indexes and foreign keys: dropping and building
 # them again costs more than it saves.
 SUSPEND_FROM = 50_000
+# The tables whose rows the analytics count (see analytics.models).
+COUNTED_TABLES = ("station_visits", "checkins")
 # PostgreSQL's epoch for timestamps: 2000-01-01 00:00 UTC, in Unix seconds.
 PG_EPOCH = 946_684_800
 
@@ -140,7 +145,47 @@ class BulkWriter:
     @contextmanager
     def sink(self, table: Table, columns: Sequence[str]) -> Iterator[Callable[[tuple], None]]:
         """A function that inserts one row (a tuple in the order of `columns`), for loops that
-        make millions of rows; the rows are in once the block ends."""
+        make millions of rows; the rows are in once the block ends.
+
+        Rows with an identity get its person key when `columns` leave it out. The tables the
+        analytics count (door visits, check-ins, with their ids given) are counted by
+        analytics.refresh.count_loaded after the load, set by set, with their counting
+        triggers off during it on PostgreSQL (on SQLite the triggers count row by row)."""
+        columns = tuple(columns)
+        keyed = "person_key" in table.c and "person_key" not in columns and "identity" in columns
+        counted = self.postgresql and table.name in COUNTED_TABLES
+        identity_at = columns.index("identity") if keyed else 0
+        id_at = columns.index("id") if counted else 0
+        first_id: list[int] = []
+        written = (*columns, "person_key") if keyed else columns
+        with self._triggers_off(table, counted), self._rows(table, written) as put:
+            if not keyed and not counted:
+                yield put
+            else:
+
+                def put_row(row: tuple) -> None:
+                    if counted and (not first_id or row[id_at] < first_id[0]):
+                        first_id[:] = [row[id_at]]
+                    put((*row, person_key(row[identity_at])) if keyed else row)
+
+                yield put_row
+        if first_id:
+            count_loaded(table, first_id[0])
+
+    @contextmanager
+    def _triggers_off(self, table: Table, off: bool) -> Iterator[None]:
+        """The table's own triggers off for the block (PostgreSQL), when `off`."""
+        if not off:
+            yield
+            return
+        name = self._quote(table.name)
+        self.connection.exec_driver_sql(f"ALTER TABLE {name} DISABLE TRIGGER USER")
+        yield
+        self.connection.exec_driver_sql(f"ALTER TABLE {name} ENABLE TRIGGER USER")
+
+    @contextmanager
+    def _rows(self, table: Table, columns: Sequence[str]) -> Iterator[Callable[[tuple], None]]:
+        """The plain sink: COPY on PostgreSQL, batched INSERTs on SQLite."""
         names = ", ".join(self._quote(c) for c in columns)
         target = f"{self._quote(table.name)} ({names})"
         if self.postgresql:
