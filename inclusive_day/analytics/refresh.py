@@ -102,9 +102,9 @@ def _dirty_slices(visits: set, activities: set) -> dict[Slice, set[int]]:
     station_units: dict[int, int] = {}
     for chunk in _in_chunks({s for s, _m in visits}):
         station_units.update(
-            db.session.execute(select(Station.id, Station.unit_id).where(Station.id.in_(chunk)))
-            .tuples()
-            .all()
+            db.session.execute(
+                select(Station.id, Station.unit_id).where(Station.id.in_(chunk))
+            ).all()
         )
     for station_id, month in visits:
         if station_id in station_units:
@@ -153,12 +153,15 @@ def _raw_rows(kind: PeopleKind, campaign_id: int, month: Month, units: set[int] 
 
 
 def _number_people(raw) -> int:
-    """Give a number to every person of the raw rows who has none; how many were new."""
+    """Give a number to every person of the raw rows who has none; how many were new (the
+    numbers of one insert run on from the largest, as one refresh numbers at a time)."""
     keys = raw.with_only_columns(raw.selected_columns[1]).distinct().subquery("keys")
     key = keys.c[0]
+    largest = select(func.coalesce(func.max(AnalyticsPerson.number), 0))
+    before = db.session.scalar(largest)
     new = select(key).where(~exists().where(AnalyticsPerson.key == key)).order_by(key)
-    result = db.session.execute(insert(AnalyticsPerson).from_select(["key"], new))
-    return max(result.rowcount or 0, 0)
+    db.session.execute(insert(AnalyticsPerson).from_select(["key"], new))
+    return db.session.scalar(largest) - before
 
 
 def _own_bitmaps(raw) -> dict[int, BitMap]:
@@ -168,16 +171,14 @@ def _own_bitmaps(raw) -> dict[int, BitMap]:
         AnalyticsPerson, AnalyticsPerson.key == rows.c[1]
     )
     numbers: dict[int, list[int]] = defaultdict(list)
-    for unit_id, number in db.session.execute(numbered).tuples():
+    for unit_id, number in db.session.execute(numbered):
         numbers[unit_id].append(number)
     return {unit_id: BitMap(values) for unit_id, values in numbers.items()}
 
 
 def _ancestors(unit_ids: set[int]) -> dict[int, tuple[int | None, int]]:
     """{unit id: (parent id, depth)} for the units and every unit above them."""
-    paths = dict(
-        db.session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(unit_ids))).tuples().all()
-    )
+    paths = dict(db.session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(unit_ids))).all())
     found: dict[int, tuple[int | None, int]] = {}
     for path in paths.values():
         ids = [int(part) for part in path.strip("/").split("/")]
@@ -201,7 +202,7 @@ def _store(slice_: Slice, own: dict[int, BitMap], dirty: set[int]) -> int:
     stored_subtree: dict[int, bytes] = {}
     children = db.session.execute(
         select(Unit.id, Unit.parent_id).where(Unit.parent_id.in_(touched))
-    ).tuples()
+    )
     child_ids = set()
     for child_id, parent_id in children:
         children_of[parent_id].append(child_id)

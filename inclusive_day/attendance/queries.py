@@ -1,6 +1,7 @@
 """The counting rules, in one place.
 
-served (person-times) = staff headcounts + check-ins that are not annulled
+served (person-times) = staff headcounts + check-ins that are not annulled (counted as they
+                       arrive, in the analytics table checkin_tallies)
 unique people        = distinct check-in identities in the scope (counted by their 64-bit
                        person key, see attendance.identity.person_key)
 door visits          = station traffic: see attendance.traffic (a door scan during an
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 
 from inclusive_day.activities.models import Activity
+from inclusive_day.analytics.models import CheckinTally
 from inclusive_day.attendance.models import (
     BeneficiaryGroup,
     CheckIn,
@@ -132,8 +134,9 @@ def unique_people_query(scope: Scope) -> Select:
 def served_parts(scope: Scope) -> CompoundSelect:
     """What "served" adds up over the scope, as SQL for reports to group further in the
     database: rows (activity_id, group, n), the staff headcounts and the standing check-ins
-    counted per activity and group. Summing n over any grouping of the activities gives that
-    grouping's served, by the same rule as `totals`."""
+    per activity and group (as the analytics table checkin_tallies keeps them). Summing n
+    over any grouping of the activities gives that grouping's served, by the same rule as
+    `totals`."""
     heads = (
         select(
             Headcount.activity_id.label("activity_id"),
@@ -144,10 +147,9 @@ def served_parts(scope: Scope) -> CompoundSelect:
         .where(*scope)
     )
     checks = (
-        select(CheckIn.activity_id, CheckIn.group, func.count())
-        .join(Activity, Activity.id == CheckIn.activity_id)
-        .where(*scope, standing())
-        .group_by(CheckIn.activity_id, CheckIn.group)
+        select(CheckinTally.activity_id, CheckinTally.group, CheckinTally.checkins)
+        .join(Activity, Activity.id == CheckinTally.activity_id)
+        .where(*scope)
     )
     return union_all(heads, checks)
 
@@ -155,8 +157,8 @@ def served_parts(scope: Scope) -> CompoundSelect:
 def served_by(key, scope: Scope) -> Select:
     """SELECT (key, served) per value of `key` (a column of Activity, such as its id or its
     station) over the scope's activities that served anyone: the same rule as `served_parts`
-    (staff headcounts plus standing check-ins), summed in the database, the check-ins counted
-    straight off ix_checkins_standing."""
+    (staff headcounts plus standing check-ins), summed in the database from the headcounts
+    and the analytics table checkin_tallies."""
     heads = (
         select(key.label("key"), func.sum(Headcount.count).label("n"))
         .select_from(Headcount)
@@ -165,10 +167,10 @@ def served_by(key, scope: Scope) -> Select:
         .group_by(key)
     )
     checks = (
-        select(key, func.count())
-        .select_from(CheckIn)
-        .join(Activity, Activity.id == CheckIn.activity_id)
-        .where(*scope, standing())
+        select(key, func.sum(CheckinTally.checkins))
+        .select_from(CheckinTally)
+        .join(Activity, Activity.id == CheckinTally.activity_id)
+        .where(*scope)
         .group_by(key)
     )
     parts = union_all(heads, checks).subquery("served_parts")
@@ -180,10 +182,10 @@ def served_by_group(scope: Scope) -> dict[BeneficiaryGroup, int]:
     result = dict.fromkeys(BeneficiaryGroup, 0)
     for group, n in _grouped(_head_columns(), Headcount.group, scope, Headcount):
         result[group] += int(n)
-    for group, n, _people in _grouped(
-        _checkin_columns(), CheckIn.group, scope, CheckIn, [standing()]
+    for group, n in _grouped(
+        [func.sum(CheckinTally.checkins)], CheckinTally.group, scope, CheckinTally
     ):
-        result[group] += int(n)
+        result[group] += int(n or 0)
     return result
 
 

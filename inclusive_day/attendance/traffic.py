@@ -10,8 +10,10 @@ activity (attendance.queries): the two measures answer different questions and a
 added together.
 
 Every page, report, export and the API read traffic through these functions, so one scope
-gives one figure everywhere. The index ix_station_visits_day_station holds every column they
-read, so a month of a province is counted from the index alone.
+gives one figure everywhere. Over a subtree they read the analytics tables: visits from
+`traffic_days` (kept by a trigger as each visit is written), visitors from the people bitmaps
+(analytics.people, exact whatever the refresh has reached). Over any other set of stations
+they count the raw rows, from the index ix_station_visits_day_station alone.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
-    null,
     select,
     union_all,
 )
 
+from inclusive_day.analytics.models import PeopleKind, TrafficDay
+from inclusive_day.analytics.people import Part, month_last_day, people_of
 from inclusive_day.attendance.models import BeneficiaryGroup, StationVisit
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
@@ -88,15 +91,56 @@ def in_subtree(path: str) -> ColumnElement[bool]:
 
 
 def _figures() -> tuple:
-    return func.count(), func.count(distinct(StationVisit.identity))
+    return func.count(), func.count(distinct(StationVisit.person_key))
+
+
+def counted_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+    """Conditions on TrafficDay for the local days first to last (None: open-ended)."""
+    conditions = []
+    if first is not None:
+        conditions.append(TrafficDay.day >= first)
+    if last is not None:
+        conditions.append(TrafficDay.day <= last)
+    return conditions
+
+
+def _bounds(first: date | None, last: date | None) -> tuple[date, date] | None:
+    """An open-ended period closed at the first and last day with visits (None: none)."""
+    if first is not None and last is not None:
+        return first, last
+    low, high = db.session.execute(select(func.min(TrafficDay.day), func.max(TrafficDay.day))).one()
+    if low is None:
+        return None
+    return first or low, last or high
+
+
+def visitors_of(
+    parts: Sequence[Part], root: Part, first: date | None, last: date | None
+) -> dict[Part, int]:
+    """Distinct visitors of each part of `root`'s subtree over the local days first to last."""
+    bounds = _bounds(first, last)
+    if bounds is None:
+        return dict.fromkeys(parts, 0)
+    return people_of(PeopleKind.VISITORS, parts, root, *bounds)
+
+
+def _root(path: str) -> Part:
+    unit_id = db.session.scalar(select(Unit.id).where(Unit.path == path))
+    return Part(unit_id, path)
 
 
 def traffic(path: str, first: date | None = None, last: date | None = None) -> Traffic:
     """The door traffic of a subtree's stations over the local days first to last."""
-    visits, visitors = db.session.execute(
-        select(*_figures()).where(in_subtree(path), *on_days(first, last))
-    ).one()
-    return Traffic(int(visits), int(visitors))
+    visits = db.session.scalar(
+        select(func.coalesce(func.sum(TrafficDay.visits), 0)).where(
+            TrafficDay.station_id.in_(select(Station.id).where(Station.under(path))),
+            *counted_days(first, last),
+        )
+    )
+    if not visits:
+        return NO_TRAFFIC
+    root = _root(path)
+    return Traffic(int(visits), visitors_of([root], root, first, last)[root])
 
 
 def traffic_of(station_ids, first: date | None = None, last: date | None = None) -> Traffic:
@@ -116,12 +160,12 @@ def visits_by_unit(
     grouped query, for pages that add visits up the tree (visitors do not add up, so they are
     left out). Units with no visit are absent."""
     rows = db.session.execute(
-        select(Station.unit_id, func.count(StationVisit.id))
-        .join(Station, Station.id == StationVisit.station_id)
-        .where(Station.under(path), *on_days(first, last))
+        select(Station.unit_id, func.sum(TrafficDay.visits))
+        .join(Station, Station.id == TrafficDay.station_id)
+        .where(Station.under(path), *counted_days(first, last))
         .group_by(Station.unit_id)
     )
-    return {unit_id: int(visits) for unit_id, visits in rows}
+    return {unit_id: int(visits) for unit_id, visits in rows if visits}
 
 
 def traffic_by_station(
@@ -168,19 +212,39 @@ def visits_by_span(whole, part, first: date, last: date) -> dict[tuple, int]:
     return {(kind, ref): int(n) for kind, ref, n in rows if n}
 
 
+def child_parts(unit: Unit) -> dict[int, Part]:
+    """{child id: part} for `unit`'s own stations (under its own id) and each sub-unit's
+    subtree: the rows of the reports that roll figures up to sub-units."""
+    parts = {unit.id: Part.own(unit)}
+    for child_id, path in db.session.execute(
+        select(Unit.id, Unit.path).where(Unit.parent_id == unit.id)
+    ):
+        parts[child_id] = Part(child_id, path)
+    return parts
+
+
+def _visits_by_child(unit: Unit, index, first: date | None, last: date | None) -> list:
+    pairs = station_child(unit).subquery("station_child")
+    keys = [pairs.c.child_id] if index is None else [index, pairs.c.child_id]
+    return db.session.execute(
+        select(*keys, func.sum(TrafficDay.visits))
+        .join(pairs, pairs.c.station_id == TrafficDay.station_id)
+        .where(*counted_days(first, last))
+        .group_by(*keys)
+    ).all()
+
+
 def traffic_by_child(
     unit: Unit, first: date | None = None, last: date | None = None
 ) -> dict[int, Traffic]:
     """Door traffic per sub-unit of `unit` (and `unit` itself for its own stations), with
     distinct visitors counted within each sub-unit."""
-    pairs = station_child(unit).subquery("station_child")
-    rows = db.session.execute(
-        select(pairs.c.child_id, *_figures())
-        .join(pairs, pairs.c.station_id == StationVisit.station_id)
-        .where(*on_days(first, last))
-        .group_by(pairs.c.child_id)
-    )
-    return {child_id: Traffic(int(v), int(p)) for child_id, v, p in rows}
+    visits = {child_id: int(n) for child_id, n in _visits_by_child(unit, None, first, last) if n}
+    if not visits:
+        return {}
+    parts = child_parts(unit)
+    people = visitors_of([parts[c] for c in visits], Part.subtree(unit), first, last)
+    return {c: Traffic(n, people[parts[c]]) for c, n in visits.items()}
 
 
 def traffic_by_group(
@@ -226,13 +290,41 @@ def _by_month(
     return {month: found.get(i, NO_TRAFFIC) for i, month in enumerate(months)}
 
 
+def _month_days(month: Month, first: date | None, last: date | None) -> tuple[date, date]:
+    """The days of `month`, cut to first and last when they fall inside it."""
+    start, end = month.first_day, month_last_day(month)
+    return max(start, first) if first else start, min(end, last) if last else end
+
+
 def traffic_by_month(
     path: str, months: Sequence[Month], first: date | None = None, last: date | None = None
 ) -> dict[Month, Traffic]:
     """Door traffic of a subtree per month of `months` (consecutive), visitors distinct within
     each month; every month present. `first` and `last` cut the first and last month to a
     period's days (a recap from the 19th counts its first month from the 19th)."""
-    return _by_month(in_subtree(path), months, first, last)
+    if not months:
+        return {}
+    index = day_month_index(TrafficDay.day, months)
+    rows = db.session.execute(
+        select(index, func.sum(TrafficDay.visits))
+        .where(
+            TrafficDay.station_id.in_(select(Station.id).where(Station.under(path))),
+            *counted_days(
+                _month_days(months[0], first, None)[0], _month_days(months[-1], None, last)[1]
+            ),
+        )
+        .group_by(index)
+    )
+    visits = {int(i): int(n) for i, n in rows if n}
+    result = {}
+    root = _root(path) if visits else None
+    for i, month in enumerate(months):
+        if i not in visits:
+            result[month] = NO_TRAFFIC
+            continue
+        people = visitors_of([root], root, *_month_days(month, first, last))[root]
+        result[month] = Traffic(visits[i], people)
+    return result
 
 
 def traffic_by_month_of(station_ids, months: Sequence[Month]) -> dict[Month, Traffic]:
@@ -252,69 +344,46 @@ class MonthTraffic:
 def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, MonthTraffic]:
     """Door traffic of `unit`'s subtree per month of `months` (consecutive): per sub-unit (and
     `unit` itself for its own stations) with visitors distinct within each sub-unit, and in
-    all with visitors distinct over the subtree. One statement: people are grouped per month
-    and sub-unit, and per month over the subtree, in two branches that PostgreSQL may run side
-    by side. Every month present; sub-units without a visit absent."""
+    all with visitors distinct over the subtree. Every month present; sub-units without a
+    visit absent."""
     if not months:
         return {}
-    days = in_months(months)
-    pairs = station_child(unit).subquery("station_child")
-    index = day_month_index(StationVisit.visit_day, months).label("m")
-    per_child = (
-        select(index, pairs.c.child_id, StationVisit.identity, func.count().label("n"))
-        .join(pairs, pairs.c.station_id == StationVisit.station_id)
-        .where(*days)
-        .group_by(index, pairs.c.child_id, StationVisit.identity)
-        .subquery("per_child")
-    )
-    # A person who came to two sub-units counts once in all.
-    everyone = (
-        select(index, StationVisit.identity, func.count().label("n"))
-        .where(in_subtree(unit.path), *days)
-        .group_by(index, StationVisit.identity)
-        .subquery("everyone")
-    )
-    rows = db.session.execute(
-        union_all(
-            select(
-                per_child.c.m, per_child.c.child_id, func.sum(per_child.c.n), func.count()
-            ).group_by(per_child.c.m, per_child.c.child_id),
-            select(everyone.c.m, null(), func.sum(everyone.c.n), func.count()).group_by(
-                everyone.c.m
-            ),
+    index = day_month_index(TrafficDay.day, months)
+    first, last = months[0].first_day, month_last_day(months[-1])
+    visits: dict[int, dict[int, int]] = {}
+    for i, child_id, n in _visits_by_child(unit, index, first, last):
+        if n:
+            visits.setdefault(int(i), {})[child_id] = int(n)
+    parts = child_parts(unit)
+    root = Part.subtree(unit)
+    result = {}
+    for i, month in enumerate(months):
+        found = visits.get(i, {})
+        if not found:
+            result[month] = MonthTraffic()
+            continue
+        wanted = [root, *(parts[c] for c in found)]
+        people = visitors_of(wanted, root, month.first_day, month_last_day(month))
+        result[month] = MonthTraffic(
+            Traffic(sum(found.values()), people[root]),
+            {c: Traffic(n, people[parts[c]]) for c, n in found.items()},
         )
-    )
-    totals: dict[int, Traffic] = {}
-    by_child: dict[int, dict[int, Traffic]] = {}
-    for i, child_id, visits, visitors in rows:
-        figures = Traffic(int(visits), int(visitors))
-        if child_id is None:
-            totals[int(i)] = figures
-        else:
-            by_child.setdefault(int(i), {})[child_id] = figures
-    return {
-        month: MonthTraffic(totals.get(i, NO_TRAFFIC), by_child.get(i, {}))
-        for i, month in enumerate(months)
-    }
+    return result
 
 
 def visits_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, dict[int, int]]:
-    """Door visits alone (no people, so counted from the index in one pass) per month of
-    `months` (consecutive) and sub-unit of `unit` (and `unit` for its own stations), for
-    rankings; every month present, sub-units without a visit absent."""
+    """Door visits alone (no people) per month of `months` (consecutive) and sub-unit of
+    `unit` (and `unit` for its own stations), for rankings; every month present, sub-units
+    without a visit absent."""
     if not months:
         return {}
-    pairs = station_child(unit).subquery("station_child")
-    index = day_month_index(StationVisit.visit_day, months)
-    rows = db.session.execute(
-        select(index, pairs.c.child_id, func.count())
-        .join(pairs, pairs.c.station_id == StationVisit.station_id)
-        .where(*in_months(months))
-        .group_by(index, pairs.c.child_id)
-    )
+    index = day_month_index(TrafficDay.day, months)
     found: dict[int, dict[int, int]] = {}
-    for i, child_id, visits in rows:
-        found.setdefault(int(i), {})[child_id] = int(visits)
+    for i, child_id, visits in _visits_by_child(
+        unit, index, months[0].first_day, month_last_day(months[-1])
+    ):
+        if visits:
+            found.setdefault(int(i), {})[child_id] = int(visits)
     return {month: found.get(i, {}) for i, month in enumerate(months)}
 
 

@@ -22,22 +22,21 @@ What the figures mean:
   period's local days (attendance.traffic), whatever the campaign: traffic is the stations'
   measure, not the campaign's, and is never added to served.
 
-A constant number of queries, however big the tree: one statement for every breakdown
-(activities and served by theme, sub-unit, month, beneficiary group, host type, label and the
-top stations, reading check-ins once), one for unique people, one for the station network
-(opened, open, and open per host type and per label, with the catalogues' names), four for
-the door traffic (in all, per sub-unit, month and group) and a few small ones for names,
-targets and the sponsors.
+A number of queries that does not grow with the tree's stations or the rows: one statement
+for every breakdown (activities and served by theme, sub-unit, month, beneficiary group, host
+type, label and the top stations, reading the analytics table of check-ins), a few for unique
+people and for the distinct visitors of each sub-unit and month (the people bitmaps of
+analytics.people, with the raw rows of cut or not yet refreshed months), one for the station
+network (opened, open, and open per host type and per label, with the catalogues' names), a
+few for the door traffic and a few small ones for names, targets and the sponsors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from babel.dates import format_skeleton
 from flask import current_app
@@ -58,8 +57,10 @@ from sqlalchemy import (
 
 from inclusive_day.activities.models import Activity
 from inclusive_day.activities.queries import in_period, not_cancelled
+from inclusive_day.analytics.models import PeopleKind
+from inclusive_day.analytics.people import distinct_people
 from inclusive_day.attendance.models import BeneficiaryGroup
-from inclusive_day.attendance.queries import served_parts, unique_people_query
+from inclusive_day.attendance.queries import served_parts
 from inclusive_day.attendance.traffic import (
     traffic,
     traffic_by_child,
@@ -292,14 +293,9 @@ class Recap:
         return any(t.has_target for t in self.targets)
 
 
-# Threads that run the statements `alongside` sends to a second connection (one per report
-# rendering at the same time in this process, as many as a worker has threads).
-_SECOND_CONNECTION = ThreadPoolExecutor(max_workers=4, thread_name_prefix="report-sql")
-
-
 def large_recap_threshold() -> int:
     """REPORT_QUEUE_THRESHOLD: a recap of more activities than this is large, so it renders in
-    the report worker (when a queue exists) and counts on two connections (see `alongside`)."""
+    the report worker (when a queue exists)."""
     return int(current_app.config.get("REPORT_QUEUE_THRESHOLD", 5000))
 
 
@@ -309,39 +305,6 @@ def analytic_transaction() -> None:
     saves nothing on queries that run once. Ends with the transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
-
-
-def alongside(statement, activity_scope) -> Callable[[], Any]:
-    """Start a scalar query that needs no other: a function that gives its result.
-
-    For a large recap on PostgreSQL (more activities than REPORT_QUEUE_THRESHOLD, the size
-    that also sends a recap to the report worker) it runs at once on a second connection, in
-    a thread, while this session goes on with the next statement, so that the recap's two
-    large aggregates (the breakdowns and unique people) use two cores and take the time of
-    the longer one. Each statement of a READ COMMITTED transaction reads its own snapshot
-    anyway, so the figures are as consistent with each other as they were one after the
-    other. Otherwise (a small recap, where a thread saves nothing and only adds to a web
-    worker's memory; or SQLite, where tests read rows they have not committed) it runs in
-    this session when asked.
-    """
-
-    def here():
-        return db.session.scalar(statement)
-
-    if db.session.get_bind().dialect.name != "postgresql":
-        return here
-    activities = select(func.count()).select_from(Activity).where(*activity_scope)
-    if db.session.scalar(activities) <= large_recap_threshold():
-        return here
-    engine = db.engine
-
-    def run():
-        with engine.connect() as connection:
-            connection.execute(text("SET LOCAL jit = off"))
-            return connection.execute(statement).scalar()
-
-    future = _SECOND_CONNECTION.submit(run)
-    return future.result
 
 
 def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
@@ -358,7 +321,6 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
     activity_scope = recap_activity_scope(scope.campaign_id, unit.path, scope.start, scope.end)
     analytic_transaction()
     children = _children(unit)
-    people = alongside(unique_people_query(activity_scope), activity_scope)
     rows = _breakdowns(activity_scope, unit, months, now, scope.end.year)
     total = rows.get(("total", None)) or (0, 0, 0, 0)
     served = total[2]
@@ -369,7 +331,7 @@ def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:
         activities=total[0],
         planned=total[1],
         served=served,
-        people=int(people() or 0),
+        people=distinct_people(PeopleKind.SERVED, unit, scope.start, scope.end, scope.campaign_id),
         stations=total[3],
         new_stations=network.opened,
         open_stations=network.open,
