@@ -172,6 +172,62 @@ def _bitmaps(kind: PeopleKind, parts, months, campaign_id: int) -> dict[tuple[in
     return {(u, Month(m.year, m.month)): (own, sub) for u, m, own, sub in rows}
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One figure wanted: the distinct people of a part over the local days first to last."""
+
+    part: Part
+    first: date
+    last: date
+
+
+def people_for(
+    kind: PeopleKind, asks: Sequence[Ask], root: Part, campaign_id: int = ANY_CAMPAIGN
+) -> dict[Ask, int]:
+    """Distinct people of each ask (every part within `root`): door visitors, or people
+    checked in at activities starting on those days (of one campaign, or of any). One read of
+    the queue and one of the bitmaps for all the asks; the raw rows for those that need them."""
+    result: dict[Ask, int] = {a: 0 for a in asks if a.first > a.last}
+    asks = [a for a in asks if a.first <= a.last]
+    if not asks:
+        return result
+    first, last = min(a.first for a in asks), max(a.last for a in asks)
+    queued = queued_months(kind, root, first, last, campaign_id) if _anything_queued() else set()
+    plans = []
+    wanted_months: set[Month] = set()
+    for ask in asks:
+        months = months_between(ask.first, ask.last)
+        dirty = {m for u, p, m in queued if ask.part.holds(u, p)}
+        whole = [
+            m
+            for m in months
+            if m.first_day >= ask.first and month_last_day(m) <= ask.last and m not in dirty
+        ]
+        spans = [
+            Span(max(ask.first, m.first_day), min(ask.last, month_last_day(m)))
+            for m in months
+            if m not in whole
+        ]
+        wanted_months.update(whole)
+        plans.append((ask, whole, spans))
+    stored = _bitmaps(kind, [a.part for a in asks], sorted(wanted_months, key=str), campaign_id)
+    for ask, whole, spans in plans:
+        people = BitMap()
+        for month in whole:
+            found = stored.get((ask.part.unit_id, month))
+            if found is not None:
+                people |= BitMap.deserialize(found[0 if ask.part.own_only else 1])
+        unnumbered = set()
+        if spans:
+            for number, key in db.session.execute(_raw_scope(kind, ask.part, spans, campaign_id)):
+                if number is None:
+                    unnumbered.add(key)
+                else:
+                    people.add(number)
+        result[ask] = len(people) + len(unnumbered)
+    return result
+
+
 def people_of(
     kind: PeopleKind,
     parts: Sequence[Part],
@@ -180,36 +236,16 @@ def people_of(
     last: date,
     campaign_id: int = ANY_CAMPAIGN,
 ) -> dict[Part, int]:
-    """Distinct people of each part (all within `root`) over the local days first to last:
-    door visitors, or people checked in at activities starting on those days (of one
-    campaign, or of any)."""
+    """Distinct people of each part (all within `root`) over the local days first to last."""
     if last < first:
         return dict.fromkeys(parts, 0)
-    months = months_between(first, last)
-    whole = [m for m in months if m.first_day >= first and month_last_day(m) <= last]
-    queued = queued_months(kind, root, first, last, campaign_id)
-    stored = _bitmaps(kind, parts, whole, campaign_id)
-    result = {}
-    for part in parts:
-        dirty = {m for u, p, m in queued if part.holds(u, p)}
-        people = BitMap()
-        spans = []
-        for month in months:
-            if month in whole and month not in dirty:
-                found = stored.get((part.unit_id, month))
-                if found is not None:
-                    people |= BitMap.deserialize(found[0 if part.own_only else 1])
-                continue
-            spans.append(Span(max(first, month.first_day), min(last, month_last_day(month))))
-        unnumbered = set()
-        if spans:
-            for number, key in db.session.execute(_raw_scope(kind, part, spans, campaign_id)):
-                if number is None:
-                    unnumbered.add(key)
-                else:
-                    people.add(number)
-        result[part] = len(people) + len(unnumbered)
-    return result
+    found = people_for(kind, [Ask(p, first, last) for p in parts], root, campaign_id)
+    return {ask.part: n for ask, n in found.items()}
+
+
+def _anything_queued() -> bool:
+    """Whether any change waits for the refresh (most reads then skip the queue's joins)."""
+    return db.session.scalar(select(AnalyticsChange.id).limit(1)) is not None
 
 
 def distinct_people(

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from inclusive_day.analytics.models import PeopleKind, TrafficDay
-from inclusive_day.analytics.people import Part, month_last_day, people_of
+from inclusive_day.analytics.people import Ask, Part, month_last_day, people_for, people_of
 from inclusive_day.attendance.models import BeneficiaryGroup, StationVisit
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
@@ -316,15 +316,15 @@ def traffic_by_month(
         .group_by(index)
     )
     visits = {int(i): int(n) for i, n in rows if n}
-    result = {}
-    root = _root(path) if visits else None
-    for i, month in enumerate(months):
-        if i not in visits:
-            result[month] = NO_TRAFFIC
-            continue
-        people = visitors_of([root], root, *_month_days(month, first, last))[root]
-        result[month] = Traffic(visits[i], people)
-    return result
+    if not visits:
+        return dict.fromkeys(months, NO_TRAFFIC)
+    root = _root(path)
+    asks = {i: Ask(root, *_month_days(months[i], first, last)) for i in visits}
+    people = people_for(PeopleKind.VISITORS, list(asks.values()), root)
+    return {
+        month: Traffic(visits[i], people[asks[i]]) if i in visits else NO_TRAFFIC
+        for i, month in enumerate(months)
+    }
 
 
 def traffic_by_month_of(station_ids, months: Sequence[Month]) -> dict[Month, Traffic]:
@@ -356,17 +356,22 @@ def traffic_by_child_month(unit: Unit, months: Sequence[Month]) -> dict[Month, M
             visits.setdefault(int(i), {})[child_id] = int(n)
     parts = child_parts(unit)
     root = Part.subtree(unit)
+    asks = {}
+    for i, found in visits.items():
+        days = (months[i].first_day, month_last_day(months[i]))
+        asks[(i, None)] = Ask(root, *days)
+        for child_id in found:
+            asks[(i, child_id)] = Ask(parts[child_id], *days)
+    people = people_for(PeopleKind.VISITORS, list(asks.values()), root)
     result = {}
     for i, month in enumerate(months):
         found = visits.get(i, {})
         if not found:
             result[month] = MonthTraffic()
             continue
-        wanted = [root, *(parts[c] for c in found)]
-        people = visitors_of(wanted, root, month.first_day, month_last_day(month))
         result[month] = MonthTraffic(
-            Traffic(sum(found.values()), people[root]),
-            {c: Traffic(n, people[parts[c]]) for c, n in found.items()},
+            Traffic(sum(found.values()), people[asks[(i, None)]]),
+            {c: Traffic(n, people[asks[(i, c)]]) for c, n in found.items()},
         )
     return result
 

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from inclusive_day.analytics.refresh import refresh
 from inclusive_day.demo.kunming import (
     DemoLogin,
     campaign_figures,
@@ -36,6 +37,7 @@ def load(if_empty: bool) -> None:
     started = time.perf_counter()
     result = load_kunming(echo=click.echo)
     db.session.commit()
+    _refresh_analytics()
     if result.created:
         click.echo(f"Loaded in {time.perf_counter() - started:.1f} s.")
     if result.campaign_id is None:
@@ -83,10 +85,23 @@ def province(stations: int, activities: int, checkins: int, visits: int, seed: i
         )
         generate_shelves(find_province(), seed=seed, echo=click.echo)
         generate_points(db.session, find_province(), seed=seed, echo=click.echo)
+        _refresh_analytics()
     except ProvinceExists as error:
         raise click.ClickException(str(error)) from None
     except ValueError as error:
         raise click.ClickException(f"Nothing was written: {error}") from None
+
+
+def _refresh_analytics() -> None:
+    """Count the people bitmaps of what was just loaded, as the refresh worker would."""
+    started = time.perf_counter()
+    done = refresh()
+    db.session.commit()
+    if done.changes:
+        click.echo(
+            f"Analytics: {done.bitmaps:,} people bitmaps of {done.people_numbered:,} people"
+            f" in {time.perf_counter() - started:.1f} s."
+        )
 
 
 def _echo_logins(logins: list[DemoLogin]) -> None:
