@@ -14,11 +14,13 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from inclusive_day import create_app
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.tokens import issue_token
 from inclusive_day.attendance.models import CheckIn, HeadcountChange, StationVisit
 from inclusive_day.auth.models import Role, User
 from inclusive_day.auth.passwords import password_problem
+from inclusive_day.config import TestConfig
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import limiter
 from inclusive_day.sponsors.models import Donation, DonationKind, Sponsor
@@ -531,14 +533,17 @@ def test_public_pages_and_static_files_keep_their_caching(client, make_user, log
     assert "no-store" not in static.headers.get("Cache-Control", "")
 
 
-def test_a_download_is_not_stored_even_without_a_session(app, client):
+def test_a_download_is_not_stored_even_without_a_session(database_url):
+    app = create_app(TestConfig(database_url))  # its own: a test route joins it
+
     @app.get("/_test_download")
     def _download():
         return app.response_class(
             "a,b\n", headers={"Content-Disposition": 'attachment; filename="x.csv"'}
         )
 
-    assert "no-store" in client.get("/_test_download").headers["Cache-Control"]
+    answer = app.test_client().get("/_test_download")
+    assert "no-store" in answer.headers["Cache-Control"]
 
 
 # --- The tally's cap and its one grouped write ---------------------------------------------------

@@ -278,8 +278,8 @@ def test_the_command_builds_once_and_then_refuses_cleanly(runner, db):
     args += ["--visits", "800"]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\n") == 5 and "Built the synthetic province" in result.output
-    assert "Shelves: " in result.output
+    assert result.output.count("\n") == 6 and "Built the synthetic province" in result.output
+    assert "Shelves: " in result.output and "Analytics: " in result.output
     assert "Points: " in result.output and " awards (" in result.output
     assert "800 door visits" in result.output and "station masters" in result.output
     plan = construction_plan(30, local_today())
