@@ -1,0 +1,278 @@
+"""The reporting replica: with REPORTS_DATABASE_URL set, the reads of report, notice and feed
+requests go to a PostgreSQL streaming replica of the primary, and every write to the primary.
+
+The session decides statement by statement (`RoutingSession.get_bind`): a plain SELECT made
+while serving one of the views in `REPLICA_VIEWS` reads from the replica; a flush, an INSERT,
+UPDATE or DELETE, a SELECT ... FOR UPDATE or any other statement goes to the primary, and
+once the session has written, it reads from the primary too, so that a request sees its own
+writes. Start-up refuses a replica URL that names the primary itself, a server that is not a
+replica of it, another database than the primary's, or a primary that is not PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import click
+from flask import Flask, current_app, g, has_app_context, request
+from flask_sqlalchemy.session import Session
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import CompoundSelect
+
+# Flask-SQLAlchemy's bind key of the replica's engine (SQLALCHEMY_BINDS).
+REPLICA_BIND = "reports"
+
+# The views that read from the replica, on GET (and HEAD) only: a name ending in "." stands for
+# every view of that blueprint. Report pages, PDFs and spreadsheets, the notices issued, the
+# JSON API's report figures, and the calendar and map feeds.
+REPLICA_VIEWS = (
+    "reports.",
+    "api_reports.",
+    "points.report",
+    "shelf.report",
+    "shelf.report_xlsx",
+    "feeds.campaign_feed",
+    "feeds.unit_feed",
+    "feeds.station_feed",
+    "feeds.activity_feed",
+    "directory.stations_geojson",
+    "directory.stations_kml",
+    "directory.stations_csv",
+)
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
+_MARK = "_reads_from_replica"
+_WROTE = "wrote"
+_READ_REPLICA = "read_replica"
+
+
+class ReplicaRefused(click.ClickException):
+    """REPORTS_DATABASE_URL names no replica of the primary: the app refuses to start (a
+    click error, so that the `flask` command says why in one line and exits 1)."""
+
+
+# --- Which reads go where ---------------------------------------------------------------------
+
+
+def is_replica_view(endpoint: str | None) -> bool:
+    """Whether the view `endpoint` is one of REPLICA_VIEWS."""
+    if not endpoint:
+        return False
+    return any(
+        endpoint.startswith(name) if name.endswith(".") else endpoint == name
+        for name in REPLICA_VIEWS
+    )
+
+
+def read_from_replica(on: bool = True) -> None:
+    """Mark the current app context's reads as the replica's (or not): the request hook does it
+    for REPLICA_VIEWS, a report worker or a report's helper thread for its own context."""
+    setattr(g, _MARK, on)
+
+
+def reads_from_replica() -> bool:
+    """Whether the current app context's plain reads go to the replica (when there is one)."""
+    return has_app_context() and bool(g.get(_MARK, False))
+
+
+def _is_plain_select(clause) -> bool:
+    """A SELECT that locks nothing: the only statement a replica may answer."""
+    return isinstance(clause, Select | CompoundSelect) and clause._for_update_arg is None
+
+
+class RoutingSession(Session):
+    """Flask-SQLAlchemy's session, sending the plain reads of replica-marked contexts to the
+    replica's engine, and everything else (and every read after a write) to the primary."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        """The replica's engine for a plain read of a replica-marked context that has not
+        written; otherwise the primary's (Flask-SQLAlchemy's choice)."""
+        if bind is None and clause is not None:
+            if self._flushing or not _is_plain_select(clause):
+                self.info[_WROTE] = True
+            elif not self.info.get(_WROTE) and reads_from_replica():
+                replica = self._db.engines.get(REPLICA_BIND)
+                if replica is not None:
+                    self.info[_READ_REPLICA] = True
+                    return replica
+        elif self._flushing:
+            self.info[_WROTE] = True
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+# --- Start-up ---------------------------------------------------------------------------------
+
+
+def normalise_url(url: str) -> str:
+    """A PostgreSQL URL with the driver named (hosting platforms hand out postgres:// URLs)."""
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def add_engine(app: Flask) -> None:
+    """Give Flask-SQLAlchemy the replica's engine (bind REPLICA_BIND) when
+    REPORTS_DATABASE_URL is set; before db.init_app, which makes the engines."""
+    url = app.config.get("REPORTS_DATABASE_URL")
+    if url:
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds[REPLICA_BIND] = normalise_url(url)
+        app.config["SQLALCHEMY_BINDS"] = binds
+
+
+def init_app(app: Flask) -> None:
+    """With a replica configured: refuse to start unless it is a replica of the primary, and
+    mark the requests of REPLICA_VIEWS to read from it. Pages show `figures_as_of()`."""
+    app.add_template_global(figures_as_of)
+    if not app.config.get("REPORTS_DATABASE_URL"):
+        return
+    with app.app_context():
+        engines = app.extensions["sqlalchemy"].engines
+        check_replica(engines[None], engines[REPLICA_BIND])
+    app.before_request(_mark_request)
+
+
+def _mark_request() -> None:
+    read_from_replica(request.method in _READ_METHODS and is_replica_view(request.endpoint))
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """What tells two PostgreSQL servers apart: the cluster's system identifier (a streaming
+    replica has its primary's), whether it is in recovery (a replica is), and the database."""
+
+    system_identifier: int
+    in_recovery: bool
+    database: str
+
+
+IDENTITY = text(
+    "SELECT (SELECT system_identifier FROM pg_control_system()), pg_is_in_recovery(), "
+    "current_database()"
+)
+
+
+def server_identity(engine: Engine, setting: str) -> ServerIdentity:
+    """The identity of the server behind `engine` (named by `setting` in any refusal)."""
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(IDENTITY).one()
+    except DBAPIError as error:
+        raise ReplicaRefused(
+            f"{setting} could not be read to check the reporting replica "
+            f"({engine.url.render_as_string(hide_password=True)}): {error.orig}"
+        ) from error
+    return ServerIdentity(int(row[0]), bool(row[1]), row[2])
+
+
+def refusal(primary: ServerIdentity, replica: ServerIdentity) -> str | None:
+    """Why a server of identity `replica` cannot serve reports for `primary`; None if it can."""
+    if not replica.in_recovery and replica.system_identifier == primary.system_identifier:
+        return (
+            "REPORTS_DATABASE_URL points at the primary itself (same system identifier, not in "
+            "recovery): reports would load the primary. Point it at a streaming replica, or "
+            "unset it."
+        )
+    if not replica.in_recovery:
+        return (
+            "REPORTS_DATABASE_URL points at a server that is not a replica (it is not in "
+            "recovery): it would serve figures that never change. Point it at a streaming "
+            "replica of the primary, or unset it."
+        )
+    if replica.system_identifier != primary.system_identifier:
+        return (
+            "REPORTS_DATABASE_URL points at a replica of another primary (system identifier "
+            f"{replica.system_identifier}, the primary's is {primary.system_identifier})."
+        )
+    if primary.in_recovery:
+        return "DATABASE_URL points at a server in recovery: the primary must take writes."
+    if replica.database != primary.database:
+        return (
+            f"REPORTS_DATABASE_URL names database {replica.database!r}, DATABASE_URL "
+            f"{primary.database!r}: reports must read the primary's own database."
+        )
+    return None
+
+
+def check_replica(primary: Engine, replica: Engine) -> None:
+    """Refuse (ReplicaRefused, with the reason) unless `replica` is a streaming replica of
+    `primary`'s server and database; a replica only makes sense on PostgreSQL."""
+    for engine, setting in ((primary, "DATABASE_URL"), (replica, "REPORTS_DATABASE_URL")):
+        if engine.dialect.name != "postgresql":
+            raise ReplicaRefused(
+                f"REPORTS_DATABASE_URL is set, but {setting} is not PostgreSQL: a reporting "
+                "replica is a PostgreSQL streaming replica of a PostgreSQL primary. Unset "
+                "REPORTS_DATABASE_URL."
+            )
+    reason = refusal(
+        server_identity(primary, "DATABASE_URL"),
+        server_identity(replica, "REPORTS_DATABASE_URL"),
+    )
+    if reason is not None:
+        raise ReplicaRefused(reason)
+
+
+# --- How far behind ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaLag:
+    """How far behind the primary the replica's figures are.
+
+    `as_of`: the primary's time that the replica's data is of (now, when the replica has
+    replayed all it received; else the commit time of the last transaction it replayed);
+    `behind`: now minus `as_of`; `bytes_behind`: write-ahead log the primary has written and
+    the replica not yet replayed (None when the primary was not asked)."""
+
+    as_of: datetime | None
+    behind: timedelta | None
+    bytes_behind: int | None = None
+
+
+AS_OF = text(
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN now() "
+    "ELSE pg_last_xact_replay_timestamp() END, now()"
+)
+
+
+def replica_lag(replica: Connection, primary: Connection | None = None) -> ReplicaLag:
+    """The lag of the replica behind `replica`; in bytes of WAL too when `primary` is given."""
+    as_of, now = replica.execute(AS_OF).one()
+    bytes_behind = None
+    if primary is not None:
+        written = primary.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        bytes_behind = max(0, int(replayed_behind(replica, written)))
+    return ReplicaLag(as_of, now - as_of if as_of is not None else None, bytes_behind)
+
+
+def replayed_behind(replica: Connection, lsn: str) -> int:
+    """How many bytes of WAL up to `lsn` (a primary's position) the replica has yet to replay."""
+    return int(
+        replica.execute(
+            text("SELECT pg_wal_lsn_diff(CAST(:lsn AS pg_lsn), pg_last_wal_replay_lsn())"),
+            {"lsn": lsn},
+        ).scalar_one()
+    )
+
+
+def served_from_replica() -> bool:
+    """Whether the current app context's session has read from the replica."""
+    if not has_app_context():
+        return False
+    return bool(current_app.extensions["sqlalchemy"].session.info.get(_READ_REPLICA))
+
+
+def figures_as_of() -> datetime | None:
+    """For a page whose figures were read from the replica: the time they are as of (one
+    query on the replica); None when the page read none from a replica."""
+    if not served_from_replica():
+        return None
+    engine = current_app.extensions["sqlalchemy"].engines[REPLICA_BIND]
+    with engine.connect() as connection:
+        return replica_lag(connection).as_of
