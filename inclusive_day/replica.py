@@ -134,11 +134,18 @@ def init_app(app: Flask) -> None:
         return
     with app.app_context():
         engines = app.extensions["sqlalchemy"].engines
-        check_replica(engines[None], engines[REPLICA_BIND])
-    app.before_request(_mark_request)
+        try:
+            check_replica(engines[None], engines[REPLICA_BIND])
+        except ReplicaRefused:
+            for engine in engines.values():  # the app goes: leave no connection open
+                engine.dispose()
+            raise
+    app.before_request(mark_request)
 
 
-def _mark_request() -> None:
+def mark_request() -> None:
+    """Before each request: its plain reads go to the replica when it is a GET of one of
+    REPLICA_VIEWS."""
     read_from_replica(request.method in _READ_METHODS and is_replica_view(request.endpoint))
 
 
