@@ -50,6 +50,12 @@ def test_the_replica_url_is_read_from_the_environment(monkeypatch):
     assert Config().REPORTS_DATABASE_URL is None
 
 
+def test_the_lag_command_says_when_there_is_no_replica(runner):
+    result = runner.invoke(args=["report", "lag"])
+    assert result.exit_code == 1
+    assert "REPORTS_DATABASE_URL is not set" in result.output
+
+
 PRIMARY = ServerIdentity(7001, False, "yizhan")
 
 
@@ -283,6 +289,16 @@ def test_the_lag_is_measured_on_the_replica(replica_app, engines):
             p.execute(text("CREATE TEMPORARY TABLE lag_probe (n int)"))  # some WAL
         with replica.connect() as r, primary.connect() as p:
             assert replica_lag(r, p).bytes_behind > 0
+
+
+@needs_replica
+def test_the_lag_command_says_how_far_behind_the_replica_is(replica_app, engines):
+    wait_for_replay(engines)
+    with replica_app.app_context():
+        result = replica_app.test_cli_runner().invoke(args=["report", "lag"])
+    assert result.exit_code == 0, result.output
+    assert "Figures as of" in result.output
+    assert "bytes of WAL behind the primary" in result.output
 
 
 @needs_replica
