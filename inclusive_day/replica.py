@@ -5,8 +5,10 @@ The session decides statement by statement (`RoutingSession.get_bind`): a plain 
 while serving one of the views in `REPLICA_VIEWS` reads from the replica; a flush, an INSERT,
 UPDATE or DELETE, a SELECT ... FOR UPDATE or any other statement goes to the primary, and
 once the session has written, it reads from the primary too, so that a request sees its own
-writes. Start-up refuses a replica URL that names the primary itself, a server that is not a
-replica of it, another database than the primary's, or a primary that is not PostgreSQL.
+writes; and a browser whose last write the replica has yet to replay reads its reports from
+the primary until it has (the report a form redirects to shows what the form wrote).
+Start-up refuses a replica URL that names the primary itself, a server that is not a replica
+of it, another database than the primary's, or a primary that is not PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
-from flask import Flask, current_app, g, has_app_context, request
+from flask import Flask, current_app, g, has_app_context, request, session
 from flask_sqlalchemy.session import Session
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -48,6 +50,8 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 _MARK = "_reads_from_replica"
 _WROTE = "wrote"
 _READ_REPLICA = "read_replica"
+# In the browser's session: the primary's WAL position after that browser's last write.
+_SEEN_WAL = "_primary_wal"
 
 
 class ReplicaRefused(click.ClickException):
@@ -141,12 +145,40 @@ def init_app(app: Flask) -> None:
                 engine.dispose()
             raise
     app.before_request(mark_request)
+    app.after_request(remember_writes)
 
 
 def mark_request() -> None:
     """Before each request: its plain reads go to the replica when it is a GET of one of
-    REPLICA_VIEWS."""
-    read_from_replica(request.method in _READ_METHODS and is_replica_view(request.endpoint))
+    REPLICA_VIEWS, unless the replica has yet to replay this browser's last write (the
+    report a form redirects to shows what the form just wrote)."""
+    on = request.method in _READ_METHODS and is_replica_view(request.endpoint)
+    read_from_replica(on and _replayed_last_write())
+
+
+def _replayed_last_write() -> bool:
+    """Whether the replica has replayed this browser's last write (and then forget it)."""
+    lsn = session.get(_SEEN_WAL)
+    if lsn is None:
+        return True
+    with _engine(REPLICA_BIND).connect() as connection:
+        if replayed_behind(connection, lsn) > 0:
+            return False
+    session.pop(_SEEN_WAL)
+    return True
+
+
+def remember_writes(response):
+    """After a request that wrote, in a browser's session: the primary's WAL position, which
+    the replica must have replayed before that browser's reports read from it again."""
+    if session and current_app.extensions["sqlalchemy"].session.info.get(_WROTE):
+        with _engine(None).connect() as connection:
+            session[_SEEN_WAL] = connection.execute(text("SELECT pg_current_wal_lsn()")).scalar()
+    return response
+
+
+def _engine(bind: str | None) -> Engine:
+    return current_app.extensions["sqlalchemy"].engines[bind]
 
 
 @dataclass(frozen=True)
@@ -280,6 +312,5 @@ def figures_as_of() -> datetime | None:
     query on the replica); None when the page read none from a replica."""
     if not served_from_replica():
         return None
-    engine = current_app.extensions["sqlalchemy"].engines[REPLICA_BIND]
-    with engine.connect() as connection:
+    with _engine(REPLICA_BIND).connect() as connection:
         return replica_lag(connection).as_of

@@ -264,6 +264,37 @@ def test_a_report_page_shows_the_replicas_figures_and_says_as_of_when(
 
 
 @needs_replica
+def test_after_a_write_a_browser_reads_its_reports_from_the_primary_until_replayed(
+    replica_app, engines, db, make_unit, make_user
+):
+    province = make_unit("Yunnan")
+    user = make_user(Role.ORGANISER, province)
+    client = replica_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    wait_for_replay(engines)
+    response = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    wait_for_replay(engines)
+    month = str(Month.containing(datetime.now(UTC)).shift(-1))
+    page = f"/reports/league?unit={province.id}&month={month}"
+    assert "read from the reporting replica" in client.get(page).get_data(as_text=True)
+
+    with PausedReplay(engines):
+        newcomer = f"Newcomer {uuid.uuid4().hex[:8]}"
+        make_unit(newcomer, province)
+        # This browser writes (a feed token): its next report waits for no replica.
+        assert client.post(f"/calendar/unit/{province.id}/subscribe").status_code == 200
+        body = client.get(page).get_data(as_text=True)
+        assert newcomer in body
+        assert "read from the reporting replica" not in body
+
+    wait_for_replay(engines)
+    body = client.get(page).get_data(as_text=True)
+    assert newcomer in body
+    assert "read from the reporting replica" in body
+
+
+@needs_replica
 def test_writes_of_a_replica_marked_context_go_to_the_primary(replica_app, engines):
     with replica_app.app_context(), PausedReplay(engines):
         read_from_replica()
