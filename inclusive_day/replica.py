@@ -302,7 +302,7 @@ def replayed_behind(replica: Connection, lsn: str) -> int:
 
 def served_from_replica() -> bool:
     """Whether the current app context's session has read from the replica."""
-    if not has_app_context():
+    if not reads_from_replica():
         return False
     return bool(current_app.extensions["sqlalchemy"].session.info.get(_READ_REPLICA))
 
