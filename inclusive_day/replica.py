@@ -3,12 +3,13 @@ requests go to a PostgreSQL streaming replica of the primary, and every write to
 
 The session decides statement by statement (`RoutingSession.get_bind`): a plain SELECT made
 while serving one of the views in `REPLICA_VIEWS` reads from the replica; a flush, an INSERT,
-UPDATE or DELETE, a SELECT ... FOR UPDATE or any other statement goes to the primary, and
-once the session has written, it reads from the primary too, so that a request sees its own
-writes; and a browser whose last write the replica has yet to replay reads its reports from
-the primary until it has (the report a form redirects to shows what the form wrote).
-Start-up refuses a replica URL that names the primary itself, a server that is not a replica
-of it, another database than the primary's, or a primary that is not PostgreSQL.
+UPDATE or DELETE, a SELECT ... FOR UPDATE or any other statement goes to the primary, and so
+do the reads of a transaction that has written (it sees its own writes) and the reads of the
+tables that decide who may do what (PRIMARY_TABLES). A browser whose last write the replica
+has yet to replay reads its reports from the primary until it has (the report a form
+redirects to shows what the form wrote). Start-up refuses a replica URL that names the
+primary itself, a server that is not a replica of it, another database than the primary's,
+or a primary that is not PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask, current_app, g, has_app_context, request, session
 from flask_sqlalchemy.session import Session
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.util import find_tables
 
 # Flask-SQLAlchemy's bind key of the replica's engine (SQLALCHEMY_BINDS).
 REPLICA_BIND = "reports"
@@ -46,9 +48,15 @@ REPLICA_VIEWS = (
     "directory.stations_csv",
 )
 
+# The tables that decide who may do what: read on the primary always, so that a disabled
+# account, a revoked token or a withdrawn role stops at once, and a new one works at once.
+PRIMARY_TABLES = frozenset({"users", "role_grants", "api_tokens", "feed_tokens"})
+
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _MARK = "_reads_from_replica"
+# In the session's info: it wrote in this request; it is in a transaction that wrote.
 _WROTE = "wrote"
+_WRITING = "writing"
 _READ_REPLICA = "read_replica"
 # In the browser's session: the primary's WAL position after that browser's last write.
 _SEEN_WAL = "_primary_wal"
@@ -88,24 +96,42 @@ def _is_plain_select(clause) -> bool:
     return isinstance(clause, Select | CompoundSelect) and clause._for_update_arg is None
 
 
+def _reads_primary_tables(clause) -> bool:
+    """Whether the statement reads one of PRIMARY_TABLES (in a join or a subquery too)."""
+    return any(table.name in PRIMARY_TABLES for table in find_tables(clause, include_joins=True))
+
+
 class RoutingSession(Session):
     """Flask-SQLAlchemy's session, sending the plain reads of replica-marked contexts to the
-    replica's engine, and everything else (and every read after a write) to the primary."""
+    replica's engine, and everything else (and every read in a transaction that wrote) to
+    the primary."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        """The replica's engine for a plain read of a replica-marked context that has not
-        written; otherwise the primary's (Flask-SQLAlchemy's choice)."""
-        if bind is None and clause is not None:
-            if self._flushing or not _is_plain_select(clause):
-                self.info[_WROTE] = True
-            elif not self.info.get(_WROTE) and reads_from_replica():
-                replica = self._db.engines.get(REPLICA_BIND)
-                if replica is not None:
-                    self.info[_READ_REPLICA] = True
-                    return replica
-        elif self._flushing:
-            self.info[_WROTE] = True
+        """The replica's engine for a plain read of a replica-marked context, outside a
+        transaction that wrote and of PRIMARY_TABLES; otherwise the primary's (Flask-
+        SQLAlchemy's choice)."""
+        if bind is None:
+            if self._flushing or (clause is not None and not _is_plain_select(clause)):
+                self.info[_WROTE] = self.info[_WRITING] = True
+            elif clause is not None and self._reads_replica(clause):
+                self.info[_READ_REPLICA] = True
+                return self._db.engines[REPLICA_BIND]
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+    def _reads_replica(self, clause) -> bool:
+        return (
+            reads_from_replica()
+            and not self.info.get(_WRITING)
+            and REPLICA_BIND in self._db.engines
+            and not _reads_primary_tables(clause)
+        )
+
+
+@event.listens_for(RoutingSession, "after_commit")
+@event.listens_for(RoutingSession, "after_rollback")
+def _transaction_ended(session) -> None:
+    """What a transaction wrote is committed (or gone): the next one may read the replica."""
+    session.info.pop(_WRITING, None)
 
 
 # --- Start-up ---------------------------------------------------------------------------------

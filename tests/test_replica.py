@@ -10,12 +10,15 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import create_engine, func, insert, make_url, select, text, update
 
 from inclusive_day import create_app
-from inclusive_day.auth.models import Role
+from inclusive_day.api.models import ApiToken, TokenScope
+from inclusive_day.api.tokens import issue_token
+from inclusive_day.auth.models import Role, RoleGrant, User
 from inclusive_day.config import Config, TestConfig
 from inclusive_day.extensions import db as _db
+from inclusive_day.feeds.models import FeedToken
 from inclusive_day.periods import Month
 from inclusive_day.replica import (
     REPLICA_BIND,
@@ -131,21 +134,42 @@ def test_plain_reads_of_a_marked_context_go_to_the_replica(app, fake_replica):
     assert session.get_bind(clause=select(Unit).with_for_update()) is primary
 
 
-def test_a_write_goes_to_the_primary_and_so_does_every_read_after_it(app, fake_replica):
+def test_a_transaction_that_wrote_reads_the_primary_until_it_ends(app, fake_replica):
     primary = _db.engines[None]
     session = _db.session
     read_from_replica()
     assert session.get_bind(clause=select(Unit)) is fake_replica
     assert session.get_bind(clause=insert(Unit)) is primary
+    session.execute(update(Unit).where(Unit.id == -1).values(name="none"))
     assert session.get_bind(clause=select(Unit)) is primary  # sees what it wrote
+    session.rollback()
+    assert session.get_bind(clause=select(Unit)) is fake_replica
 
 
 def test_a_flush_in_a_marked_context_writes_to_the_primary(app, fake_replica):
     read_from_replica()
     create_unit("Flushed on the primary", Level.PROVINCE)
-    _db.session.commit()
+    _db.session.flush()
     assert _db.session.get_bind(clause=select(Unit)) is _db.engines[None]
     assert _db.session.scalar(select(func.count(Unit.id))) == 1
+    _db.session.commit()
+    assert _db.session.get_bind(clause=select(Unit)) is fake_replica
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        select(User),
+        select(Unit).join(RoleGrant, RoleGrant.unit_id == Unit.id),
+        select(Unit).where(Unit.id.in_(select(ApiToken.user_id))),
+        select(FeedToken.id).union(select(Unit.id)),
+    ],
+    ids=["users", "grants joined", "api tokens in a subquery", "feed tokens in a union"],
+)
+def test_who_may_do_what_is_read_on_the_primary(app, fake_replica, statement):
+    """A disabled account, a revoked token or a withdrawn role stops at once."""
+    read_from_replica()
+    assert _db.session.get_bind(clause=statement) is _db.engines[None]
 
 
 # --- Against a real streaming replica ------------------------------------------------------------
@@ -300,11 +324,36 @@ def test_writes_of_a_replica_marked_context_go_to_the_primary(replica_app, engin
         read_from_replica()
         before = _db.session.scalar(select(func.count(Unit.id)))  # from the replica
         create_unit("Written", Level.PROVINCE)
-        _db.session.commit()  # a replica would refuse: it is read-only
+        _db.session.flush()  # a replica would refuse: it is read-only
         assert _db.session.scalar(select(func.count(Unit.id))) == before + 1  # its own write
-        _db.session.remove()
-        read_from_replica()
+        _db.session.commit()
         assert _db.session.scalar(select(func.count(Unit.id))) == before  # replay paused
+
+
+@needs_replica
+def test_an_api_token_made_a_moment_ago_opens_the_replicas_report_figures_at_once(
+    replica_app, engines, db, make_unit, make_campaign, make_user
+):
+    province = make_unit("Yunnan")
+    campaign = make_campaign(province)
+    wait_for_replay(engines)
+    client = replica_app.test_client()
+    with PausedReplay(engines):
+        user = make_user(Role.ORGANISER, province)  # not yet on the replica
+        _token, raw = issue_token(user, "reports", TokenScope.READ)
+        db.session.commit()
+        answer = client.get(
+            f"/api/v1/reports/summary?campaign={campaign.id}",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        # ... while its figures are the replica's: a campaign made now is not there yet.
+        newer = make_campaign(province)
+        answer = client.get(
+            f"/api/v1/reports/summary?campaign={newer.id}",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+        assert answer.status_code == 404
 
 
 @needs_replica
