@@ -16,7 +16,7 @@ from inclusive_day import create_app
 from inclusive_day.api.models import ApiToken, TokenScope
 from inclusive_day.api.tokens import issue_token
 from inclusive_day.auth.models import Role, RoleGrant, User
-from inclusive_day.config import Config, TestConfig
+from inclusive_day.config import ProductionConfig, TestConfig
 from inclusive_day.extensions import db as _db
 from inclusive_day.feeds.models import FeedToken
 from inclusive_day.periods import Month
@@ -47,10 +47,14 @@ def test_a_sqlite_primary_with_a_replica_url_refuses_to_start(tmp_path):
 
 
 def test_the_replica_url_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://writer@primary:5432/yizhan")
     monkeypatch.setenv("REPORTS_DATABASE_URL", "postgres://reader@replica:5432/yizhan")
-    assert Config().REPORTS_DATABASE_URL == "postgresql+psycopg://reader@replica:5432/yizhan"
+    assert (
+        ProductionConfig().REPORTS_DATABASE_URL == "postgresql+psycopg://reader@replica:5432/yizhan"
+    )
     monkeypatch.delenv("REPORTS_DATABASE_URL")
-    assert Config().REPORTS_DATABASE_URL is None
+    assert ProductionConfig().REPORTS_DATABASE_URL is None
 
 
 def test_the_lag_command_says_when_there_is_no_replica(runner):
