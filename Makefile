@@ -24,7 +24,7 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --g
 # isolation, so the setuptools and Babel that build it are pinned like everything else.
 BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))'
 
-.PHONY: run test setup setup-app system-packages translations upgrade demo lint format messages lock clean
+.PHONY: run test setup setup-app system-packages translations upgrade demo lint format messages lock clean replica
 
 run: setup-app upgrade demo
 	@echo "Serving Inclusive Day on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
@@ -93,6 +93,11 @@ $(CATALOGUES:.po=.mo): | $(VENV)/.installed-app
 
 upgrade:
 	$(FLASK) db upgrade
+
+# A streaming replica of this machine's PostgreSQL on port 5433, for REPORTS_DATABASE_URL
+# (as root, with PostgreSQL from Debian's packages; safe to run again).
+replica:
+	bash scripts/replica.sh
 
 demo:
 	$(FLASK) demo load --if-empty

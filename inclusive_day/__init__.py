@@ -42,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     from inclusive_day import (
         i18n,
         models,  # noqa: F401  (the whole schema, for Alembic)
+        replica,
     )
     from inclusive_day.auth.loader import load_user
     from inclusive_day.database import configure_sqlite
@@ -57,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     )
     from inclusive_day.ratelimit import storage  # noqa: F401  (the limits' database:// storage)
 
+    replica.add_engine(app)  # REPORTS_DATABASE_URL: the reporting replica's engine
     db.init_app(app)
     migrate.init_app(app, db, directory=str(SITE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -71,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)  # flask-smorest: the OpenAPI document at /api/v1/openapi.json
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    replica.init_app(app)  # refuses a URL that is no replica of the primary; routes report reads
 
 
 # (package, URL prefix): each package's __init__ holds `bp` and, where its routes are spread

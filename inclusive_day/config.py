@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 from inclusive_day.periods import DEFAULT_ZONE
+from inclusive_day.replica import normalise_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # templates/, static/ and migrations/ sit beside the package in a checkout; a wheel carries
@@ -34,14 +35,15 @@ def _database_url() -> str:
     """Return DATABASE_URL, defaulting to a SQLite file in instance/."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
-        if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-        elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return url
+        return normalise_url(url)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / 'inclusive_day.sqlite'}"
+
+
+def _reports_database_url() -> str | None:
+    """REPORTS_DATABASE_URL, the reporting replica; unset, reports read the primary."""
+    url = os.environ.get("REPORTS_DATABASE_URL")
+    return normalise_url(url) if url else None
 
 
 def _identity_secret() -> str | None:
@@ -69,6 +71,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str = ""
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # A PostgreSQL streaming replica of DATABASE_URL's server (same database name): the reads
+    # of reports, notices and feeds go to it, every write to the primary (replica.py).
+    REPORTS_DATABASE_URL: str | None = None
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = DEFAULT_ZONE.key
@@ -164,6 +169,7 @@ class Config:
 
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.REPORTS_DATABASE_URL = _reports_database_url()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
         self.IDENTITY_SECRET = _identity_secret()
 
@@ -187,6 +193,7 @@ class ProductionConfig(Config):
         self.SECRET_KEY = secret
         self.IDENTITY_SECRET = _identity_secret()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.REPORTS_DATABASE_URL = _reports_database_url()
 
 
 class TestConfig(Config):

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Numeric, String, event
+from sqlalchemy import DateTime, Numeric, Select, String, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -35,6 +35,12 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def set_local(name: str, value: str) -> Select:
+    """SET LOCAL as a SELECT (set_config(name, value, true)), so that a report's setting goes
+    to the connection its reads go to: the reporting replica's, when they are read there."""
+    return select(func.set_config(name, value, True))
 
 
 # INSERT ... ON CONFLICT (DO NOTHING / DO UPDATE ... WHERE) for each database the app runs on:

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from inclusive_day.json_errors import ErrorSchema
+from inclusive_day.replica import RoutingSession
 
 # Named constraints let Alembic alter them later, on SQLite (batch mode) as on PostgreSQL.
 NAMING_CONVENTION = {
@@ -30,7 +31,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# The session sends report reads to the replica when there is one (replica.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

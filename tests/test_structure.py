@@ -32,6 +32,7 @@ GROUND_MODULES = {
     "pdfs",
     "periods",
     "refusals",
+    "replica",
     "security",
     "spreadsheets",
     "uploads",

@@ -14,6 +14,7 @@ from inclusive_day.campaigns.models import Campaign
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
+from inclusive_day.replica import REPLICA_BIND, replica_lag
 from inclusive_day.reports.construction import ConstructionScope, check_days, default_since
 from inclusive_day.reports.documents import (
     render_construction,
@@ -210,6 +211,25 @@ def _all_cities(unit_id, month, lang, output, output_dir) -> None:
         raise click.ClickException(f"There is no city-level unit below {below}.")
     db.session.commit()
     click.echo(f"Issued {written} traffic notices for {chosen}.")
+
+
+@report_cli.command("lag")
+@with_appcontext
+def lag_command():
+    """Say how far behind the primary the reporting replica's figures are (REPORTS_DATABASE_URL)."""
+    replica = db.engines.get(REPLICA_BIND)
+    if replica is None:
+        raise click.ClickException("REPORTS_DATABASE_URL is not set: reports read the primary.")
+    with replica.connect() as on_replica, db.engine.connect() as on_primary:
+        lag = replica_lag(on_replica, on_primary)
+    if lag.as_of is None:
+        click.echo(f"The replica has replayed no transaction yet; {lag.bytes_behind} bytes behind.")
+        return
+    click.echo(
+        f"Figures as of {lag.as_of.isoformat(timespec='milliseconds')}: "
+        f"{lag.behind.total_seconds():.3f} s and {lag.bytes_behind} bytes of WAL behind the "
+        "primary."
+    )
 
 
 @report_cli.command("worker")

@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 from inclusive_day.activities.queries import count_activities
 from inclusive_day.extensions import db
 from inclusive_day.periods import Month
+from inclusive_day.replica import read_from_replica
 from inclusive_day.reports.cache import cached, fingerprint, store
 from inclusive_day.reports.construction import ConstructionScope
 from inclusive_day.reports.documents import render_construction, render_league, render_recap
@@ -111,6 +112,7 @@ def render_job(kind: str, params: dict, lang: str, fingerprint: str) -> str:
             "Report jobs need the app: run them with `flask --app inclusive_day report worker`."
         )
     with current_app.app_context():
+        read_from_replica()  # a report's reads, like the report pages': the replica's, if any
         try:
             return store(fingerprint, _render(kind, params, lang)).name
         finally:

@@ -51,7 +51,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     union_all,
 )
 
@@ -69,7 +68,7 @@ from inclusive_day.attendance.traffic import (
 )
 from inclusive_day.campaigns.models import Campaign, Theme
 from inclusive_day.campaigns.targets import Measure, TargetValues, targets_of
-from inclusive_day.database import utcnow
+from inclusive_day.database import set_local, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import (
     DEFAULT_ZONE,
@@ -304,7 +303,7 @@ def analytic_transaction() -> None:
     JIT compilation, which costs about half a second per statement at province scale and
     saves nothing on queries that run once. Ends with the transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(set_local("jit", "off"))
 
 
 def build_recap(scope: RecapScope, now: datetime | None = None) -> Recap:

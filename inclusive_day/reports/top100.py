@@ -60,17 +60,18 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, and_, case, cast, literal, or_, select, text, union_all
+from sqlalchemy import Date, Integer, and_, case, cast, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from inclusive_day.activities.queries import held_and_served_by_span
 from inclusive_day.attendance.feedback import ratings_by_window
 from inclusive_day.attendance.traffic import visits_by_span
 from inclusive_day.auth.models import User
-from inclusive_day.database import utcnow
+from inclusive_day.database import set_local, utcnow
 from inclusive_day.extensions import db
 from inclusive_day.periods import DEFAULT_ZONE, day_after
 from inclusive_day.refusals import Refused
+from inclusive_day.replica import read_from_replica, reads_from_replica
 from inclusive_day.reports.league import ranks
 from inclusive_day.reports.models import Top100List
 from inclusive_day.reports.recap import analytic_transaction
@@ -518,7 +519,7 @@ def report_transaction() -> None:
     transaction."""
     analytic_transaction()
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+        db.session.execute(set_local("work_mem", REPORT_WORK_MEM))
 
 
 def alongside(calls: list[Callable[[], Any]], large: bool) -> list[Callable[[], Any]]:
@@ -534,9 +535,11 @@ def alongside(calls: list[Callable[[], Any]], large: bool) -> list[Callable[[], 
     if not large or db.session.get_bind().dialect.name != "postgresql":
         return list(calls)
     app = current_app._get_current_object()
+    on_replica = reads_from_replica()
 
     def run(call):
         with app.app_context():
+            read_from_replica(on_replica)  # where this request reads, its threads read too
             try:
                 report_transaction()
                 return call()
