@@ -4,31 +4,22 @@ bitmaps (once, or every N seconds as a worker)."""
 from __future__ import annotations
 
 import time
-from datetime import date
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
 from inclusive_day.analytics.refresh import AnalyticsError, check_period, queued, rebuild, refresh
 from inclusive_day.extensions import db
+from inclusive_day.reports.commands import day_parameter
 
 analytics_cli = AppGroup(
     "analytics", help="Keep the analytics tables: rebuild them, refresh the people bitmaps."
 )
 
 
-def _date(_ctx, _param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 @analytics_cli.command("rebuild")
-@click.option("--from", "first", callback=_date, help="First day, YYYY-MM-DD (China date).")
-@click.option("--to", "last", callback=_date, help="Last day, YYYY-MM-DD (included).")
+@click.option("--from", "first", callback=day_parameter, help="First day, YYYY-MM-DD (China date).")
+@click.option("--to", "last", callback=day_parameter, help="Last day, YYYY-MM-DD (included).")
 @with_appcontext
 def rebuild_command(first, last):
     """Count the analytics tables again from the raw rows, for the whole months the period

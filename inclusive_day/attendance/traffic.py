@@ -69,14 +69,16 @@ def recent_days(today: date, days: int = RECENT_DAYS) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-def on_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
-    """Conditions on StationVisit for the local days first to last (both included; None is
-    open-ended)."""
+def on_days(
+    first: date | None, last: date | None, day: ColumnElement[date] = StationVisit.visit_day
+) -> list[ColumnElement[bool]]:
+    """Conditions on a day column (StationVisit's by default) for the local days first to
+    last (both included; None is open-ended)."""
     conditions = []
     if first is not None:
-        conditions.append(StationVisit.visit_day >= first)
+        conditions.append(day >= first)
     if last is not None:
-        conditions.append(StationVisit.visit_day <= last)
+        conditions.append(day <= last)
     return conditions
 
 
@@ -96,12 +98,7 @@ def _figures() -> tuple:
 
 def counted_days(first: date | None, last: date | None) -> list[ColumnElement[bool]]:
     """Conditions on TrafficDay for the local days first to last (None: open-ended)."""
-    conditions = []
-    if first is not None:
-        conditions.append(TrafficDay.day >= first)
-    if last is not None:
-        conditions.append(TrafficDay.day <= last)
-    return conditions
+    return on_days(first, last, TrafficDay.day)
 
 
 def _bounds(first: date | None, last: date | None) -> tuple[date, date] | None:

@@ -34,7 +34,8 @@ report_cli = AppGroup(
 )
 
 
-def _date(_ctx, _param, value: str | None) -> date | None:
+def day_parameter(_ctx, _param, value: str | None) -> date | None:
+    """A click callback: the option's YYYY-MM-DD as a date (None when not given)."""
     if value is None:
         return None
     try:
@@ -46,8 +47,8 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 @report_cli.command("recap")
 @click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
 @click.option("--unit", "unit_id", type=int, help="Unit id (default: the campaign's owner).")
-@click.option("--from", "start", callback=_date, help="First day, YYYY-MM-DD (China date).")
-@click.option("--to", "end", callback=_date, help="Last day, YYYY-MM-DD (included).")
+@click.option("--from", "start", callback=day_parameter, help="First day, YYYY-MM-DD (China date).")
+@click.option("--to", "end", callback=day_parameter, help="Last day, YYYY-MM-DD (included).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file."
@@ -103,8 +104,10 @@ def league_command(unit_id, month, lang, output):
 
 @report_cli.command("construction")
 @click.option("--unit", "unit_id", type=int, required=True, help="Unit whose sub-units rank.")
-@click.option("--on", "on", callback=_date, required=True, help="The day, YYYY-MM-DD.")
-@click.option("--since", callback=_date, help="Gain since, YYYY-MM-DD (default: a month before).")
+@click.option("--on", "on", callback=day_parameter, required=True, help="The day, YYYY-MM-DD.")
+@click.option(
+    "--since", callback=day_parameter, help="Gain since, YYYY-MM-DD (default: a month before)."
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
     "-o",
