@@ -44,7 +44,7 @@ def register_extensions(app: Flask) -> None:
         models,  # noqa: F401  (the whole schema, for Alembic)
     )
     from inclusive_day.auth.loader import load_user
-    from inclusive_day.database import configure_sqlite
+    from inclusive_day.database import configure_sqlite, ping_when_idle
     from inclusive_day.extensions import (
         api,
         babel,
@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)  # flask-smorest: the OpenAPI document at /api/v1/openapi.json
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
 
 
 # (package, URL prefix): each package's __init__ holds `bp` and, where its routes are spread

@@ -67,7 +67,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str = ""
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection unused this long is pinged before it is handed out (database.py).
+    DATABASE_PING_IDLE_SECONDS = _int_env("DATABASE_PING_IDLE_SECONDS", 10)
     REDIS_URL = os.environ.get("REDIS_URL") or None
     LANGUAGES = ("zh", "en")
     BABEL_DEFAULT_LOCALE = "zh"
