@@ -542,22 +542,32 @@ def activity_id_by_checkin_token(token) -> int | None:
     return db.session.scalar(select(Activity.id).where(Activity.checkin_token == token))
 
 
+@cache
+def _on_now_statement():
+    """The public activities of the station :station_id taking check-ins within the bounds
+    :latest_start and :earliest_end, in one fixed order. Built once, bound per scan."""
+    return (
+        select(Activity)
+        .where(
+            Activity.station_id == bindparam("station_id"),
+            Activity.takes_checkins(
+                bindparam("latest_start", type_=UTCDateTime),
+                bindparam("earliest_end", type_=UTCDateTime),
+            ),
+            in_public_campaign(),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+
+
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
     """The station's public activities taking check-ins at `now`, in one fixed order (so that
     two door scans count their minutes in the same order and never wait on each other in a
     circle): an anonymous door scan never checks anyone in to an internal campaign's activity
     (nor tells its title)."""
-    return list(
-        db.session.scalars(
-            select(Activity)
-            .where(
-                Activity.station_id == station_id,
-                Activity.takes_checkins(*checkin_bounds(now)),
-                in_public_campaign(),
-            )
-            .order_by(Activity.starts_at, Activity.id)
-        )
-    )
+    latest_start, earliest_end = checkin_bounds(now)
+    params = {"station_id": station_id, "latest_start": latest_start, "earliest_end": earliest_end}
+    return list(db.session.scalars(_on_now_statement(), params))
 
 
 @dataclass
