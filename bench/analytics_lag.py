@@ -28,7 +28,15 @@ import time
 from pathlib import Path
 
 from _shared import arguments, database_name, empty_database, migrated_app
-from checkin_throughput import ROOT, Driver, build, free_port, request, start_server
+from checkin_throughput import (
+    ROOT,
+    Driver,
+    build,
+    default_storage,
+    free_port,
+    request,
+    start_server,
+)
 from sqlalchemy import func, select
 
 from inclusive_day.activities.models import Activity
@@ -100,7 +108,9 @@ async def probe(port: int, token: str, watch: Watch, seconds: float) -> list[dic
         n += 1
         before_served, before_people, _ = await asyncio.to_thread(watch.read)
         body = {"token": token, "phone": f"1990000{n:04d}", "group": "courier", "nonce": f"p{n}"}
-        status, _ = await request(port, "POST", "/api/v1/checkins", json.dumps(body).encode())
+        status, _head, _answer = await request(
+            port, "POST", "/api/v1/checkins", json.dumps(body).encode()
+        )
         acknowledged = time.perf_counter()
         if status != 201:
             raise RuntimeError(f"the probe was answered {status}")
@@ -137,15 +147,15 @@ def main() -> None:
         url = empty_database(args.database_url, tmp, "bench_lag")
         app = migrated_app(url)
         with app.app_context():
-            tokens = build()
+            tokens, codes = build()
             db.engine.dispose()
         probe_token, load_tokens = tokens[0], tokens[1:]
         port = free_port()
-        server = start_server(url, port, tmp)
+        server = start_server(url, port, tmp, default_storage())
         worker = start_worker(url, args.every, tmp)
         watch = Watch(app, probe_token)
         try:
-            driver = Driver(port, load_tokens)
+            driver = Driver(port, load_tokens, codes)
 
             async def both():
                 return await asyncio.gather(
@@ -153,7 +163,7 @@ def main() -> None:
                     probe(port, probe_token, watch, args.seconds),
                 )
 
-            (n, _latencies, load_s), lags = asyncio.run(both())
+            phase, lags = asyncio.run(both())
         finally:
             for process in (server, worker):
                 process.send_signal(signal.SIGTERM)
@@ -166,7 +176,7 @@ def main() -> None:
             {
                 "bench": "analytics_lag",
                 "database": database_name(url),
-                "load_checkins_per_s": round(n / load_s, 1),
+                "load_checkins_per_s": round(len(phase.latencies) / phase.seconds, 1),
                 "probes": len(lags),
                 "refresh_every_s": args.every,
                 "refreshes": refreshes,

@@ -45,7 +45,7 @@ def register_extensions(app: Flask) -> None:
         replica,
     )
     from inclusive_day.auth.loader import load_user
-    from inclusive_day.database import configure_sqlite
+    from inclusive_day.database import configure_sqlite, ping_when_idle
     from inclusive_day.extensions import (
         api,
         babel,
@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)  # flask-smorest: the OpenAPI document at /api/v1/openapi.json
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     replica.init_app(app)  # refuses a URL that is no replica of the primary; routes report reads
 
 

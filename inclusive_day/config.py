@@ -69,7 +69,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str = ""
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection unused this long is pinged before it is handed out (database.py).
+    DATABASE_PING_IDLE_SECONDS = _int_env("DATABASE_PING_IDLE_SECONDS", 10)
     REDIS_URL = os.environ.get("REDIS_URL") or None
     # A PostgreSQL streaming replica of DATABASE_URL's server (same database name): the reads
     # of reports, notices and feeds go to it, every write to the primary (replica.py).

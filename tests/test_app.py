@@ -3,11 +3,12 @@
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from inclusive_day import create_app
 from inclusive_day.auth.models import Role
 from inclusive_day.config import Config, ProductionConfig, TestConfig
+from inclusive_day.database import ping_when_idle
 
 
 def test_sqlite_connections_enforce_foreign_keys_wal_and_busy_timeout(app, db):
@@ -89,3 +90,33 @@ def test_the_station_pages_share_one_menu_of_the_navigation_bar(
     assert "dropdown-toggle active" in bar  # the stations page lights its menu
     for path in ("/stations/", "/units/", "/directory/"):
         assert f'href="{path}' in menu
+
+
+@pytest.mark.parametrize("idle_seconds", [0, 3600])
+def test_a_pooled_connection_is_pinged_only_after_lying_idle(database_url, idle_seconds):
+    """Idle longer than DATABASE_PING_IDLE_SECONDS, a connection is checked before it goes
+    out and replaced when dead; in steady use it goes out without the round trip."""
+    engine = create_engine(database_url)
+    ping_when_idle(engine, idle_seconds)
+    pings = []
+
+    def dead_once(dbapi_connection):
+        pings.append(dbapi_connection)
+        if len(pings) == 1:
+            raise OSError("server closed the connection")
+        return True
+
+    engine.dialect.do_ping = dead_once
+    try:
+        with engine.connect() as conn:
+            first = conn.connection.dbapi_connection
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+            again = conn.connection.dbapi_connection
+    finally:
+        engine.dispose()
+    if idle_seconds:
+        assert pings == [] and again is first
+    else:
+        # Pinged, found dead and replaced by a new connection, which answers.
+        assert pings[0] is first and again is not first

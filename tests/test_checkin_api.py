@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.models import CheckIn, StationVisit
 from inclusive_day.attendance.services import AttendanceError, Refusal, check_in, door_check_in
+from inclusive_day.extensions import limiter
+from tests.conftest import count_queries
 
 PHONE = "138 0013 8000"
 HOUR = timedelta(hours=1)
@@ -214,3 +216,26 @@ def test_the_station_page_shows_its_door_traffic(client, db, live, make_user, lo
     shown = {label: value for value, label in values}
     assert shown["Door visits"] == "2" and shown["Visitors"] == "2"
     assert shown["Served"] == "2"
+
+
+def test_a_new_checkin_by_token_is_one_statement_and_its_counts(client, db, live, monkeypatch):
+    """The insert finds the activity by its token itself: a new check-in is that statement,
+    the minute's count and the points rule, no lookup of the token before them (the address's
+    count, in the limits' storage, is left out here)."""
+    monkeypatch.setattr(limiter, "enabled", False)
+    body = payload(live)
+    with count_queries(db.engine) as statements:
+        answer = post(client, **body)
+    assert answer.status_code == 201
+    assert statements["n"] == 3
+
+
+def test_a_repeat_by_token_still_answers_with_the_earlier_record(client, db, live, monkeypatch):
+    monkeypatch.setattr(limiter, "enabled", False)
+    first = post(client, **payload(live))
+    body = payload(live, nonce="n-000000002")
+    with count_queries(db.engine) as statements:
+        again = post(client, **body)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    # The insert that stored nothing, the token's activity, the earlier check-in.
+    assert statements["n"] == 3

@@ -10,7 +10,9 @@ from inclusive_day.activities.models import ActivityStatus
 from inclusive_day.attendance.identity import identity_for
 from inclusive_day.attendance.models import BeneficiaryGroup, CheckIn, CheckInSource, StationVisit
 from inclusive_day.database import utcnow
+from inclusive_day.extensions import limiter
 from inclusive_day.stations.models import StationStatus
+from tests.conftest import count_queries
 
 PHONE = "139 1234 5678"
 DIGITS = "13912345678"
@@ -377,3 +379,19 @@ def test_the_page_switches_language_on_the_spot(app, activity):
     response = client.post("/language", data={"lang": "en", "next": url})
     assert response.status_code == 302 and response.headers["Location"] == url
     assert '<html lang="en">' in text(client.get(url))
+
+
+def test_a_door_scan_makes_its_points_card_in_one_statement(
+    client, db, station, activity, door, monkeypatch
+):
+    """A door scan during an activity: the station, the visit, the activities on now, the
+    check-in, the minute's count, the points rule and the points card (made or found by one
+    INSERT ... ON CONFLICT DO UPDATE ... RETURNING); the address's count, in the limits'
+    storage, is left out here."""
+    monkeypatch.setattr(limiter, "enabled", False)
+    nonce = nonce_of(client.get(f"/d/{station.code}"))
+    with count_queries(db.engine) as statements:
+        response = door(station.code, nonce=nonce)
+    assert response.status_code == 302
+    assert statements["n"] == 7
+    assert count(db, StationVisit) == 1 and count(db, CheckIn) == 1

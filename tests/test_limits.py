@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from limits.storage import storage_from_string
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 
 from inclusive_day import create_app
@@ -19,7 +21,7 @@ from inclusive_day.config import TestConfig
 from inclusive_day.database import utcnow
 from inclusive_day.extensions import limiter
 from inclusive_day.ratelimit.models import RateCounter
-from inclusive_day.ratelimit.storage import DatabaseStorage
+from inclusive_day.ratelimit.storage import DatabaseStorage, RedisCountsStorage
 from tests.conftest import PASSWORD, FreshContextClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +237,42 @@ def test_the_storage_hashes_long_keys_and_sweeps_ended_windows(app, db):
     _in_new_request(app, lambda: storage.incr("again", 60))
     assert _in_new_request(app, storage.reset) == 1
     assert _in_new_request(app, storage.check)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/6"
+
+
+@pytest.fixture
+def redis_storage():
+    """RATELIMIT_STORAGE_URI redis:// on Redis db 6 (emptied before and after); skipped
+    without Redis."""
+    try:
+        storage = storage_from_string(REDIS_URL)
+        storage.get_connection().ping()
+    except RedisError:
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+    storage.get_connection().flushdb()
+    yield storage
+    storage.get_connection().flushdb()
+
+
+def test_redis_counts_and_the_window_come_back_in_one_round_trip(app, redis_storage):
+    assert isinstance(redis_storage, RedisCountsStorage)
+    calls = []
+    connection = redis_storage.get_connection()
+    connection.set_response_callback("GET", lambda r, **_: calls.append("GET") or r)
+    connection.set_response_callback("TTL", lambda r, **_: calls.append("TTL") or r)
+
+    def hit_and_read():
+        count = redis_storage.incr("k", 60, amount=2)
+        return count, redis_storage.get("k"), redis_storage.get_expiry("k")
+
+    count, seen, ends = _in_new_request(app, hit_and_read)
+    assert count == seen == 2 and 0 < ends - utcnow().timestamp() <= 60
+    assert calls == []  # the headers' figures came with the increment
+    # Another request reads Redis itself; the count goes on in the same window.
+    assert _in_new_request(app, lambda: redis_storage.get("k")) == 2
+    assert calls == ["GET"]
+    assert _in_new_request(app, lambda: redis_storage.incr("k", 60)) == 3
+    _in_new_request(app, lambda: redis_storage.clear("k"))
+    assert _in_new_request(app, lambda: redis_storage.get("k")) == 0

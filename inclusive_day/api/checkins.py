@@ -25,6 +25,7 @@ from inclusive_day.attendance.services import (
     Refusal,
     activity_id_by_checkin_token,
     check_in,
+    check_in_by_token,
     refuse_checkins,
 )
 from inclusive_day.database import utcnow
@@ -104,19 +105,29 @@ def record_refusals(activity_ids, kind: LimitKind) -> None:
     db.session.commit()
 
 
+def _by_token(data: dict) -> bool:
+    """Whether a check-in names its activity by check-in token (else by id, which needs an API
+    token that may record attendance there: 401 without one)."""
+    if data.get("token") is not None or optional_token() is None:
+        if data.get("token") is None and data.get("activity_id") is not None:
+            raise ApiError(
+                401,
+                _(
+                    "Name the activity by its check-in token, from its QR code; ids need an "
+                    "API token."
+                ),
+                field="token",
+            )
+        return True
+    return False
+
+
 def _named_activity(data: dict) -> int:
     """The id of the activity a check-in names: by its check-in token, or by `activity_id` when
     the request carries an API token that may record attendance there (else 401/403/404)."""
-    token = data.get("token")
-    if token is None and optional_token() is not None:
+    if not _by_token(data):
         return _activity_by_id(data.get("activity_id"))
-    if token is None and data.get("activity_id") is not None:
-        raise ApiError(
-            401,
-            _("Name the activity by its check-in token, from its QR code; ids need an API token."),
-            field="token",
-        )
-    activity_id = activity_id_by_checkin_token(token)
+    activity_id = activity_id_by_checkin_token(data.get("token"))
     if activity_id is None:
         raise ApiError(404, _("This check-in code is not known."), field="token")
     return activity_id
@@ -184,14 +195,17 @@ def create_checkin():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, _("Send a JSON object."))
-    activity_id = _named_activity(data)
-    now = utcnow()
+    by_token = _by_token(data)
+    activity = data.get("token") if by_token else _activity_by_id(data.get("activity_id"))
+    # By token, one statement finds the activity and stores the check-in.
+    record = check_in_by_token if by_token else check_in
     try:
-        checkin, created = check_in(
-            activity_id, data.get("phone"), data.get("group"), data.get("nonce"), now=now
+        checkin, created = record(
+            activity, data.get("phone"), data.get("group"), data.get("nonce"), now=utcnow()
         )
     except AttendanceError as error:
         if error.code is Refusal.FULL:
+            activity_id = activity_id_by_checkin_token(activity) if by_token else activity
             record_refusals([activity_id], LimitKind.CAPACITY)
         raise
     db.session.flush()

@@ -190,13 +190,20 @@ def _checkin_values(activity_id, person: Person, group, nonce, source, at) -> di
     }
 
 
+# How a scan names its activity: by id (pages, scanners with an API token), or by the check-in
+# token its QR code carries (the public API), which the insert itself looks up.
+BY_ID = "id"
+BY_TOKEN = "checkin_token"
+
+
 @cache
-def _insert_checkin(dialect: str, if_open: bool):
+def _insert_checkin(dialect: str, if_open: bool, by: str = BY_ID):
     """The one statement that stores a check-in: INSERT INTO checkins ... ON CONFLICT DO
-    NOTHING RETURNING id, so that a repeat (the same person here, or the same nonce) stores
-    nothing and returns no id. With `if_open` the row is SELECTed from the activity while it
-    takes check-ins (Activity.takes_checkins), which makes a scan one statement. Built once
-    per dialect, its parameters bound per row."""
+    NOTHING RETURNING id, activity_id, so that a repeat (the same person here, or the same
+    nonce) stores nothing and returns no row. With `if_open` the row is SELECTed from the
+    activity named `by` its id or its check-in token (bound as :activity) while it takes
+    check-ins (Activity.takes_checkins), which makes a scan one statement. Built once per
+    dialect, its parameters bound per row."""
     table = CheckIn.__table__
     names = list(_checkin_values(0, Person("", 0), None, None, None, None))
     insert_into = INSERT_OR_NOTHING[dialect](table)
@@ -204,14 +211,14 @@ def _insert_checkin(dialect: str, if_open: bool):
         open_activity = select(
             Activity.id, *(bindparam(name, type_=table.c[name].type) for name in names[1:])
         ).where(
-            Activity.id == bindparam("activity_id"),
+            getattr(Activity, by) == bindparam("activity"),
             Activity.takes_checkins(
                 bindparam("latest_start", type_=UTCDateTime),
                 bindparam("earliest_end", type_=UTCDateTime),
             ),
         )
         insert_into = insert_into.from_select(names, open_activity)
-    return insert_into.on_conflict_do_nothing().returning(table.c.id)
+    return insert_into.on_conflict_do_nothing().returning(table.c.id, table.c.activity_id)
 
 
 def record_checkin(
@@ -255,22 +262,43 @@ def check_in(
     check-ins, ON CONFLICT DO NOTHING. Only when nothing was inserted are the existing
     check-in, or else the activity, read to answer why.
     """
+    try:
+        activity_id = int(activity_id)
+    except (TypeError, ValueError):
+        activity_id = None
+    return _check_in(BY_ID, activity_id, phone, group, nonce, source, now)
+
+
+def check_in_by_token(
+    token, phone, group, nonce, source: CheckInSource = CheckInSource.API, now=None
+) -> tuple[CheckIn, bool]:
+    """check_in at the activity whose check-in link (and QR) carries `token`, found by the
+    same one statement that stores the check-in. The caller commits."""
+    return _check_in(
+        BY_TOKEN, token if _is_token(token) else None, phone, group, nonce, source, now
+    )
+
+
+def _check_in(by: str, activity, phone, group, nonce, source, now) -> tuple[CheckIn, bool]:
+    """check_in at the activity named `by` its id or its check-in token (None: no such)."""
     now = now or utcnow()
     nonce = check_nonce(nonce)
     group = parse_group(group)
     person = parse_person(phone)
-    try:
-        activity_id = int(activity_id)
-    except (TypeError, ValueError):
-        raise AttendanceError(
-            _l("There is no such activity."), Refusal.NO_ACTIVITY, "activity_id"
-        ) from None
-    values = _checkin_values(activity_id, person, group, nonce, source, now)
+    if activity is None:
+        raise _no_activity(by)
+    values = _checkin_values(None, person, group, nonce, source, now)
     latest_start, earliest_end = checkin_bounds(now)
-    params = {**values, "latest_start": latest_start, "earliest_end": earliest_end}
+    params = {
+        **values,
+        "activity": activity,
+        "latest_start": latest_start,
+        "earliest_end": earliest_end,
+    }
     connection = db.session.connection()
-    new_id = connection.execute(_insert_checkin(connection.dialect.name, True), params).scalar()
-    if new_id is not None:
+    row = connection.execute(_insert_checkin(connection.dialect.name, True, by), params).first()
+    if row is not None:
+        new_id, activity_id = row
         if not _count_in_minute(activity_id, now):
             _undo(new_id)
             raise AttendanceError(
@@ -281,16 +309,26 @@ def check_in(
                 Refusal.FULL,
                 "activity_id",
             )
-        return CheckIn(id=new_id, **values), True
+        return CheckIn(id=new_id, **(values | {"activity_id": activity_id})), True
     # Nothing inserted: a repeat (the same nonce, or the same person here), or a closed activity.
+    activity_id = activity if by == BY_ID else activity_id_by_checkin_token(activity)
+    if activity_id is None:
+        raise _no_activity(by)
     existing = _existing_checkin(activity_id, person.identity, nonce)
     if existing is not None:
         return existing, False
-    activity = db.session.get(Activity, activity_id, populate_existing=True)
-    check_open(activity, now, zone_of(activity.station.unit.timezone if activity else None))
+    found = db.session.get(Activity, activity_id, populate_existing=True)
+    check_open(found, now, zone_of(found.station.unit.timezone if found else None))
     raise AttendanceError(
         _l("This activity is not taking check-ins."), Refusal.NOT_TAKING_CHECKINS, "activity_id"
     )
+
+
+def _no_activity(by: str) -> AttendanceError:
+    """The refusal of a check-in at an activity that does not exist."""
+    if by == BY_TOKEN:
+        return AttendanceError(_l("This check-in code is not known."), Refusal.NO_ACTIVITY, "token")
+    return AttendanceError(_l("There is no such activity."), Refusal.NO_ACTIVITY, "activity_id")
 
 
 def _dialect() -> str:
@@ -504,22 +542,32 @@ def activity_id_by_checkin_token(token) -> int | None:
     return db.session.scalar(select(Activity.id).where(Activity.checkin_token == token))
 
 
+@cache
+def _on_now_statement():
+    """The public activities of the station :station_id taking check-ins within the bounds
+    :latest_start and :earliest_end, in one fixed order. Built once, bound per scan."""
+    return (
+        select(Activity)
+        .where(
+            Activity.station_id == bindparam("station_id"),
+            Activity.takes_checkins(
+                bindparam("latest_start", type_=UTCDateTime),
+                bindparam("earliest_end", type_=UTCDateTime),
+            ),
+            in_public_campaign(),
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    )
+
+
 def activities_on_now(station_id: int, now: datetime) -> list[Activity]:
     """The station's public activities taking check-ins at `now`, in one fixed order (so that
     two door scans count their minutes in the same order and never wait on each other in a
     circle): an anonymous door scan never checks anyone in to an internal campaign's activity
     (nor tells its title)."""
-    return list(
-        db.session.scalars(
-            select(Activity)
-            .where(
-                Activity.station_id == station_id,
-                Activity.takes_checkins(*checkin_bounds(now)),
-                in_public_campaign(),
-            )
-            .order_by(Activity.starts_at, Activity.id)
-        )
-    )
+    latest_start, earliest_end = checkin_bounds(now)
+    params = {"station_id": station_id, "latest_start": latest_start, "earliest_end": earliest_end}
+    return list(db.session.scalars(_on_now_statement(), params))
 
 
 @dataclass

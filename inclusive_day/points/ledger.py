@@ -38,23 +38,25 @@ class PointsError(Refused):
 
 
 def account_for(person: Person) -> PointAccount:
-    """The person's account, made at a balance of 0 if they have none (safe against two first
-    earnings at once: the identity is unique and the insert does nothing on a conflict)."""
+    """The person's account, made at a balance of 0 if they have none, in one statement that
+    returns it either way (INSERT ... ON CONFLICT (identity) DO UPDATE SET identity =
+    excluded.identity RETURNING: the update changes nothing but makes the existing row the
+    answer). Safe against two first scans at once: the identity is unique, and the second
+    waits for the first's row."""
     table = PointAccount.__table__
     dialect = db.session.get_bind().dialect.name
-    db.session.execute(
-        INSERT_OR_NOTHING[dialect](table)
-        .values(
-            identity=person.identity,
-            person_key=person.key,
-            balance=0,
-            card_version=1,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=[table.c.identity])
+    stmt = INSERT_OR_NOTHING[dialect](PointAccount).values(
+        identity=person.identity,
+        person_key=person.key,
+        balance=0,
+        card_version=1,
+        created_at=utcnow(),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.identity], set_={"identity": stmt.excluded.identity}
     )
     return db.session.scalars(
-        select(PointAccount).where(PointAccount.identity == person.identity)
+        stmt.returning(PointAccount), execution_options={"populate_existing": True}
     ).one()
 
 
