@@ -107,13 +107,13 @@ async def probe(port: int, token: str, watch: Watch, seconds: float) -> list[dic
     while time.perf_counter() < deadline:
         n += 1
         before_served, before_people, _ = await asyncio.to_thread(watch.read)
-        body = {"token": token, "phone": f"1990000{n:04d}", "group": "courier", "nonce": f"p{n}"}
-        status, _head, _answer = await request(
+        body = {"token": token, "phone": f"1990000{n:04d}", "group": "courier", "nonce": f"probe-{n:012d}"}
+        status, _head, answer = await request(
             port, "POST", "/api/v1/checkins", json.dumps(body).encode()
         )
         acknowledged = time.perf_counter()
         if status != 201:
-            raise RuntimeError(f"the probe was answered {status}")
+            raise RuntimeError(f"the probe was answered {status}: {answer[:300]!r}")
         found: dict[str, float] = {}
         while len(found) < 3 and time.perf_counter() - acknowledged < 3 * GOAL_S:
             served, people, queued = await asyncio.to_thread(watch.read)
@@ -159,7 +159,7 @@ def main() -> None:
 
             async def both():
                 return await asyncio.gather(
-                    driver.run(args.seconds, "checkin"),
+                    driver.run(args.seconds, "api"),
                     probe(port, probe_token, watch, args.seconds),
                 )
 
