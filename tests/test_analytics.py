@@ -249,18 +249,17 @@ def test_a_refreshed_month_is_read_from_its_bitmap(db, world):
     )
 
 
+def bitmap_rows(db) -> list[tuple]:
+    """Every stored bitmap's key and number of people, sorted."""
+    columns = (PeopleBitmap.unit_id, PeopleBitmap.kind, PeopleBitmap.campaign_id)
+    rows = db.session.execute(select(*columns, PeopleBitmap.month, PeopleBitmap.people))
+    return sorted(map(tuple, rows))
+
+
 def test_a_rebuild_makes_the_same_tables_again_from_the_raw_rows(db, world, runner):
     refresh()
     db.session.commit()
-    before = db.session.execute(
-        select(
-            PeopleBitmap.unit_id,
-            PeopleBitmap.kind,
-            PeopleBitmap.campaign_id,
-            PeopleBitmap.month,
-            PeopleBitmap.people,
-        )
-    ).all()
+    before = bitmap_rows(db)
     # Lose the tables, then rebuild them.
     db.session.execute(delete(TrafficDay))
     db.session.execute(delete(CheckinTally))
@@ -270,16 +269,8 @@ def test_a_rebuild_makes_the_same_tables_again_from_the_raw_rows(db, world, runn
     assert result.exit_code == 0, result.output
     assert "Rebuilt" in result.output
     counters_match_raw(db)
-    after = db.session.execute(
-        select(
-            PeopleBitmap.unit_id,
-            PeopleBitmap.kind,
-            PeopleBitmap.campaign_id,
-            PeopleBitmap.month,
-            PeopleBitmap.people,
-        )
-    ).all()
-    assert sorted(map(tuple, after)) == sorted(map(tuple, before))
+    after = bitmap_rows(db)
+    assert after == before
     assert_exact(db, world, 20)
 
 
