@@ -107,7 +107,8 @@ async def probe(port: int, token: str, watch: Watch, seconds: float) -> list[dic
     while time.perf_counter() < deadline:
         n += 1
         before_served, before_people, _ = await asyncio.to_thread(watch.read)
-        body = {"token": token, "phone": f"1990000{n:04d}", "group": "courier", "nonce": f"probe-{n:012d}"}
+        phone, nonce = f"1990000{n:04d}", f"probe-{n:012d}"
+        body = {"token": token, "phone": phone, "group": "courier", "nonce": nonce}
         status, _head, answer = await request(
             port, "POST", "/api/v1/checkins", json.dumps(body).encode()
         )
