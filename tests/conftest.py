@@ -26,6 +26,7 @@ from inclusive_day.auth.services import create_user, grant
 from inclusive_day.campaigns.models import Theme
 from inclusive_day.campaigns.services import create_campaign
 from inclusive_day.config import TestConfig
+from inclusive_day.extensions import api, limiter
 from inclusive_day.extensions import db as _db
 from inclusive_day.refusals import Refused
 from inclusive_day.shelf.models import Shelf, ShelfItem
@@ -153,12 +154,18 @@ def _clean_postgresql(engine, tables: list[str], seeded: dict) -> None:
                 )
 
 
+SELF_KEEPING_EXTENSIONS = (limiter, api)
+
+
 @pytest.fixture(scope="session")
 def shared_app(database_url):
     """One application for the session's tests: building one compiles its 220 URL rules,
     about a quarter of a second, which once per test was a good part of the suite's time."""
     app = create_app(TestConfig(database_url))
     app.test_client_class = FreshContextClient
+    # Extensions that keep what their last init_app saw on themselves (the limiter its
+    # storage, the API its spec): a test that builds an app of its own re-inits them.
+    app.extensions_state = {ext: dict(vars(ext)) for ext in SELF_KEEPING_EXTENSIONS}
     yield app
     with app.app_context():
         _db.engine.dispose()
@@ -169,6 +176,8 @@ def app(shared_app, seeded_rows):
     """The application on the test database, emptied (but for reference data) afterwards,
     its configuration as it was before the test."""
     config = {key: copy.copy(value) for key, value in shared_app.config.items()}
+    for extension, state in shared_app.extensions_state.items():
+        vars(extension).update(state)
     with shared_app.app_context():
         yield shared_app
         _db.session.remove()
