@@ -89,7 +89,9 @@ def test_a_balance_never_goes_below_zero(db):
     db.session.commit()
     assert created and not repeated and again.id == entry.id
     assert db.session.get(PointAccount, account.id).balance == 0
-    assert [e.balance_after for e in db.session.scalars(select(PointEntry))] == [10, 0]
+    assert [
+        e.balance_after for e in db.session.scalars(select(PointEntry).order_by(PointEntry.id))
+    ] == [10, 0]
 
 
 def test_an_earning_counts_once_per_source(db, make_activity):
